@@ -1,0 +1,1 @@
+"""The AIR framework (columns, constraints written once, bus interactions) and the chips."""

@@ -1,0 +1,1 @@
+"""Text assembly <-> program, and (later) model compilers such as ONNX."""

@@ -1,0 +1,1 @@
+"""Merkle commitments (blake3), the Fiat-Shamir transcript, FRI and security parameters."""

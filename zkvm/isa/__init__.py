@@ -1,0 +1,1 @@
+"""The tensor instruction set: opcodes, tensor types, fixed-point semantics, program files."""

@@ -1,0 +1,1 @@
+"""Polynomials over Goldilocks: NTT, low-degree extension on cosets, interpolation, evaluation."""

@@ -1,0 +1,1 @@
+"""The VM: executes a program exactly in fixed point and records per-instruction events."""
