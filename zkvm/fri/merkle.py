@@ -1,0 +1,115 @@
+"""Merkle commitments over rows of ``uint64`` matrices, hashed with keyed BLAKE3.
+
+Leaf/node hashing and the batch-opening format are specified in
+:mod:`zkvm.fri.merkle_verify` (which holds :func:`verify` and imports no
+numba). :class:`MerkleTree` builds the tree with the numba BLAKE3 kernel
+(imported lazily, on first construction, so that importing this module for
+``verify`` costs no JIT).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from zkvm.fri.merkle_verify import (
+    LEAF_KEY,
+    NODE_KEY,
+    MerklePathInvalid,
+    MerkleProof,
+    hash_leaf,
+    hash_node,
+    verify,
+)
+
+__all__ = [
+    "LEAF_KEY",
+    "NODE_KEY",
+    "MerklePathInvalid",
+    "MerkleProof",
+    "MerkleTree",
+    "hash_leaf",
+    "hash_node",
+    "verify",
+]
+
+
+class MerkleTree:
+    """A Merkle tree whose leaves are the rows of a ``uint64`` matrix.
+
+    Args:
+        rows: ``uint64`` array ``(n_rows, width)``, ``n_rows`` a power of two.
+        salts: optional per-row salts (zk mode): ``uint8`` array
+            ``(n_rows, salt_len)`` or a list of equal-length ``bytes``.
+
+    Attributes:
+        root: the 32-byte root.
+        log_n_rows: log2 of the number of rows.
+    """
+
+    def __init__(self, rows: np.ndarray, salts: np.ndarray | Sequence[bytes] | None = None) -> None:
+        from zkvm.fri import blake3_kernel as bk
+
+        rows = np.ascontiguousarray(rows, dtype=np.uint64)
+        if rows.ndim != 2:
+            raise ValueError(f"rows must be a 2-D uint64 matrix, got shape {rows.shape}")
+        n = rows.shape[0]
+        if n == 0 or n & (n - 1):
+            raise ValueError(f"number of rows must be a power of two, got {n}")
+        self.rows = rows
+        self.log_n_rows = n.bit_length() - 1
+        words = rows.view(np.uint32).reshape(n, -1) if rows.shape[1] else np.zeros((n, 1), np.uint32)
+        n_bytes = rows.shape[1] * 8
+        self.salts: np.ndarray | None = None
+        if salts is not None:
+            s = (
+                np.frombuffer(b"".join(salts), dtype=np.uint8).reshape(n, -1)
+                if not isinstance(salts, np.ndarray)
+                else np.ascontiguousarray(salts, dtype=np.uint8)
+            )
+            if s.shape[0] != n:
+                raise ValueError(f"need one salt per row ({n}), got {s.shape[0]}")
+            self.salts = s
+            salt_len = s.shape[1]
+            buf = np.zeros((n, (salt_len + n_bytes + 3) // 4 * 4), dtype=np.uint8)
+            buf[:, :salt_len] = s
+            buf[:, salt_len : salt_len + n_bytes] = rows.view(np.uint8).reshape(n, -1)
+            words = buf.view("<u4").reshape(n, -1)
+            n_bytes += salt_len
+        level = bk.hash_many_words(words, n_bytes, LEAF_KEY)
+        self.levels: list[np.ndarray] = [level]
+        while level.shape[0] > 1:
+            level = bk.hash_pairs(level, NODE_KEY)
+            self.levels.append(level)
+        self.root: bytes = level[0].tobytes()
+
+    def open(self, indices: Sequence[int] | np.ndarray) -> MerkleProof:
+        """Batch opening of the given row indices (duplicates allowed).
+
+        Returns:
+            A :class:`MerkleProof` with the rows/salts at the sorted distinct
+            indices and the deduplicated siblings in the verifier's walk order.
+        """
+        uniq = sorted({int(i) for i in np.asarray(indices).ravel().tolist()})
+        n = 1 << self.log_n_rows
+        for i in uniq:
+            if not 0 <= i < n:
+                raise IndexError(f"row index {i} out of range [0, {n})")
+        siblings: list[bytes] = []
+        pos = uniq
+        for depth in range(self.log_n_rows):
+            lvl = self.levels[depth]
+            new_pos = []
+            k = 0
+            while k < len(pos):
+                i = pos[k]
+                if i & 1 == 0 and k + 1 < len(pos) and pos[k + 1] == i + 1:
+                    k += 2
+                else:
+                    siblings.append(lvl[i ^ 1].tobytes())
+                    k += 1
+                new_pos.append(i >> 1)
+            pos = new_pos
+        salts = None if self.salts is None else [self.salts[i].tobytes() for i in uniq]
+        return MerkleProof(rows=self.rows[uniq].copy(), salts=salts, siblings=siblings)
