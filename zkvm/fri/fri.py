@@ -1,0 +1,164 @@
+"""FRI prover (Ben-Sasson, Bentov, Horesh, Riabzev, "Fast Reed-Solomon IOP of proximity", ICALP 2018).
+
+Arity-2 folding over the Goldilocks quadratic extension, on cosets of the
+two-adic subgroups: an input of size ``n`` is evaluated on
+``GENERATOR^(N/n) * H_n`` (``N`` the largest input), natural order, so that
+squaring maps each domain onto the next one. With ``x`` the point at index
+``i < n/2`` (``-x`` sits at ``i + n/2``), one fold is
+
+    f'(x^2) = (f(x) + f(-x)) / 2 + beta * (f(x) - f(-x)) / (2x),
+
+with a fresh ``beta`` drawn after the layer's root is absorbed. When the
+folded codeword reaches the size of another input, that input is added with a
+fresh challenge multiplier ``gamma`` before the layer is committed (batching
+mixed-height inputs, as in Plonky3's two-adic FRI). A layer's Merkle leaf
+``i`` holds ``[f(x_i), f(-x_i)]`` so each query opens one leaf per fold.
+The last codeword (``2^(log_final_poly_len + log_blowup)`` points, or less
+for small inputs) is sent as its polynomial's coefficients. Then grinding,
+then query indices over the largest domain, then the openings.
+
+The verifier lives in :mod:`zkvm.fri.fri_verify` (re-exported here as
+:func:`verify`) and imports no numba.
+
+Steps carry the same numbers in :func:`prove` and :func:`~zkvm.fri.fri_verify.verify`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from zkvm.field.scalar import GENERATOR, P, Ext, root_of_unity, s_inv, s_pow
+from zkvm.fri.fri_types import (
+    FriError,
+    FriFinalPolyMismatch,
+    FriFoldMismatch,
+    FriInputMismatch,
+    FriMerkleError,
+    FriPowInvalid,
+    FriProof,
+    FriShape,
+    FriShapeError,
+    InsufficientSecurity,
+    fri_shape,
+)
+from zkvm.fri.fri_verify import verify
+from zkvm.fri.merkle import MerkleTree
+from zkvm.fri.security import SecurityConfig
+from zkvm.fri.transcript import Transcript
+
+__all__ = [
+    "FriError",
+    "FriFinalPolyMismatch",
+    "FriFoldMismatch",
+    "FriInputMismatch",
+    "FriMerkleError",
+    "FriPowInvalid",
+    "FriProof",
+    "FriShape",
+    "FriShapeError",
+    "InsufficientSecurity",
+    "fold",
+    "fri_shape",
+    "prove",
+    "verify",
+]
+
+_INV2 = (P + 1) // 2
+
+
+def _ext_arr(e: Ext) -> np.ndarray:
+    return np.array([e.c0, e.c1], dtype=np.uint64)
+
+
+def fold(f: np.ndarray, beta: Ext, shift: int) -> np.ndarray:
+    """One arity-2 FRI fold of an ext codeword on ``shift * H_n`` (natural order).
+
+    Args:
+        f: ``uint64 (n, 2)`` evaluations, ``f[i] = f(shift * w_n^i)``.
+        beta: the folding challenge.
+        shift: the coset shift of ``f``'s domain.
+
+    Returns:
+        ``uint64 (n/2, 2)`` evaluations on ``shift^2 * H_{n/2}``.
+    """
+    from zkvm.field import ext_add, ext_mul, ext_mul_base, ext_sub, mul, powers
+
+    n = f.shape[0]
+    half = n // 2
+    log_n = n.bit_length() - 1
+    a, b = f[:half], f[half:]
+    # 1 / (2 x_i) = (1/2) * shift^-1 * w_n^-i
+    w_inv = s_inv(root_of_unity(log_n))
+    inv_2x = mul(powers(w_inv, half), np.uint64(_INV2 * s_inv(shift) % P))
+    even = ext_mul_base(ext_add(a, b), np.uint64(_INV2))
+    odd = ext_mul_base(ext_sub(a, b), inv_2x)
+    return ext_add(even, ext_mul(odd, _ext_arr(beta)))
+
+
+def _leaves(f: np.ndarray) -> np.ndarray:
+    """Leaf rows ``[f(x_i).c0, f(x_i).c1, f(-x_i).c0, f(-x_i).c1]`` for ``i < n/2``."""
+    half = f.shape[0] // 2
+    return np.ascontiguousarray(np.concatenate([f[:half], f[half:]], axis=1))
+
+
+def prove(
+    inputs: dict[int, np.ndarray], cfg: SecurityConfig, transcript: Transcript
+) -> tuple[FriProof, np.ndarray]:
+    """Prove that every input is close to a polynomial of degree ``< n >> log_blowup``.
+
+    Args:
+        inputs: ``log_n -> uint64 (2^log_n, 2)`` ext codewords on
+            ``GENERATOR^(N/n) * H_n`` (natural order).
+        cfg: security parameters (blowup, queries, grinding, final length).
+        transcript: the Fiat-Shamir transcript, already bound to everything
+            the inputs depend on.
+
+    Returns:
+        ``(proof, query_indices)``: the indices (``int64``, over the largest
+        domain) at which the caller must open its own commitments.
+
+    Raises:
+        FriShapeError: if the input sizes do not fit the parameters.
+    """
+    from zkvm.field import ext_add, ext_mul
+    from zkvm.poly import coset_intt
+
+    shape = fri_shape(cfg, inputs.keys())
+    for log_n, cw in inputs.items():
+        if cw.shape != (1 << log_n, 2):
+            raise FriShapeError(f"input 2^{log_n} has shape {cw.shape}, expected ({1 << log_n}, 2)")
+    log_n0 = shape.log_n
+    f = np.ascontiguousarray(inputs[log_n0], dtype=np.uint64)
+    trees: list[MerkleTree] = []
+    # 1. Commit phase: commit, draw beta, fold, add the next input (if any).
+    for k in range(shape.n_layers):
+        tree = MerkleTree(_leaves(f))
+        trees.append(tree)
+        transcript.observe_digest(tree.root)
+        beta = transcript.sample_ext()
+        f = fold(f, beta, s_pow(GENERATOR, 1 << k))
+        log_next = log_n0 - k - 1
+        if log_next in inputs:
+            gamma = transcript.sample_ext()
+            f = ext_add(f, ext_mul(np.asarray(inputs[log_next], dtype=np.uint64), _ext_arr(gamma)))
+    # 2. Final polynomial: coefficients of the last codeword, absorbed.
+    shift = s_pow(GENERATOR, 1 << shape.n_layers)
+    coeffs = coset_intt(np.ascontiguousarray(f.T), shift)  # (2, n_final)
+    final_poly = np.ascontiguousarray(coeffs[:, : shape.final_poly_len].T)
+    transcript.observe_ext(final_poly)
+    # 3. Grinding.
+    nonce = transcript.grind(cfg.pow_bits)
+    # 4. Query indices over the largest domain.
+    indices = transcript.sample_indices(cfg.n_queries, log_n0)
+    # 5. Openings: one leaf per layer and query.
+    openings = []
+    for k, tree in enumerate(trees):
+        half = 1 << (log_n0 - k - 1)
+        openings.append(tree.open(indices % half))
+    proof = FriProof(
+        layer_roots=[t.root for t in trees],
+        final_poly=final_poly,
+        pow_nonce=nonce,
+        openings=openings,
+    )
+    return proof, indices

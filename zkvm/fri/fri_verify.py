@@ -1,0 +1,184 @@
+"""FRI verifier (plain Python ints, numpy and the ``blake3`` package; no numba).
+
+Mirrors :func:`zkvm.fri.fri.prove` step by step. Order of checks (Winterfell
+style): 0. security level of the parameters; 1. the proof's shape against
+what the parameters and input sizes fix; 2. transcript replay and proof of
+work; 3. Merkle openings, then the fold arithmetic and the final polynomial.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+
+from zkvm.field.scalar import GENERATOR, P, W, root_of_unity
+from zkvm.fri.fri_types import (
+    FriFinalPolyMismatch,
+    FriFoldMismatch,
+    FriInputMismatch,
+    FriMerkleError,
+    FriPowInvalid,
+    FriProof,
+    FriShapeError,
+    InsufficientSecurity,
+    fri_shape,
+)
+from zkvm.fri.merkle_verify import MerklePathInvalid
+from zkvm.fri.merkle_verify import verify as merkle_verify
+from zkvm.fri.security import SecurityConfig, security_bits
+from zkvm.fri.transcript import Transcript
+
+_INV2 = (P + 1) // 2
+
+InputValues = Callable[[int, np.ndarray], np.ndarray]
+
+
+def _ints(arr: np.ndarray, n: int, what: str) -> list[tuple[int, int]]:
+    a = np.asarray(arr)
+    if a.shape != (n, 2):
+        raise FriShapeError(f"{what}: expected shape ({n}, 2), got {a.shape}")
+    a = a.astype(np.uint64)
+    if n and int(a.max()) >= P:
+        raise FriShapeError(f"{what}: non-canonical field element")
+    return [(int(x), int(y)) for x, y in a.tolist()]
+
+
+def verify(
+    proof: FriProof,
+    cfg: SecurityConfig,
+    transcript: Transcript,
+    log_sizes: Sequence[int],
+    input_values: InputValues,
+    min_bits: float = 0.0,
+    max_constraint_degree: int = 1,
+) -> np.ndarray:
+    """Verify a FRI proof; raise a :class:`~zkvm.fri.fri_types.FriError` subclass on failure.
+
+    Args:
+        proof: the proof.
+        cfg: the parameters (the caller's, e.g. from the verifying key).
+        transcript: the transcript in the same state as the prover's at FRI's start.
+        log_sizes: the inputs' log sizes (fixed by the caller, never the proof).
+        input_values: ``input_values(log_n, indices) -> uint64 (len(indices), 2)``,
+            each input's value at the given positions of its own domain.
+        min_bits: refuse parameters whose conjectured security is lower.
+        max_constraint_degree: passed to :func:`security_bits` for ``min_bits``.
+
+    Returns:
+        The query indices over the largest domain (as the prover's
+        ``prove`` returned them), for callers that open their own trees there.
+
+    Raises:
+        InsufficientSecurity, FriShapeError, FriPowInvalid, FriMerkleError,
+        FriInputMismatch, FriFoldMismatch, FriFinalPolyMismatch.
+    """
+    # 0. Security of the parameters, before anything else.
+    shape = fri_shape(cfg, log_sizes)
+    log_n0 = shape.log_n
+    if min_bits > 0:
+        bits = security_bits(
+            cfg,
+            trace_log_height=log_n0 - cfg.log_blowup,
+            max_constraint_degree=max_constraint_degree,
+        ).conjectured
+        if bits < min_bits:
+            raise InsufficientSecurity(
+                f"parameters {cfg.name!r} give {bits:.1f} conjectured bits < required {min_bits}"
+            )
+    # 1. Shape: every count and length fixed by cfg and the sizes.
+    if len(proof.layer_roots) != shape.n_layers:
+        raise FriShapeError(f"expected {shape.n_layers} layer roots, got {len(proof.layer_roots)}")
+    if len(proof.openings) != shape.n_layers:
+        raise FriShapeError(f"expected {shape.n_layers} layer openings, got {len(proof.openings)}")
+    for r in proof.layer_roots:
+        if not isinstance(r, (bytes, bytearray)) or len(r) != 32:
+            raise FriShapeError("a layer root is not 32 bytes")
+    final = _ints(proof.final_poly, shape.final_poly_len, "final polynomial")
+    inputs = set(shape.input_logs)
+
+    # 2. Replay: roots and challenges, final polynomial, grinding, indices.
+    betas = []
+    gammas: dict[int, tuple[int, int]] = {}
+    for k in range(shape.n_layers):
+        transcript.observe_digest(proof.layer_roots[k])
+        b = transcript.sample_ext()
+        betas.append((b.c0, b.c1))
+        log_next = log_n0 - k - 1
+        if log_next in inputs:
+            g = transcript.sample_ext()
+            gammas[log_next] = (g.c0, g.c1)
+    transcript.observe_ext(np.asarray(proof.final_poly, dtype=np.uint64).reshape(-1, 2))
+    if not transcript.check_pow(cfg.pow_bits, int(proof.pow_nonce)):
+        raise FriPowInvalid(f"proof-of-work nonce {proof.pow_nonce} does not give {cfg.pow_bits} bits")
+    indices = transcript.sample_indices(cfg.n_queries, log_n0)
+    idx = [int(i) for i in indices.tolist()]
+    n_q = len(idx)
+
+    # 3. Layer 0 values come from the caller (DEEP consistency).
+    cur = _ints(input_values(log_n0, indices), n_q, f"input values 2^{log_n0}")
+    for k in range(shape.n_layers):
+        log_n = log_n0 - k
+        half = 1 << (log_n - 1)
+        leaf_of = [i & (half - 1) for i in idx]
+        uniq = sorted(set(leaf_of))
+        op = proof.openings[k]
+        rows = np.asarray(op.rows)
+        if rows.shape != (len(uniq), 4):
+            raise FriShapeError(f"layer {k}: expected opened rows ({len(uniq)}, 4), got {rows.shape}")
+        if len(uniq) and int(rows.astype(np.uint64).max()) >= P:
+            raise FriShapeError(f"layer {k}: non-canonical field element in opening")
+        try:
+            merkle_verify(proof.layer_roots[k], log_n - 1, uniq, rows, op, tree=f"fri layer {k}")
+        except MerklePathInvalid as e:
+            raise FriMerkleError(f"FRI layer {k} opening invalid: {e}", layer=k) from e
+        row_at = dict(zip(uniq, rows.tolist()))
+        shift = pow(GENERATOR, 1 << k, P)
+        w = root_of_unity(log_n)
+        b0, b1 = betas[k]
+        log_next = log_n - 1
+        joined = None
+        if log_next in inputs:
+            sub = np.array([i & (half - 1) for i in idx], dtype=np.int64)
+            joined = _ints(input_values(log_next, sub), n_q, f"input values 2^{log_next}")
+            g0, g1 = gammas[log_next]
+        for q in range(n_q):
+            i = idx[q] & ((1 << log_n) - 1)
+            leaf = leaf_of[q]
+            a0, a1, c0, c1 = (int(v) for v in row_at[leaf])
+            mine = (a0, a1) if i < half else (c0, c1)
+            if mine != cur[q]:
+                if k == 0:
+                    raise FriInputMismatch("layer-0 opened value differs from the input value", idx[q])
+                raise FriFoldMismatch("opened value differs from the folded value", k, idx[q])
+            # fold: (a + c)/2 + beta * (a - c) / (2x), x = shift * w^leaf
+            x = shift * pow(w, leaf, P) % P
+            t = _INV2 * pow(x, P - 2, P) % P
+            e0 = (a0 + c0) * _INV2
+            e1 = (a1 + c1) * _INV2
+            o0 = (a0 - c0) * t % P
+            o1 = (a1 - c1) * t % P
+            # ext mul in F_p[X]/(X^2 - W)
+            v0 = (e0 + b0 * o0 + W * b1 * o1) % P
+            v1 = (e1 + b0 * o1 + b1 * o0) % P
+            if joined is not None:
+                j0, j1 = joined[q]
+                v0 = (v0 + g0 * j0 + W * g1 * j1) % P
+                v1 = (v1 + g0 * j1 + g1 * j0) % P
+            cur[q] = (v0, v1)
+    # 4. Final polynomial at each query's point of the last domain.
+    log_f = shape.log_final
+    shift = pow(GENERATOR, 1 << shape.n_layers, P)
+    w = root_of_unity(log_f)
+    rev = final[::-1]
+    for q in range(n_q):
+        x = shift * pow(w, idx[q] & ((1 << log_f) - 1), P) % P
+        v0 = v1 = 0
+        for c0, c1 in rev:
+            v0 = (v0 * x + c0) % P
+            v1 = (v1 * x + c1) % P
+        if (v0, v1) != cur[q]:
+            if shape.n_layers == 0:
+                raise FriInputMismatch("input value differs from the final polynomial", idx[q])
+            raise FriFinalPolyMismatch("folded value differs from the final polynomial", idx[q])
+    return indices
