@@ -1,0 +1,408 @@
+"""Programs: tensors, instructions, weights, addresses; and the validating builder.
+
+A :class:`Program` is immutable once built. The only way to make one is
+:class:`ProgramBuilder` (used by the assembler, the model compilers and the
+file reader alike), which checks each declaration and instruction as it is
+added: names are defined once and before use, shapes and scales agree, and the
+worst-case interval of every result fits its declared width (docs/isa.md).
+
+Addresses (docs/architecture.md §5): address 0 is the constant 0; materialised
+tensors (inputs, weights, results of compute instructions) own contiguous
+row-major ranges starting at 1, in the order they are declared; a view's
+addresses are gathered from its sources'.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from .analysis import Interval, interval
+from .errors import IsaError, ProgramOverflowError, ZkvmError
+from .ops import OPS
+from .tensor import (
+    FIELD_SAFE_BITS,
+    STANDARD_BITS,
+    VISIBILITIES,
+    Instruction,
+    TensorInfo,
+    bits_range,
+)
+
+_LIMIT = 1 << FIELD_SAFE_BITS
+
+
+class Program:
+    """A validated tensor program. Build one with :class:`ProgramBuilder`.
+
+    Attributes:
+        tensors: every tensor by name, in declaration order.
+        instructions: the instructions, in execution order.
+        weights: weight values (int64 arrays of the declared shapes).
+        outputs: output names, in order.
+        metadata: free-form strings (not part of the digest).
+        intervals: worst-case ``(lo, hi)`` of every tensor.
+        acc_bounds: for ``matmul``/``sum`` results, a bound on every partial sum.
+    """
+
+    def __init__(self, b: ProgramBuilder) -> None:
+        self.tensors: dict[str, TensorInfo] = dict(b.tensors)
+        self.instructions: list[Instruction] = list(b.instructions)
+        self.weights: dict[str, np.ndarray] = dict(b.weights)
+        self.outputs: list[str] = list(b.outputs)
+        self.metadata: dict[str, str] = dict(b.metadata)
+        self.intervals: dict[str, Interval] = dict(b.intervals)
+        self.acc_bounds: dict[str, int] = dict(b.acc_bounds)
+        self.n_addresses: int = b.next_addr
+        self._addr = b.addr
+        self._base = b.base
+        self._producer = {ins.output: i for i, ins in enumerate(self.instructions)}
+        for arr in self._addr.values():
+            arr.flags.writeable = False
+
+    @property
+    def inputs(self) -> list[TensorInfo]:
+        """Input tensors in declaration order."""
+        return [t for t in self.tensors.values() if t.kind == "input"]
+
+    def tensor(self, name: str) -> TensorInfo:
+        """Metadata of tensor ``name`` (raises IsaError if unknown)."""
+        try:
+            return self.tensors[name]
+        except KeyError:
+            raise IsaError(f"program has no tensor named '{name}'") from None
+
+    def addresses(self, name: str) -> np.ndarray:
+        """int64 array of the tensor's shape: each element's address (0 = constant 0)."""
+        self.tensor(name)
+        return self._addr[name]
+
+    def base(self, name: str) -> int:
+        """First address of a materialised tensor (raises IsaError for a view)."""
+        if name not in self._base:
+            raise IsaError(f"tensor '{name}' is a view; it owns no address range")
+        return self._base[name]
+
+    def producer(self, name: str) -> int | None:
+        """Index of the instruction that defines ``name`` (None for inputs/weights)."""
+        return self._producer.get(name)
+
+    @property
+    def n_params(self) -> int:
+        """Number of weight values."""
+        return sum(int(w.size) for w in self.weights.values())
+
+    @cached_property
+    def digest(self) -> bytes:
+        """blake3 of the canonical encoding (docs/isa.md "Program file")."""
+        from .fileformat import program_digest
+
+        return program_digest(self)
+
+    @property
+    def digest_hex(self) -> str:
+        return self.digest.hex()
+
+    def to_bytes(self) -> bytes:
+        from .fileformat import dump_program
+
+        return dump_program(self)
+
+    @staticmethod
+    def from_bytes(data: bytes) -> Program:
+        from .fileformat import load_program
+
+        return load_program(data)
+
+    def save(self, path: str) -> None:
+        """Write the program file (``.zkvm``)."""
+        with open(path, "wb") as f:
+            f.write(self.to_bytes())
+
+    @staticmethod
+    def load(path: str) -> Program:
+        """Read a program file; raises ProgramFileError when it is not a valid one."""
+        from .errors import ProgramFileError
+
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError as e:
+            raise ProgramFileError(f"cannot read program file {path}: {e.strerror}") from None
+        try:
+            return Program.from_bytes(data)
+        except ProgramFileError as e:
+            raise ProgramFileError(f"{path}: {e}") from None
+
+
+class ProgramBuilder:
+    """Builds a :class:`Program`, checking every step (see module docstring)."""
+
+    def __init__(self) -> None:
+        self.tensors: dict[str, TensorInfo] = {}
+        self.instructions: list[Instruction] = []
+        self.weights: dict[str, np.ndarray] = {}
+        self.outputs: list[str] = []
+        self.metadata: dict[str, str] = {}
+        self.intervals: dict[str, Interval] = {}
+        self.acc_bounds: dict[str, int] = {}
+        self.addr: dict[str, np.ndarray] = {}
+        self.base: dict[str, int] = {}
+        self.next_addr = 1
+
+    # ----------------------------------------------------------- declarations
+    def _new_name(self, name: str, where: str) -> None:
+        if not name or not isinstance(name, str):
+            raise IsaError(f"{_loc(where)}tensor names must be non-empty strings")
+        if name in self.tensors:
+            raise IsaError(
+                f"{_loc(where)}'{name}' is already defined (programs are single-assignment; "
+                "pick a new name)"
+            )
+
+    def _materialise(self, info: TensorInfo) -> None:
+        self.base[info.name] = self.next_addr
+        self.addr[info.name] = np.arange(
+            self.next_addr, self.next_addr + info.size, dtype=np.int64
+        ).reshape(info.shape)
+        self.next_addr += info.size
+
+    def input(
+        self,
+        name: str,
+        shape: tuple[int, ...],
+        bits: int,
+        scale: int,
+        visibility: str = "public",
+        value_range: tuple[int, int] | None = None,
+        where: str = "",
+    ) -> TensorInfo:
+        """Declare an input tensor."""
+        self._new_name(name, where)
+        shape = _shape(shape, where)
+        lo, hi = _bits(bits, where)
+        if visibility not in VISIBILITIES:
+            raise IsaError(f"{_loc(where)}visibility must be public or private, got {visibility!r}")
+        if value_range is not None:
+            value_range = (int(value_range[0]), int(value_range[1]))
+            if not lo <= value_range[0] <= value_range[1] <= hi:
+                raise IsaError(
+                    f"{_loc(where)}range [{value_range[0]}, {value_range[1]}] of input '{name}' "
+                    f"must be non-empty and inside i{bits} [{lo}, {hi}]"
+                )
+        info = TensorInfo(name, shape, int(bits), int(scale), "input", visibility, value_range)
+        self.tensors[name] = info
+        self.intervals[name] = (info.lo, info.hi)
+        self._materialise(info)
+        return info
+
+    def weight(
+        self,
+        name: str,
+        values: Any,
+        bits: int,
+        scale: int,
+        shape: tuple[int, ...] | None = None,
+        visibility: str = "public",
+        where: str = "",
+    ) -> TensorInfo:
+        """Declare a weight (constant, public) tensor from integer values."""
+        self._new_name(name, where)
+        if visibility != "public":
+            raise IsaError(f"{_loc(where)}private weights are not supported yet (weight '{name}')")
+        arr = np.asarray(values)
+        if arr.dtype == object or arr.dtype.kind not in "iub":
+            raise IsaError(
+                f"{_loc(where)}weight '{name}' must hold integers (at scale {scale}); "
+                "wrap float values in quantize(...)"
+            )
+        if shape is not None and tuple(arr.shape) != tuple(shape):
+            raise IsaError(
+                f"{_loc(where)}weight '{name}' is declared {list(shape)} but its values have "
+                f"shape {list(arr.shape)}"
+            )
+        arr = arr.astype(np.int64)
+        lo, hi = _bits(bits, where)
+        if arr.size and (int(arr.min()) < lo or int(arr.max()) > hi):
+            raise ProgramOverflowError(
+                f"{_loc(where)}weight '{name}' has values in [{arr.min()}, {arr.max()}] that do "
+                f"not fit i{bits} [{lo}, {hi}]; declare a wider width or a smaller scale"
+            )
+        info = TensorInfo(name, tuple(arr.shape), int(bits), int(scale), "weight", visibility)
+        self.tensors[name] = info
+        self.weights[name] = arr
+        arr.flags.writeable = False
+        self.intervals[name] = (int(arr.min()), int(arr.max())) if arr.size else (0, 0)
+        self._materialise(info)
+        return info
+
+    def meta(self, key: str, value: str) -> None:
+        """Attach free-form metadata (not part of the digest)."""
+        self.metadata[str(key)] = str(value)
+
+    def output(self, name: str, where: str = "") -> None:
+        """Mark the result of an instruction as a program output."""
+        info = self.tensors.get(name)
+        if info is None:
+            raise IsaError(f"{_loc(where)}output '{name}' is not defined")
+        if info.kind in ("input", "weight"):
+            raise IsaError(f"{_loc(where)}output '{name}' must be the result of an instruction")
+        if name in self.outputs:
+            raise IsaError(f"{_loc(where)}'{name}' is already an output")
+        self.outputs.append(name)
+        self.tensors[name] = _replace(info, kind="output")
+
+    # ----------------------------------------------------------- instructions
+    def instruction(
+        self,
+        op: str,
+        inputs: list[str] | tuple[str, ...],
+        output: str,
+        attrs: dict[str, Any] | None = None,
+        bits: int | None = None,
+        where: str = "",
+    ) -> TensorInfo:
+        """Append ``output = op inputs, attrs`` and return the result's metadata.
+
+        Raises:
+            IsaError: unknown opcode/name, bad attributes, redefinition.
+            ShapeError: shapes or scales that do not agree.
+            ProgramOverflowError: a worst-case bound does not fit.
+        """
+        attrs = dict(attrs or {})
+        desc = Instruction(op, tuple(inputs), output, attrs, where).describe()
+        spec = OPS.get(op)
+        if spec is None:
+            raise IsaError(
+                f"{_loc(where)}unknown opcode '{op}' (expected one of: {', '.join(sorted(OPS))})"
+            )
+        self._new_name(output, where)
+        lo_n, hi_n = spec.arity
+        if len(inputs) < lo_n or (hi_n is not None and len(inputs) > hi_n):
+            want = f"{lo_n}" if lo_n == hi_n else f"{lo_n}..{hi_n or 'n'}"
+            raise IsaError(f"{desc}: {op} takes {want} tensor operand(s), got {len(inputs)}")
+        ins = []
+        for n in inputs:
+            if n not in self.tensors:
+                raise IsaError(f"{desc}: '{n}' is not defined (define it before this line)")
+            ins.append(self.tensors[n])
+        try:
+            attrs = spec.normalize(ins, attrs)
+            shape, scale = spec.infer(ins, attrs)
+        except ZkvmError as e:
+            raise type(e)(f"{desc}: {e}") from None
+        inst = Instruction(op, tuple(inputs), output, attrs, where)
+        if spec.view:
+            addr = spec.addr([self.addr[n] for n in inputs], attrs)
+            ivs = [self.intervals[n] for n in inputs]
+            lo, hi = min(i[0] for i in ivs), max(i[1] for i in ivs)
+            if addr.size and (addr == 0).any():
+                lo, hi = min(lo, 0), max(hi, 0)
+            iv, acc = (lo, hi), 0
+        else:
+            static = [self._static(n) for n in inputs]
+            iv, acc = interval(op, attrs, ins, [self.intervals[n] for n in inputs], static)
+        if bits is None and spec.view:
+            bits = max(t.bits for t in ins)
+        bits = self._check_bounds(desc, output, iv, acc, bits)
+        info = TensorInfo(output, tuple(shape), bits, scale, view=spec.view)
+        self.tensors[output] = info
+        self.instructions.append(inst)
+        self.intervals[output] = iv
+        if acc:
+            self.acc_bounds[output] = acc
+        if spec.view:
+            self.addr[output] = np.ascontiguousarray(addr)
+        else:
+            self._materialise(info)
+        return info
+
+    def _check_bounds(self, desc: str, name: str, iv: Interval, acc: int, bits: int | None) -> int:
+        worst = max(abs(iv[0]), abs(iv[1]), acc)
+        if worst >= _LIMIT:
+            raise ProgramOverflowError(
+                f"{desc}: worst-case magnitude {_big(worst)} of '{name}' (or of a partial sum) "
+                f"reaches 2^{FIELD_SAFE_BITS}, the largest value the field holds safely; rescale "
+                "the operands first, use smaller widths/scales, or declare a narrower input range"
+            )
+        if bits is None:
+            for b in STANDARD_BITS:
+                lo, hi = bits_range(b)
+                if lo <= iv[0] and iv[1] <= hi:
+                    return b
+            return STANDARD_BITS[-1]
+        lo, hi = _bits(bits, desc)
+        if iv[0] < lo or iv[1] > hi:
+            need = _fit_bits(iv)
+            raise ProgramOverflowError(
+                f"{desc}: worst-case range [{_big(iv[0])}, {_big(iv[1])}] of '{name}' does not "
+                f"fit i{bits} [{lo}, {hi}]; declare it i{need} or wider, rescale earlier, or "
+                "declare a narrower input range"
+            )
+        return int(bits)
+
+    def _static(self, name: str) -> np.ndarray | None:
+        """Values of ``name`` when fixed at assembly time (a weight, or a view of weights)."""
+        if name in self.weights:
+            return self.weights[name]
+        info = self.tensors[name]
+        if not info.view:
+            return None
+        addr = self.addr[name]
+        mem = np.zeros(self.next_addr, dtype=np.int64)
+        known = np.zeros(self.next_addr, dtype=bool)
+        known[0] = True
+        for w, vals in self.weights.items():
+            b = self.base[w]
+            mem[b : b + vals.size] = vals.ravel()
+            known[b : b + vals.size] = True
+        if not known[addr].all():
+            return None
+        return mem[addr]
+
+    def build(self) -> Program:
+        """Finish: at least one output is required."""
+        if not self.outputs:
+            raise IsaError("program declares no output (add a line 'output NAME')")
+        return Program(self)
+
+
+def _loc(where: str) -> str:
+    return f"{where}: " if where else ""
+
+
+def _big(v: int) -> str:
+    return str(v) if abs(v) < 10**9 else f"{v:.3e} (~2^{abs(v).bit_length()})"
+
+
+def _fit_bits(iv: Interval) -> int:
+    for b in range(2, 64):
+        lo, hi = bits_range(b)
+        if lo <= iv[0] and iv[1] <= hi:
+            return b
+    return 63
+
+
+def _bits(bits: int, where: str) -> tuple[int, int]:
+    try:
+        return bits_range(int(bits))
+    except IsaError as e:
+        raise IsaError(f"{_loc(where)}{e}") from None
+
+
+def _shape(shape: Any, where: str) -> tuple[int, ...]:
+    try:
+        out = tuple(int(d) for d in shape)
+    except (TypeError, ValueError):
+        raise IsaError(f"{_loc(where)}shape must be a list of integers, got {shape!r}") from None
+    if any(d < 0 for d in out):
+        raise IsaError(f"{_loc(where)}shape {list(out)} has a negative dimension")
+    return out
+
+
+def _replace(info: TensorInfo, **kw: Any) -> TensorInfo:
+    from dataclasses import replace
+
+    return replace(info, **kw)
