@@ -1,0 +1,95 @@
+"""SecurityConfig presets and the conjectured / proven soundness estimator."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pytest
+
+from zkvm.fri.security import SecurityConfig, list_decoding_radius, security_bits
+
+
+def test_presets_have_the_documented_parameters():
+    std = SecurityConfig.preset("standard")
+    high = SecurityConfig.preset("high")
+    assert (std.log_blowup, std.n_queries, std.pow_bits) == (3, 29, 16)
+    assert (high.log_blowup, high.n_queries, high.pow_bits) == (3, 37, 20)
+
+
+def test_test_preset_is_flagged_insecure_and_below_100_bits():
+    cfg = SecurityConfig.preset("test")
+    assert cfg.insecure
+    rep = security_bits(cfg, trace_log_height=10)
+    assert rep.conjectured < 100 and rep.proven < 100
+
+
+@pytest.mark.parametrize("trace_log_height", [8, 12, 16, 20, 22])
+def test_standard_preset_reaches_100_conjectured_bits(trace_log_height):
+    rep = security_bits(SecurityConfig.preset("standard"), trace_log_height=trace_log_height)
+    assert rep.conjectured >= 100
+    assert rep.proven < rep.conjectured
+
+
+def test_high_preset_reaches_128_query_bits_and_128_with_a_large_enough_field():
+    cfg = SecurityConfig.preset("high")
+    rep = security_bits(cfg, trace_log_height=20)
+    assert rep.conjectured_query >= 128
+    assert security_bits(cfg, trace_log_height=20, ext_field_bits=192).conjectured >= 128
+
+
+def test_high_preset_is_field_limited_over_the_quadratic_extension():
+    """Over F_p^2 (128 bits) the commit-phase term n/|F| caps the total near 128 - log2(n)."""
+    rep = security_bits(SecurityConfig.preset("high"), trace_log_height=20, ext_field_bits=128)
+    assert rep.conjectured == pytest.approx(128 - 23, abs=0.5)
+
+
+def test_corrected_conjecture_costs_a_little_per_query():
+    """List-decoding capacity (eprint 2025/2010, 2025/2046) sits just below 1 - rho."""
+    for log_blowup in (1, 2, 3, 4):
+        rho = 2.0**-log_blowup
+        d = list_decoding_radius(rho, 128)
+        assert 1 - rho - 0.01 < d < 1 - rho
+        rep = security_bits(SecurityConfig(log_blowup, 10, 0, 0), trace_log_height=10)
+        assert rep.per_query_bits < log_blowup
+        assert rep.per_query_bits > log_blowup - 0.1
+
+
+def test_list_decoding_radius_small_alphabet():
+    # binary alphabet: H_2^{-1}(1/2) ~= 0.110
+    assert list_decoding_radius(0.5, 1) == pytest.approx(0.110, abs=1e-3)
+
+
+def test_proven_bits_follow_the_johnson_bound():
+    cfg = SecurityConfig(log_blowup=3, n_queries=100, pow_bits=0, log_final_poly_len=0)
+    rep = security_bits(cfg, trace_log_height=10)
+    # per query at most log2(1/sqrt(rho)) = 1.5 bits
+    assert rep.proven_query <= 100 * 1.5
+    assert rep.proven_query > 100 * 1.5 - 100 * math.log2(1 + 1 / 6) - 1e-9
+
+
+def test_more_queries_or_grinding_never_lower_security():
+    base = security_bits(SecurityConfig(3, 20, 0, 3), trace_log_height=16)
+    more = security_bits(SecurityConfig(3, 21, 0, 3), trace_log_height=16)
+    grind = security_bits(SecurityConfig(3, 20, 8, 3), trace_log_height=16)
+    assert more.conjectured > base.conjectured and more.proven > base.proven
+    assert grind.conjectured > base.conjectured and grind.proven > base.proven
+
+
+def test_hash_caps_the_estimate():
+    cfg = SecurityConfig(4, 200, 20, 3)
+    rep = security_bits(cfg, trace_log_height=4, ext_field_bits=256, hash_bits=128)
+    assert rep.conjectured == 128 and rep.proven <= 128
+
+
+def test_config_is_frozen_validated_and_serialisable():
+    cfg = SecurityConfig.preset("standard")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.n_queries = 1  # type: ignore[misc]
+    assert SecurityConfig.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(ValueError):
+        SecurityConfig(log_blowup=0, n_queries=10, pow_bits=0, log_final_poly_len=0)
+    with pytest.raises(ValueError):
+        SecurityConfig(log_blowup=2, n_queries=10, pow_bits=0, log_final_poly_len=0, folding_arity_log=2)
+    with pytest.raises(ValueError, match="unknown security preset"):
+        SecurityConfig.preset("ultra")
