@@ -1,0 +1,149 @@
+"""Whole-column builders: the prover's quotient evaluation and the debug checker.
+
+``FA`` wraps a column of base-field (``(n,)``) or extension (``(n, 2)``)
+values and gives it ``+ - *`` through the numba kernels of
+``zkvm.field.kernels``, so a chip's ``eval`` runs unchanged on whole columns.
+
+* ``ArrayBuilder`` evaluates every constraint over a domain (the quotient
+  coset in the prover) and folds them with the challenge ``alpha``:
+  ``acc = acc * alpha + c`` in the same order as the verifier's
+  ``PointBuilder``.
+* ``DebugBuilder`` evaluates on the trace itself and records, for each
+  failing constraint, the chip, the constraint's source line and the rows
+  where it fails: run before proving in tests and with ``debug=True``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from zkvm.air.air import Air, Layout, Row
+from zkvm.air.builder import BuilderBase
+from zkvm.field import kernels as K
+from zkvm.field.scalar import Ext, P
+
+
+class FA:
+    """A column (or scalar) of base or extension values with field arithmetic."""
+
+    __slots__ = ("v", "ext")
+    __array_priority__ = 100  # keep numpy from hijacking reflected ops
+
+    def __init__(self, v: np.ndarray, ext: bool):
+        self.v, self.ext = v, ext
+
+    @staticmethod
+    def lift(x: Any) -> "FA":
+        if isinstance(x, FA):
+            return x
+        if isinstance(x, Ext):
+            return FA(np.array([x.c0, x.c1], dtype=np.uint64), True)
+        if isinstance(x, (int, np.integer)):
+            return FA(np.uint64(int(x) % P), False)
+        raise TypeError(f"cannot use {type(x).__name__} in a column expression")
+
+    def as_ext(self) -> np.ndarray:
+        return self.v if self.ext else K.ext_from_base(self.v)
+
+    def __add__(self, o: Any) -> "FA":
+        o = FA.lift(o)
+        if not self.ext and not o.ext:
+            return FA(K.add(self.v, o.v), False)
+        return FA(K.ext_add(self.as_ext(), o.as_ext()), True)
+
+    __radd__ = __add__
+
+    def __sub__(self, o: Any) -> "FA":
+        o = FA.lift(o)
+        if not self.ext and not o.ext:
+            return FA(K.sub(self.v, o.v), False)
+        return FA(K.ext_sub(self.as_ext(), o.as_ext()), True)
+
+    def __rsub__(self, o: Any) -> "FA":
+        return FA.lift(o) - self
+
+    def __mul__(self, o: Any) -> "FA":
+        o = FA.lift(o)
+        if not self.ext and not o.ext:
+            return FA(K.mul(self.v, o.v), False)
+        if self.ext and o.ext:
+            return FA(K.ext_mul(self.v, o.v), True)
+        e, b = (self, o) if self.ext else (o, self)
+        return FA(K.ext_mul_base(e.v, b.v), True)
+
+    __rmul__ = __mul__
+
+    def __neg__(self) -> "FA":
+        return FA(K.ext_neg(self.v) if self.ext else K.neg(self.v), self.ext)
+
+    def __pow__(self, e: int) -> "FA":
+        out = self
+        for _ in range(e - 1):
+            out = out * self
+        return out
+
+    def nonzero_rows(self, n: int) -> np.ndarray:
+        v = np.broadcast_to(self.v, (n, 2) if self.ext else (n,))
+        return np.flatnonzero(v.any(axis=1) if self.ext else v != 0)
+
+
+def _row(layout: Layout, cols: np.ndarray | None, ext: bool = False) -> Row:
+    """A ``Row`` over ``cols`` (shape ``(width, n)`` or ``(width, n, 2)``)."""
+    if cols is None:
+        return Row(layout, [])
+    return Row(layout, [FA(c, ext) for c in cols])
+
+
+class ArrayBuilder(BuilderBase):
+    """Evaluates ``eval`` on whole columns over a domain of ``n`` points.
+
+    Args:
+        air: the chip.
+        main, next_, pre, pre_next: ``(width, n)`` base arrays (current and
+            next row on this domain).
+        public: the table's public values (ints).
+        selectors: ``(is_first, is_last, is_transition)`` base arrays.
+        alpha: the constraint-combination challenge (``None``: do not fold,
+            e.g. when only interactions are wanted).
+    """
+
+    def __init__(self, air: Air, main, next_, pre, pre_next, public, selectors, alpha: Ext | None):
+        super().__init__(air)
+        self.main = _row(air.main_layout, main)
+        self.next = _row(air.main_layout, next_)
+        self.pre = _row(air.pre_layout, pre)
+        self.pre_next = _row(air.pre_layout, pre_next)
+        self.public = Row(Layout.of(air.public_names), [FA.lift(int(x)) for x in public])
+        self.is_first_row, self.is_last_row, self.is_transition = (FA(s, False) for s in selectors)
+        self.alpha = alpha
+        self.acc: FA | None = None
+
+    def _assert(self, x: Any, label: str) -> None:
+        if self.alpha is None:
+            return
+        x = FA.lift(x)
+        self.acc = x if self.acc is None else self.acc * self.alpha + x
+
+
+class DebugBuilder(ArrayBuilder):
+    """Checks a concrete trace row by row; ``failures`` lists what does not hold."""
+
+    def __init__(self, air: Air, main, pre, public):
+        n = air.n_rows
+        sel_first = np.zeros(n, dtype=np.uint64)
+        sel_first[0] = 1
+        sel_last = np.zeros(n, dtype=np.uint64)
+        sel_last[-1] = 1
+        sel_trans = np.ones(n, dtype=np.uint64) - sel_last
+        nxt = np.roll(main, -1, axis=1) if main is not None else None
+        pre_nxt = np.roll(pre, -1, axis=1) if pre is not None else None
+        super().__init__(air, main, nxt, pre, pre_nxt, public,
+                         (sel_first, sel_last, sel_trans), alpha=None)
+        self.failures: list[tuple[str, list[int]]] = []
+
+    def _assert(self, x: Any, label: str) -> None:
+        rows = FA.lift(x).nonzero_rows(self.air.n_rows)
+        if rows.size:
+            self.failures.append((label, rows[:8].tolist()))

@@ -1,0 +1,26 @@
+"""Pieces prover and verifier must compute identically (no numba here)."""
+
+from __future__ import annotations
+
+from zkvm.fri.transcript import Transcript
+from zkvm.stark.keys import _canonical
+from zkvm.stark.proof import PublicValues
+
+PROTOCOL_ID = b"zkvm-stark-v1"
+
+
+def seed_transcript(vk_digest: bytes, security: dict, zk: bool, public: PublicValues) -> Transcript:
+    """Bind the whole claim before any challenge (DESIGN.md checklist 1; Winterfell's order)."""
+    tr = Transcript(PROTOCOL_ID)
+    tr.observe_bytes(_canonical({"security": security, "zk": zk}))
+    tr.observe_digest(vk_digest)
+    tr.observe_bytes(_canonical(public.to_dict()))
+    return tr
+
+
+def sample_ood_point(tr: Transcript):
+    """Draw z outside the base field, hence outside every trace domain and LDE coset."""
+    while True:
+        z = tr.sample_ext()
+        if z.c1 != 0:
+            return z

@@ -1,0 +1,115 @@
+"""Verifying key (what anyone can recompute from the statement's shape) and its file.
+
+A verifying key binds the statement id (for the VM: the program digest),
+the security parameters, the zk flag, every table's chip spec and height,
+and the Merkle roots of the preprocessed columns (one per table group). The
+key's digest is absorbed into the transcript first thing, so a proof made
+for one key never verifies against another.
+
+This module imports no numba kernel: the verifier loads keys with it. The
+prover derives keys with ``zkvm.stark.setup``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import blake3
+import msgpack
+
+from zkvm import __version__
+from zkvm.fri.security import SecurityConfig
+
+AIR_VERSION = 1
+KEY_MAGIC = b"ZKVMVKEY"
+KEY_FORMAT = 1
+
+
+class KeyFileError(ValueError):
+    """A verifying-key file is not readable (wrong kind, version, or corrupt)."""
+
+
+@dataclass
+class VerifyingKey:
+    """Public data the verifier needs besides the proof.
+
+    Attributes:
+        statement_id: 32 bytes naming what is proved (a program digest).
+        security: the parameters proofs for this key are made with.
+        zk: whether witness columns are randomised (any private value).
+        tables: ``Air.spec()`` of every table, in order.
+        pre_roots: ``log_lde -> root`` of the preprocessed tree of each group.
+        meta: free-form public metadata (e.g. output names), also bound.
+    """
+
+    statement_id: bytes
+    security: SecurityConfig
+    zk: bool
+    tables: list[dict]
+    pre_roots: dict[int, bytes]
+    meta: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {
+            "air_version": AIR_VERSION,
+            "statement_id": self.statement_id,
+            "security": self.security.to_dict(),
+            "zk": self.zk,
+            "tables": self.tables,
+            "pre_roots": [[k, v] for k, v in sorted(self.pre_roots.items())],
+            "meta": self.meta,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "VerifyingKey":
+        try:
+            if d["air_version"] != AIR_VERSION:
+                raise KeyFileError(
+                    f"verifying key is for AIR version {d['air_version']}, this zkvm speaks "
+                    f"{AIR_VERSION}: re-run `zkvm setup` with this version")
+            return cls(
+                statement_id=bytes(d["statement_id"]),
+                security=SecurityConfig.from_dict(d["security"]),
+                zk=bool(d["zk"]),
+                tables=[dict(t) for t in d["tables"]],
+                pre_roots={int(k): bytes(v) for k, v in d["pre_roots"]},
+                meta=dict(d.get("meta") or {}),
+            )
+        except (KeyError, TypeError, ValueError) as e:
+            if isinstance(e, KeyFileError):
+                raise
+            raise KeyFileError(f"malformed verifying key: {e}") from e
+
+    def digest(self) -> bytes:
+        """blake3 of the canonical msgpack encoding (sorted keys, no floats)."""
+        return blake3.blake3(_canonical(self.to_dict())).digest()
+
+    def to_bytes(self) -> bytes:
+        return msgpack.packb({"magic": KEY_MAGIC, "format": KEY_FORMAT, "zkvm": __version__,
+                              "key": self.to_dict()}, use_bin_type=True)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "VerifyingKey":
+        try:
+            d = msgpack.unpackb(data, raw=False, strict_map_key=False)
+        except Exception as e:  # msgpack raises several unrelated types
+            raise KeyFileError(f"not a zkvm verifying key (undecodable: {e})") from None
+        if not isinstance(d, dict) or d.get("magic") != KEY_MAGIC:
+            raise KeyFileError("not a zkvm verifying key (wrong magic): is this a proof or program?")
+        if d.get("format") != KEY_FORMAT:
+            raise KeyFileError(f"verifying key format {d.get('format')} is not supported "
+                               f"(this zkvm reads format {KEY_FORMAT})")
+        return cls.from_dict(d["key"])
+
+
+def _canonical(obj) -> bytes:
+    """Deterministic msgpack: dict keys sorted, tuples as lists."""
+    def norm(o):
+        if isinstance(o, dict):
+            return [[norm(k), norm(v)] for k, v in sorted(o.items(), key=lambda kv: str(kv[0]))]
+        if isinstance(o, (list, tuple)):
+            return [norm(x) for x in o]
+        if isinstance(o, float):
+            raise TypeError("floats are not allowed in canonical encodings")
+        return o
+    return msgpack.packb(norm(obj), use_bin_type=True)

@@ -1,0 +1,141 @@
+"""The shape of a multi-table STARK, derived identically by prover and verifier.
+
+Everything here follows from the verifying key (the tables' AIRs and
+heights), the security parameters and the zk flag, never from a proof
+(DESIGN.md soundness checklist 4):
+
+* table ``t`` has trace height ``n = 2^log_height`` on ``H_n``; in zk mode
+  its witness polynomials are randomised to degree ``< n' = 2n``
+  (``T + Z_H * R``, Haböck & Al Kindi, eprint 2024/1037), else ``n' = n``;
+* its low-degree extension has ``n' * blowup`` points on the coset
+  ``GENERATOR^(N / size) * H_size`` where ``N`` is the largest extension of
+  the statement: exactly the domains FRI folds through, so a smaller table's
+  DEEP codeword joins FRI when the folding reaches its size;
+* its quotient has degree ``< (D * n'/n - 1) * n`` for constraint degree
+  ``D`` (at least 2), split into ``n_chunks = D * n'/n - 1`` chunks of
+  degree ``< n`` (randomised to ``< n'`` in zk mode);
+* tables with the same extension size form a *group*; each group has one
+  Merkle tree per phase (preprocessed, main, LogUp, quotient) holding the
+  columns of its tables side by side.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from zkvm.air.air import Air
+from zkvm.air.logup import AirInfo, analyse
+from zkvm.field.scalar import GENERATOR, P, root_of_unity
+
+PHASES = ("pre", "main", "perm", "quot")
+
+
+@dataclass
+class TableLayout:
+    """One table's place in the statement."""
+
+    index: int
+    air: Air
+    info: AirInfo
+    zk: bool
+    log_blowup: int
+    log_lde_max: int = 0
+
+    @property
+    def log_n(self) -> int:
+        return self.air.log_height
+
+    @property
+    def n(self) -> int:
+        return 1 << self.air.log_height
+
+    @property
+    def log_ext(self) -> int:
+        """log2 of the degree bound n' of the (randomised) witness polynomials."""
+        return self.log_n + int(self.zk)
+
+    @property
+    def log_lde(self) -> int:
+        return self.log_ext + self.log_blowup
+
+    @property
+    def shift(self) -> int:
+        """The LDE coset shift, ``GENERATOR^(2^(log_lde_max - log_lde))``."""
+        return pow(GENERATOR, 1 << (self.log_lde_max - self.log_lde), P)
+
+    @property
+    def omega(self) -> int:
+        """Generator of the trace domain ``H_n``."""
+        return root_of_unity(self.log_n)
+
+    @property
+    def n_chunks(self) -> int:
+        return max(self.info.max_degree, 2) * (1 << int(self.zk)) - 1
+
+    @property
+    def log_quotient(self) -> int:
+        """log2 of (quotient domain size / n): the smallest power of two >= n_chunks."""
+        return (self.n_chunks - 1).bit_length()
+
+    @property
+    def n_perm(self) -> int:
+        """Extension columns of LogUp (helpers + running sum)."""
+        return self.info.plan.n_columns
+
+    def width(self, phase: str) -> int:
+        """Base-field columns this table puts in ``phase``'s tree."""
+        if phase == "pre":
+            return self.air.pre_width
+        if phase == "main":
+            return self.air.main_width
+        if phase == "perm":
+            return 2 * self.n_perm
+        return 2 * self.n_chunks
+
+    @property
+    def n_ood(self) -> int:
+        """Extension values opened at z and z*w (columns at both, chunks at z)."""
+        a = self.air
+        return 2 * (a.pre_width + a.main_width + self.n_perm) + self.n_chunks
+
+
+class StarkLayout:
+    """All tables, their groups and the trees of each phase."""
+
+    def __init__(self, airs: list[Air], log_blowup: int, zk: bool):
+        if not airs:
+            raise ValueError("a statement needs at least one table")
+        self.zk = zk
+        self.log_blowup = log_blowup
+        self.tables = [TableLayout(i, a, analyse(a), zk, log_blowup) for i, a in enumerate(airs)]
+        top = max(t.log_lde for t in self.tables)
+        for t in self.tables:
+            t.log_lde_max = top
+        self.log_lde_max = top
+        # groups: distinct extension sizes, largest first
+        self.group_logs: list[int] = sorted({t.log_lde for t in self.tables}, reverse=True)
+        self.groups: dict[int, list[TableLayout]] = {
+            g: [t for t in self.tables if t.log_lde == g] for g in self.group_logs}
+
+    def group_width(self, log_lde: int, phase: str) -> int:
+        """Base columns of ``phase``'s tree for a group (zk: + the FRI mask column)."""
+        extra = 2 if (phase == "quot" and self.zk) else 0
+        return sum(t.width(phase) for t in self.groups[log_lde]) + extra
+
+    @cached_property
+    def trees(self) -> list[tuple[str, int]]:
+        """``(phase, log_lde)`` of every non-empty tree, in commitment order."""
+        return [(ph, g) for ph in PHASES for g in self.group_logs if self.group_width(g, ph)]
+
+    def trees_of(self, phase: str) -> list[int]:
+        return [g for ph, g in self.trees if ph == phase]
+
+    def deep_coefficients_count(self, log_lde: int) -> int:
+        """How many powers of the DEEP challenge a group's batch uses."""
+        return sum(t.n_ood for t in self.groups[log_lde])
+
+    @property
+    def interacting(self) -> list[TableLayout]:
+        """Tables with bus interactions (each has a claimed LogUp sum)."""
+        return [t for t in self.tables if t.n_perm]

@@ -1,0 +1,122 @@
+"""The STARK proof object and its file format (msgpack, magic, version).
+
+Reading never trusts the file: every field is type-checked here, and every
+count is checked against the verifying key by the verifier before any
+arithmetic (``ProofShapeError``). A truncated or corrupt file raises
+``ProofFormatError``, never a traceback from deep inside.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import msgpack
+
+from zkvm import __version__
+from zkvm.fri.merkle_verify import MerkleProof
+from zkvm.stark.errors import ProofFormatError
+
+PROOF_MAGIC = b"ZKVMPROF"
+PROOF_FORMAT = 1
+
+
+@dataclass
+class PublicValues:
+    """The public part of a statement besides the verifying key.
+
+    Attributes:
+        table_publics: per table, its public values (ints in [0, p)).
+        bus_terms: messages the verifier puts on the bus itself, as
+            ``(bus, values, multiplicity)``; a negative multiplicity receives.
+            For the VM: public inputs (sent) and public outputs (received).
+        meta: public, bound, not used by the arithmetic (e.g. output scales).
+    """
+
+    table_publics: list[list[int]] = field(default_factory=list)
+    bus_terms: list[tuple[int, tuple[int, ...], int]] = field(default_factory=list)
+    meta: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"table_publics": [list(map(int, t)) for t in self.table_publics],
+                "bus_terms": [[int(b), [int(v) for v in vals], int(m)]
+                              for b, vals, m in self.bus_terms],
+                "meta": self.meta}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "PublicValues":
+        return cls([list(map(int, t)) for t in d["table_publics"]],
+                   [(int(b), tuple(int(v) for v in vals), int(m)) for b, vals, m in d["bus_terms"]],
+                   dict(d.get("meta") or {}))
+
+
+@dataclass
+class StarkProof:
+    """Everything the prover sends, in transcript order."""
+
+    vk_digest: bytes
+    security: dict
+    zk: bool
+    public: PublicValues
+    main_roots: list[bytes]
+    perm_roots: list[bytes]
+    claimed_sums: list[list[int]]
+    quot_roots: list[bytes]
+    ood: list[list[int]]
+    fri: dict
+    openings: list[MerkleProof]
+    meta: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {
+            "vk_digest": self.vk_digest, "security": self.security, "zk": self.zk,
+            "public": self.public.to_dict(), "main_roots": self.main_roots,
+            "perm_roots": self.perm_roots, "claimed_sums": self.claimed_sums,
+            "quot_roots": self.quot_roots, "ood": self.ood, "fri": self.fri,
+            "openings": [o.to_dict() for o in self.openings], "meta": self.meta,
+        }
+
+    def to_bytes(self) -> bytes:
+        return msgpack.packb({"magic": PROOF_MAGIC, "format": PROOF_FORMAT, "zkvm": __version__,
+                              "proof": self.to_dict()}, use_bin_type=True)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "StarkProof":
+        try:
+            d = msgpack.unpackb(data, raw=False, strict_map_key=False)
+        except Exception as e:  # msgpack raises several unrelated types
+            raise ProofFormatError(f"not a zkvm proof (undecodable: {type(e).__name__})") from None
+        if not isinstance(d, dict) or d.get("magic") != PROOF_MAGIC:
+            raise ProofFormatError("not a zkvm proof file (wrong magic): is this a program or key?")
+        if d.get("format") != PROOF_FORMAT:
+            raise ProofFormatError(f"proof format {d.get('format')!r} is not supported "
+                                   f"(this zkvm reads format {PROOF_FORMAT})")
+        try:
+            p = d["proof"]
+
+            def roots(k: str) -> list[bytes]:
+                rs = p[k]
+                if not isinstance(rs, list) or not all(isinstance(r, bytes) and len(r) == 32
+                                                       for r in rs):
+                    raise ValueError(f"{k} must be a list of 32-byte digests")
+                return rs
+
+            def ints(rows, what: str) -> list[list[int]]:
+                if not isinstance(rows, list) or not all(
+                        isinstance(r, list) and all(isinstance(x, int) for x in r) for r in rows):
+                    raise ValueError(f"{what} must be lists of integers")
+                return rows
+
+            out = cls(
+                vk_digest=bytes(p["vk_digest"]), security=dict(p["security"]), zk=bool(p["zk"]),
+                public=PublicValues.from_dict(p["public"]), main_roots=roots("main_roots"),
+                perm_roots=roots("perm_roots"), claimed_sums=ints(p["claimed_sums"], "claimed sums"),
+                quot_roots=roots("quot_roots"), ood=ints(p["ood"], "OOD values"),
+                fri=dict(p["fri"]),
+                openings=[MerkleProof.from_dict(o) for o in p["openings"]],
+                meta=dict(p.get("meta") or {}),
+            )
+        except ProofFormatError:
+            raise
+        except Exception as e:  # any malformed field
+            raise ProofFormatError(f"malformed proof: {type(e).__name__}: {e}") from None
+        return out

@@ -1,0 +1,402 @@
+"""The multi-table STARK prover (DEEP-ALI + FRI, LogUp bus, optional zero knowledge).
+
+Steps (the verifier carries the same numbers):
+
+1. Seed the transcript with the protocol id, the parameters, the verifying
+   key's digest and every public value.
+2. Commit the main traces, one tree per group of equal-size tables.
+3. Draw the LogUp challenges (alpha, beta).
+4. Commit the LogUp columns; send each table's claimed sum.
+5. Draw the constraint-combination challenge.
+6. Compute each table's quotient on a coset, split it into chunks, commit.
+7. Draw the out-of-domain point z.
+8. Send every column at z and z*w (quotient chunks at z).
+9. Draw the DEEP challenge and build one DEEP codeword per group.
+10. FRI: commit layers, final polynomial, grinding, queries.
+11. Open every tree at the query positions.
+
+Zero knowledge (``vk.zk``) follows Haböck & Al Kindi, "A note on adding
+zero-knowledge to STARKs" (eprint 2024/1037): every witness polynomial
+(main and LogUp columns) becomes ``T + Z_H * R`` with ``R`` uniformly random
+of degree ``< n``, quotient chunks are re-randomised so that their sum is
+unchanged, every group's DEEP batch gets a committed random mask, and the
+leaves of witness trees are salted. See docs/stark.md for what is hidden.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from zkvm.air.array_builder import FA, ArrayBuilder
+from zkvm.air.logup import denominators, eval_logup
+from zkvm.field import kernels as K
+from zkvm.field.scalar import P, Ext, root_of_unity, s_inv
+from zkvm.fri import fri
+from zkvm.fri.merkle import MerkleTree
+from zkvm.poly.transforms import coset_intt, coset_ntt, intt
+from zkvm.stark.common import sample_ood_point, seed_transcript
+from zkvm.stark.debug import check_bus, check_constraints
+from zkvm.stark.kernels import ext_cumsum, horner_ext, lincomb
+from zkvm.stark.layout import TableLayout
+from zkvm.stark.proof import PublicValues, StarkProof
+from zkvm.stark.rand import Randomness
+from zkvm.stark.setup import ProvingKey, extend, group_rows
+
+X = Ext(0, 1)
+
+
+class ProverError(Exception):
+    """The witness does not satisfy the statement (nothing was proved)."""
+
+
+@dataclass
+class _Committed:
+    coeffs: dict[int, np.ndarray]  # table index -> (w, m) coefficients
+    lde: dict[int, np.ndarray]     # table index -> (w, N) evaluations
+    trees: dict[int, MerkleTree]   # log_lde -> tree
+
+
+def _randomise(coeffs: np.ndarray, n: int, rng: Randomness) -> np.ndarray:
+    """``T + Z_H * R`` for each row: coefficients of degree < 2n (Z_H = X^n - 1)."""
+    w = coeffs.shape[0]
+    r = rng.field((w, n))
+    out = np.empty((w, 2 * n), dtype=np.uint64)
+    out[:, :n] = K.sub(coeffs, r)
+    out[:, n:] = r
+    return out
+
+
+def _commit(pk: ProvingKey, phase: str, evals: dict[int, np.ndarray], rng: Randomness,
+            salted: bool) -> _Committed:
+    """Interpolate, randomise (zk), extend and commit one phase's columns per group."""
+    lay = pk.layout
+    coeffs, lde, trees = {}, {}, {}
+    for g in lay.trees_of(phase):
+        parts = []
+        for t in lay.groups[g]:
+            if t.index not in evals or not evals[t.index].shape[0]:
+                continue
+            c = intt(evals[t.index])
+            if lay.zk:
+                c = _randomise(c, t.n, rng)
+            coeffs[t.index] = c
+            lde[t.index] = extend(c, t)
+            parts.append(lde[t.index])
+        rows = group_rows(parts)
+        trees[g] = MerkleTree(rows, rng.salts(rows.shape[0]) if salted else None)
+    return _Committed(coeffs, lde, trees)
+
+
+def _ext_cols(base: np.ndarray) -> list[np.ndarray]:
+    """``(2k, m)`` base columns -> k extension columns of shape ``(m, 2)``."""
+    return [np.stack([base[2 * j], base[2 * j + 1]], axis=-1) for j in range(base.shape[0] // 2)]
+
+
+def _logup_columns(t: TableLayout, main: np.ndarray, pre: np.ndarray | None, public: list[int],
+                   alpha: Ext, betas: list[Ext]) -> tuple[np.ndarray, Ext]:
+    """The LogUp helper and running-sum columns on the trace domain, as ``(2k, n)`` base."""
+    air, n = t.air, t.n
+    sel = (np.zeros(n, np.uint64), np.zeros(n, np.uint64), np.zeros(n, np.uint64))
+    b = ArrayBuilder(air, main, np.roll(main, -1, axis=1), pre,
+                     None if pre is None else np.roll(pre, -1, axis=1), public, sel, None)
+    air.eval(b)
+    ds = denominators(b.interactions, FA.lift(alpha), [FA.lift(x) for x in betas])
+    d_all = np.stack([np.broadcast_to(d.as_ext(), (n, 2)) for d in ds])
+    inv = K.ext_batch_inv(d_all)
+    cols = []
+    for idxs in t.info.plan.groups:
+        h = np.zeros((n, 2), dtype=np.uint64)
+        for j in idxs:
+            it = b.interactions[j]
+            m = FA.lift(it.multiplicity)
+            m = m if it.sign > 0 else -m
+            term = (FA(inv[j], True) * m).v
+            h = K.ext_add(h, np.broadcast_to(term, (n, 2)))
+        cols.append(h)
+    total = cols[0]
+    for h in cols[1:]:
+        total = K.ext_add(total, h)
+    running = ext_cumsum(total)
+    cols.append(running)
+    base = np.concatenate([np.stack([c[:, 0], c[:, 1]]) for c in cols])
+    return np.ascontiguousarray(base), Ext(int(running[-1, 0]), int(running[-1, 1]))
+
+
+def _selectors(t: TableLayout, xs: np.ndarray, zh: np.ndarray):
+    n_inv = s_inv(t.n)
+    w_inv = s_inv(t.omega)
+    inv_first = K.batch_inv(K.sub(xs, np.uint64(1)))
+    inv_last = K.batch_inv(K.sub(xs, np.uint64(w_inv)))
+    first = K.mul(K.mul(zh, inv_first), np.uint64(n_inv))
+    last = K.mul(K.mul(zh, inv_last), np.uint64(n_inv * w_inv % P))
+    trans = K.sub(xs, np.uint64(w_inv))
+    return first, last, trans
+
+
+def _on_quotient_domain(lde: np.ndarray | None, coeffs: np.ndarray | None, t: TableLayout):
+    """Columns on the quotient coset ``shift * H_m`` (a sub-coset of the LDE when it fits)."""
+    if lde is None:
+        return None
+    m = t.n << t.log_quotient
+    size = lde.shape[1]
+    if m <= size:
+        return np.ascontiguousarray(lde[:, :: size // m])
+    padded = np.zeros((coeffs.shape[0], m), dtype=np.uint64)
+    padded[:, : coeffs.shape[1]] = coeffs
+    return coset_ntt(padded, t.shift)
+
+
+def _quotient_chunks(pk: ProvingKey, t: TableLayout, main: _Committed, perm: _Committed | None,
+                     public: list[int], alpha: Ext, bus_alpha: Ext, betas: list[Ext],
+                     claimed: Ext | None, rng: Randomness) -> np.ndarray:
+    """Quotient chunk coefficients ``(2 * n_chunks, <= n')`` of one table."""
+    n, m = t.n, t.n << t.log_quotient
+    step = m // n
+    mq = _on_quotient_domain(main.lde.get(t.index), main.coeffs.get(t.index), t)
+    pq = _on_quotient_domain(pk.pre_lde.get(t.index), pk.pre_coeffs.get(t.index), t)
+    xs = K.mul(K.powers(root_of_unity(t.log_n + t.log_quotient), m), np.uint64(t.shift))
+    zh = K.sub(K.pow_(xs, n), np.uint64(1))
+    sel = _selectors(t, xs, zh)
+    b = ArrayBuilder(t.air, mq, None if mq is None else np.roll(mq, -step, axis=1),
+                     pq, None if pq is None else np.roll(pq, -step, axis=1), public, sel, alpha)
+    t.air.eval(b)
+    if t.n_perm:
+        qq = _on_quotient_domain(perm.lde[t.index], perm.coeffs[t.index], t)
+        cur = [FA(c, True) for c in _ext_cols(qq)]
+        nxt = [FA(np.roll(c.v, -step, axis=0), True) for c in cur]
+        eval_logup(b, b.interactions, t.info.plan, FA.lift(bus_alpha),
+                   [FA.lift(x) for x in betas], cur, nxt, FA.lift(claimed))
+    acc = np.broadcast_to(b.acc.as_ext(), (m, 2)) if b.acc is not None else np.zeros((m, 2), np.uint64)
+    q = K.ext_mul_base(acc, K.batch_inv(zh))
+    qc = coset_intt(np.ascontiguousarray(q.T), t.shift)  # (2, m) coefficients
+    bound = t.n_chunks * n
+    if qc[:, bound:].any():
+        raise ProverError(
+            f"table {t.air.name!r}: the constraints do not hold on the trace (its quotient is "
+            f"not a polynomial); prove with debug=True to see which constraint and row")
+    chunks = [qc[:, j * n:(j + 1) * n] for j in range(t.n_chunks)]
+    if pk.layout.zk:  # q_j' = q_j + X^n s_j - s_{j-1}: the sum over X^{jn} q_j' is unchanged
+        s = [rng.field((2, n)) for _ in range(t.n_chunks - 1)]
+        out = []
+        for j, c in enumerate(chunks):
+            cj = np.zeros((2, 2 * n), dtype=np.uint64)
+            cj[:, :n] = c if j == 0 else K.sub(c, s[j - 1])
+            if j < t.n_chunks - 1:
+                cj[:, n:] = s[j]
+            out.append(cj)
+        chunks = out
+    return np.concatenate(chunks)
+
+
+def _ood_values(coeffs: np.ndarray | None, z: Ext, ext: bool) -> list[Ext]:
+    if coeffs is None or not coeffs.shape[0]:
+        return []
+    v = horner_ext(coeffs, z)
+    vals = [Ext(int(a), int(b)) for a, b in v]
+    if not ext:
+        return vals
+    return [vals[2 * j] + X * vals[2 * j + 1] for j in range(len(vals) // 2)]
+
+
+def _powers_ext(x: Ext, k: int) -> list[Ext]:
+    out, acc = [], Ext(1)
+    for _ in range(k):
+        out.append(acc)
+        acc = acc * x
+    return out
+
+
+def _coeff_block(lams: list[Ext], ext: bool) -> np.ndarray:
+    """DEEP coefficients for a block of columns: ext columns take (l, l*X) on (c0, c1)."""
+    rows = []
+    for lam in lams:
+        rows.append([lam.c0, lam.c1])
+        if ext:
+            lx = lam * X
+            rows.append([lx.c0, lx.c1])
+    return np.array(rows, dtype=np.uint64).reshape(-1, 2)
+
+
+def prove(pk: ProvingKey, traces: list[np.ndarray], public: PublicValues | None = None, *,
+          seed: bytes | None = None, debug: bool = False,
+          progress: Callable[[str], None] | None = None) -> StarkProof:
+    """Prove that ``traces`` satisfy the statement of ``pk``.
+
+    Args:
+        pk: proving key from ``zkvm.stark.setup.setup``.
+        traces: per table, its main trace ``(main_width, n)`` (``uint64``).
+        public: public values (per-table publics, verifier-side bus terms).
+        seed: only for tests: makes the zk randomness deterministic.
+        debug: check every constraint and the bus balance first and raise a
+            ``ProverError`` naming the chip, constraint and row that fail.
+        progress: called with the name of each step as it starts.
+
+    Raises:
+        ProverError: the witness does not satisfy the constraints.
+    """
+    lay, vk, cfg = pk.layout, pk.vk, pk.vk.security
+    public = public or PublicValues([[] for _ in lay.tables])
+    if len(public.table_publics) != len(lay.tables):
+        public = PublicValues([[] for _ in lay.tables], public.bus_terms, public.meta)
+    rng = Randomness(seed)
+    note = progress or (lambda s: None)
+    if len(traces) != len(lay.tables):
+        raise ProverError(f"expected {len(lay.tables)} traces, got {len(traces)}")
+    main_evals = {}
+    for t, tr in zip(lay.tables, traces):
+        tr = np.ascontiguousarray(tr, dtype=np.uint64)
+        if tr.shape != (t.air.main_width, t.n):
+            raise ProverError(f"table {t.air.name!r}: trace shape {tr.shape}, expected "
+                              f"{(t.air.main_width, t.n)}")
+        if tr.size and tr.max() >= np.uint64(P):
+            raise ProverError(f"table {t.air.name!r}: trace values must be canonical (< p)")
+        main_evals[t.index] = tr
+    pre_evals = {i: pk.pre_trace[i] for i in pk.pre_trace}
+    if debug:
+        check_constraints(lay, main_evals, pre_evals, public)
+        check_bus(lay, main_evals, pre_evals, public)
+
+    # 1. Seed the transcript with the whole claim.
+    vk_digest = vk.digest()
+    tr = seed_transcript(vk_digest, cfg.to_dict(), lay.zk, public)
+
+    # 2. Commit the main traces.
+    note("commit main")
+    main = _commit(pk, "main", main_evals, rng, lay.zk)
+    main_roots = [main.trees[g].root for g in lay.trees_of("main")]
+    for r in main_roots:
+        tr.observe_digest(r)
+
+    # 3. Draw the LogUp challenges.
+    bus_alpha = tr.sample_ext()
+    beta = tr.sample_ext()
+    max_tuple = max((t.info.plan.max_tuple for t in lay.tables), default=0)
+    betas = _powers_ext(beta, max_tuple + 1)[1:]
+
+    # 4. Commit the LogUp columns and send the claimed sums.
+    note("logup")
+    perm_evals, claimed = {}, {}
+    for t in lay.interacting:
+        perm_evals[t.index], claimed[t.index] = _logup_columns(
+            t, main_evals[t.index], pre_evals.get(t.index), public.table_publics[t.index],
+            bus_alpha, betas)
+    perm = _commit(pk, "perm", perm_evals, rng, lay.zk) if perm_evals else None
+    perm_roots = [perm.trees[g].root for g in lay.trees_of("perm")] if perm else []
+    for r in perm_roots:
+        tr.observe_digest(r)
+    claimed_list = [claimed[t.index] for t in lay.interacting]
+    tr.observe_ext(claimed_list)
+
+    # 5. Draw the constraint-combination challenge.
+    alpha = tr.sample_ext()
+
+    # 6. Quotients: chunks per table, plus the zk mask of each group's DEEP batch.
+    note("quotient")
+    quot_coeffs, quot_lde, quot_trees = {}, {}, {}
+    masks: dict[int, np.ndarray] = {}
+    for g in lay.group_logs:
+        parts = []
+        for t in lay.groups[g]:
+            c = _quotient_chunks(pk, t, main, perm, public.table_publics[t.index], alpha,
+                                 bus_alpha, betas, claimed.get(t.index), rng)
+            quot_coeffs[t.index] = c
+            quot_lde[t.index] = extend(c, t)
+            parts.append(quot_lde[t.index])
+        if lay.zk:
+            t0 = lay.groups[g][0]
+            masks[g] = extend(rng.field((2, 1 << t0.log_ext)), t0)
+            parts.append(masks[g])
+        rows = group_rows(parts)
+        quot_trees[g] = MerkleTree(rows, rng.salts(rows.shape[0]) if lay.zk else None)
+    quot_roots = [quot_trees[g].root for g in lay.group_logs]
+    for r in quot_roots:
+        tr.observe_digest(r)
+
+    # 7. Draw the out-of-domain point.
+    z = sample_ood_point(tr)
+
+    # 8. Send every column at z and z*w.
+    note("out-of-domain values")
+    ood: list[list[Ext]] = []
+    for t in lay.tables:
+        zw = z * t.omega
+        pre_c = pk.pre_coeffs.get(t.index)
+        main_c = main.coeffs.get(t.index)
+        perm_c = perm.coeffs.get(t.index) if perm else None
+        vals = (_ood_values(pre_c, z, False) + _ood_values(main_c, z, False)
+                + _ood_values(perm_c, z, True) + _ood_values(quot_coeffs[t.index], z, True)
+                + _ood_values(pre_c, zw, False) + _ood_values(main_c, zw, False)
+                + _ood_values(perm_c, zw, True))
+        assert len(vals) == t.n_ood
+        ood.append(vals)
+        tr.observe_ext(vals)
+
+    # 9. DEEP composition, one codeword per group.
+    note("DEEP")
+    lam = tr.sample_ext()
+    inputs = {}
+    for g in lay.group_logs:
+        lams = _powers_ext(lam, lay.deep_coefficients_count(g))
+        size = 1 << g
+        t0 = lay.groups[g][0]
+        xs = K.mul(K.powers(root_of_unity(g), size), np.uint64(t0.shift))
+        fz = np.zeros((size, 2), dtype=np.uint64)
+        fzw = np.zeros((size, 2), dtype=np.uint64)
+        vz, vzw = Ext(0), Ext(0)
+        k = 0
+        for t in lay.groups[g]:
+            vals = ood[t.index]
+            blocks_z = [(pk.pre_lde.get(t.index), False), (main.lde.get(t.index), False),
+                        (perm.lde.get(t.index) if perm else None, True),
+                        (quot_lde[t.index], True)]
+            i = 0
+            for lde, ext in blocks_z:
+                if lde is None or not lde.shape[0]:
+                    continue
+                cnt = lde.shape[0] // (2 if ext else 1)
+                lincomb(lde, _coeff_block(lams[k:k + cnt], ext), fz)
+                for j in range(cnt):
+                    vz = vz + lams[k + j] * vals[i + j]
+                k += cnt
+                i += cnt
+            for lde, ext in blocks_z[:3]:
+                if lde is None or not lde.shape[0]:
+                    continue
+                cnt = lde.shape[0] // (2 if ext else 1)
+                lincomb(lde, _coeff_block(lams[k:k + cnt], ext), fzw)
+                for j in range(cnt):
+                    vzw = vzw + lams[k + j] * vals[i + j]
+                k += cnt
+                i += cnt
+        zw = z * t0.omega
+        xz = K.ext_batch_inv(K.ext_sub(K.ext_from_base(xs), np.array(z.to_list(), np.uint64)))
+        xzw = K.ext_batch_inv(K.ext_sub(K.ext_from_base(xs), np.array(zw.to_list(), np.uint64)))
+        deep = K.ext_add(
+            K.ext_mul(K.ext_sub(fz, np.array(vz.to_list(), np.uint64)), xz),
+            K.ext_mul(K.ext_sub(fzw, np.array(vzw.to_list(), np.uint64)), xzw))
+        if lay.zk:
+            deep = K.ext_add(deep, np.ascontiguousarray(masks[g].T))
+        inputs[g] = deep
+
+    # 10. FRI.
+    note("FRI")
+    fri_proof, queries = fri.prove(inputs, cfg, tr)
+
+    # 11. Open every tree at the query positions.
+    note("openings")
+    queries = np.asarray(queries, dtype=np.int64)
+    openings = []
+    all_trees = {"pre": pk.pre_trees, "main": main.trees,
+                 "perm": perm.trees if perm else {}, "quot": quot_trees}
+    for phase, g in lay.trees:
+        openings.append(all_trees[phase][g].open(queries & ((1 << g) - 1)))
+
+    return StarkProof(
+        vk_digest=vk_digest, security=cfg.to_dict(), zk=lay.zk, public=public,
+        main_roots=main_roots, perm_roots=perm_roots,
+        claimed_sums=[c.to_list() for c in claimed_list], quot_roots=quot_roots,
+        ood=[[x for v in vals for x in v.to_list()] for vals in ood],
+        fri=fri_proof.to_dict(), openings=openings)

@@ -1,0 +1,68 @@
+"""Key derivation (prover side): preprocessed columns, their LDEs and Merkle roots.
+
+Anyone can recompute a verifying key from the statement's AIRs and the
+security parameters: the preprocessed columns are a pure function of each
+chip's params, their low-degree extensions are deterministic, and the
+roots follow. The proving key keeps the extensions and trees for the prover.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from zkvm.air.air import Air
+from zkvm.fri.merkle import MerkleTree
+from zkvm.fri.security import SecurityConfig
+from zkvm.poly.transforms import coset_ntt, intt
+from zkvm.stark.keys import VerifyingKey
+from zkvm.stark.layout import StarkLayout, TableLayout
+
+
+@dataclass
+class ProvingKey:
+    vk: VerifyingKey
+    layout: StarkLayout
+    pre_coeffs: dict[int, np.ndarray]   # table index -> (w, n) coefficients
+    pre_lde: dict[int, np.ndarray]      # table index -> (w, n'B) evaluations
+    pre_trees: dict[int, MerkleTree]    # log_lde -> tree
+    pre_trace: dict[int, np.ndarray]    # table index -> (w, n) values on the trace domain
+
+
+def extend(coeffs: np.ndarray, t: TableLayout) -> np.ndarray:
+    """Evaluate ``(w, m)`` coefficients (m <= n') on the table's LDE coset."""
+    size = 1 << t.log_lde
+    padded = np.zeros((coeffs.shape[0], size), dtype=np.uint64)
+    padded[:, : coeffs.shape[1]] = coeffs
+    return coset_ntt(padded, t.shift)
+
+
+def group_rows(parts: list[np.ndarray]) -> np.ndarray:
+    """Side-by-side columns ``[(w_i, N), ...]`` as a row-major ``(N, sum w_i)`` matrix."""
+    return np.ascontiguousarray(np.concatenate(parts, axis=0).T)
+
+
+def setup(airs: list[Air], security: SecurityConfig, zk: bool, statement_id: bytes,
+          meta: dict | None = None) -> ProvingKey:
+    """Derive the proving and verifying keys of a statement shape."""
+    layout = StarkLayout(airs, security.log_blowup, zk)
+    pre_trace, pre_coeffs, pre_lde, trees, roots = {}, {}, {}, {}, {}
+    for g in layout.group_logs:
+        parts = []
+        for t in layout.groups[g]:
+            if not t.air.pre_width:
+                continue
+            pre = np.asarray(t.air.preprocessed_trace(), dtype=np.uint64)
+            if pre.shape != (t.air.pre_width, t.n):
+                raise ValueError(f"{t.air.name}: preprocessed trace has shape {pre.shape}, "
+                                 f"expected {(t.air.pre_width, t.n)}")
+            pre_trace[t.index] = pre
+            pre_coeffs[t.index] = intt(pre)
+            pre_lde[t.index] = extend(pre_coeffs[t.index], t)
+            parts.append(pre_lde[t.index])
+        if parts:
+            trees[g] = MerkleTree(group_rows(parts))
+            roots[g] = trees[g].root
+    vk = VerifyingKey(statement_id, security, zk, [a.spec() for a in airs], roots, dict(meta or {}))
+    return ProvingKey(vk, layout, pre_coeffs, pre_lde, trees, pre_trace)

@@ -1,0 +1,332 @@
+"""The multi-table STARK verifier: parameters, then shape, then arithmetic.
+
+It carries the prover's step numbers (``zkvm.stark.prover``). It imports no
+numba kernel, nothing from the runtime or the assembler: plain Python ints,
+``Ext`` scalars, numpy for bookkeeping and the ``blake3`` package, so it
+starts fast and needs no JIT compile.
+
+Checks, in order:
+
+0. the proof's parameters reach ``min_bits`` (conjectured, by the code's own
+   estimator) and equal the verifying key's; the proof names this key;
+0. every count and length in the proof agrees with the verifying key;
+1-10. the transcript is replayed; at z each table's constraints equal its
+   quotient times the vanishing polynomial; the bus balances; FRI accepts,
+   with each input value recomputed at every query from the opened rows of
+   every committed tree (the DEEP consistency check).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from zkvm.air import registry
+from zkvm.air.builder import PointBuilder
+from zkvm.air.logup import eval_logup
+from zkvm.field.scalar import P, Ext, root_of_unity
+from zkvm.fri import fri_verify
+from zkvm.fri.fri_types import FriError, FriProof
+from zkvm.fri.merkle_verify import MerklePathInvalid, verify as merkle_verify
+from zkvm.fri.security import SecurityConfig, security_bits
+from zkvm.stark.common import sample_ood_point, seed_transcript
+from zkvm.stark.errors import (
+    DeepMismatch, InsufficientSecurity, KeyMismatch, LogupSumMismatch, OodConstraintMismatch,
+    OpeningInvalid, ParameterMismatch, ProofShapeError, VerificationError,
+)
+from zkvm.stark.keys import VerifyingKey
+from zkvm.stark.layout import StarkLayout
+from zkvm.stark.proof import PublicValues, StarkProof
+
+X = Ext(0, 1)
+
+
+class FriRejected(VerificationError):
+    """FRI (or one of its Merkle openings) rejected the proof; the message says which check."""
+
+
+def _ext(pair) -> Ext:
+    return Ext(pair[0], pair[1])
+
+
+def _powers(x: Ext, k: int) -> list[Ext]:
+    out, acc = [], Ext(1)
+    for _ in range(k):
+        out.append(acc)
+        acc = acc * x
+    return out
+
+
+def security_of(vk: VerifyingKey, layout: StarkLayout):
+    """The estimator's report for this statement (largest table, highest degree)."""
+    top = max(t.log_n for t in layout.tables)
+    deg = max(t.info.max_degree for t in layout.tables)
+    return security_bits(vk.security, trace_log_height=top + int(vk.zk), max_constraint_degree=deg)
+
+
+def verify(vk: VerifyingKey, proof: StarkProof, *, min_bits: float | None = None) -> PublicValues:
+    """Check ``proof`` against ``vk``; return the proven public values.
+
+    Args:
+        vk: the verifying key (load it, or derive it from the program).
+        proof: the proof.
+        min_bits: refuse proofs whose conjectured security is below this.
+
+    Raises:
+        VerificationError: a subclass naming the failed check.
+    """
+    # 0. Parameters and key.
+    try:
+        cfg = SecurityConfig.from_dict(proof.security)
+    except ValueError as e:
+        raise ProofShapeError(f"bad security parameters in proof: {e}") from None
+    airs = [registry.build(spec) for spec in vk.tables]
+    lay = StarkLayout(airs, vk.security.log_blowup, vk.zk)
+    if min_bits is not None:
+        report = security_bits(cfg, trace_log_height=max(t.log_n for t in lay.tables) + int(vk.zk),
+                               max_constraint_degree=max(t.info.max_degree for t in lay.tables))
+        if report.conjectured < min_bits:
+            raise InsufficientSecurity(
+                f"proof made at {report.conjectured:.1f} conjectured bits "
+                f"({cfg.name} preset), below the required {min_bits}")
+    if cfg != vk.security or proof.zk != vk.zk:
+        raise ParameterMismatch(
+            f"proof parameters ({cfg.name}, zk={proof.zk}) differ from the key's "
+            f"({vk.security.name}, zk={vk.zk})")
+    vk_digest = vk.digest()
+    if proof.vk_digest != vk_digest:
+        raise KeyMismatch("the proof was made for another verifying key (another program?)")
+
+    # 0. Shape: every count from the key, never from the proof.
+    _check_shape(lay, proof)
+    public = proof.public
+
+    # 1. Seed the transcript.
+    tr = seed_transcript(vk_digest, proof.security, lay.zk, public)
+    # 2. Main roots.
+    for r in proof.main_roots:
+        tr.observe_digest(r)
+    # 3. LogUp challenges.
+    bus_alpha = tr.sample_ext()
+    beta = tr.sample_ext()
+    max_tuple = max((t.info.plan.max_tuple for t in lay.tables), default=0)
+    betas = _powers(beta, max_tuple + 1)[1:]
+    # 4. LogUp roots and claimed sums.
+    for r in proof.perm_roots:
+        tr.observe_digest(r)
+    claimed = [_ext(c) for c in proof.claimed_sums]
+    tr.observe_ext(claimed)
+    claimed_of = {t.index: c for t, c in zip(lay.interacting, claimed)}
+    # 5. Constraint combination.
+    alpha = tr.sample_ext()
+    # 6. Quotient roots.
+    for r in proof.quot_roots:
+        tr.observe_digest(r)
+    # 7. Out-of-domain point.
+    z = sample_ood_point(tr)
+    # 8. Out-of-domain values: check each table's constraints at z.
+    ood: list[list[Ext]] = []
+    for t, flat in zip(lay.tables, proof.ood):
+        vals = [Ext(flat[2 * i], flat[2 * i + 1]) for i in range(len(flat) // 2)]
+        ood.append(vals)
+        tr.observe_ext(vals)
+        _check_table_at_z(t, vals, z, alpha, bus_alpha, betas, claimed_of.get(t.index),
+                          public.table_publics[t.index])
+    # The bus balances: claimed sums plus the verifier's own terms are zero.
+    total = Ext(0)
+    for c in claimed:
+        total = total + c
+    for bus, values, mult in public.bus_terms:
+        t_ = Ext(bus)
+        for k, v in enumerate(values):
+            t_ = t_ + betas[k] * v
+        total = total + Ext(mult % P) / (bus_alpha - t_)
+    if total != Ext(0):
+        raise LogupSumMismatch("the bus does not balance: a value read is not the value written"
+                               " (or a public input/output differs from the proved one)")
+    # 9. DEEP challenge; 10. FRI with the DEEP values recomputed from the openings.
+    lam = tr.sample_ext()
+    deep = _DeepEvaluator(lay, proof, ood, z, lam)
+    deep.set_pre_roots(vk.pre_roots)
+    try:
+        fri_proof = FriProof.from_dict(proof.fri)
+    except Exception as e:  # malformed FRI section
+        raise ProofShapeError(f"malformed FRI proof: {type(e).__name__}: {e}") from None
+    try:
+        fri_verify.verify(fri_proof, cfg, tr, lay.group_logs, deep.values)
+    except (FriError, MerklePathInvalid) as e:
+        raise FriRejected(f"FRI rejected the proof: {type(e).__name__}: {e}") from e
+    return public
+
+
+def _check_shape(lay: StarkLayout, proof: StarkProof) -> None:
+    def need(cond: bool, what: str) -> None:
+        if not cond:
+            raise ProofShapeError(what)
+
+    need(len(proof.main_roots) == len(lay.trees_of("main")), "wrong number of main roots")
+    need(len(proof.perm_roots) == len(lay.trees_of("perm")), "wrong number of LogUp roots")
+    need(len(proof.quot_roots) == len(lay.trees_of("quot")), "wrong number of quotient roots")
+    need(len(proof.claimed_sums) == len(lay.interacting)
+         and all(len(c) == 2 for c in proof.claimed_sums), "wrong number of claimed sums")
+    need(len(proof.ood) == len(lay.tables), "wrong number of OOD blocks")
+    for t, flat in zip(lay.tables, proof.ood):
+        need(len(flat) == 2 * t.n_ood, f"table {t.air.name!r}: wrong number of OOD values")
+        need(all(0 <= v < P for v in flat), f"table {t.air.name!r}: OOD value out of range")
+    need(len(proof.openings) == len(lay.trees), "wrong number of tree openings")
+    for (phase, g), op in zip(lay.trees, proof.openings):
+        need(op.rows.ndim == 2 and op.rows.shape[1] == lay.group_width(g, phase),
+             f"{phase} tree of size 2^{g}: wrong opened row width")
+    pub = proof.public
+    need(len(pub.table_publics) == len(lay.tables), "wrong number of public-value blocks")
+    for t, vals in zip(lay.tables, pub.table_publics):
+        need(len(vals) == len(t.air.public_names), f"table {t.air.name!r}: wrong public count")
+        need(all(0 <= v < P for v in vals), f"table {t.air.name!r}: public value out of range")
+    max_tuple = max((t.info.plan.max_tuple for t in lay.tables), default=0)
+    for bus, vals, _ in pub.bus_terms:
+        need(len(vals) <= max_tuple, "a public bus term is longer than any table's tuples")
+    for c in proof.claimed_sums:
+        need(all(0 <= v < P for v in c), "claimed sum out of range")
+
+
+def _check_table_at_z(t, vals, z, alpha, bus_alpha, betas, claimed, public) -> None:
+    a = t.air
+    i = 0
+
+    def take(k: int) -> list[Ext]:
+        nonlocal i
+        out = vals[i:i + k]
+        i += k
+        return out
+
+    pre, main, perm, quot = take(a.pre_width), take(a.main_width), take(t.n_perm), take(t.n_chunks)
+    pre_n, main_n, perm_n = take(a.pre_width), take(a.main_width), take(t.n_perm)
+    b = PointBuilder(a, main, main_n, pre, pre_n, public, z, alpha)
+    a.eval(b)
+    eval_logup(b, b.interactions, t.info.plan, bus_alpha, betas, perm, perm_n, claimed)
+    zn = z ** t.n
+    q, power = Ext(0), Ext(1)
+    for c in quot:
+        q = q + power * c
+        power = power * zn
+    if b.acc != q * b.vanishing:
+        raise OodConstraintMismatch(a.name)
+
+
+class _DeepEvaluator:
+    """Recomputes each group's DEEP value at FRI's query indices from opened rows."""
+
+    def __init__(self, lay: StarkLayout, proof: StarkProof, ood, z: Ext, lam: Ext):
+        self.lay, self.proof, self.z = lay, proof, z
+        self.roots = {("main", g): r for g, r in zip(lay.trees_of("main"), proof.main_roots)}
+        self.roots.update({("perm", g): r for g, r in zip(lay.trees_of("perm"), proof.perm_roots)})
+        self.roots.update({("quot", g): r for g, r in zip(lay.trees_of("quot"), proof.quot_roots)})
+        self.openings = dict(zip(lay.trees, proof.openings))
+        self.coeffs = {g: self._coefficients(g, ood, lam) for g in lay.group_logs}
+
+    def set_pre_roots(self, roots: dict[int, bytes]) -> None:
+        self.roots.update({("pre", g): r for g, r in roots.items()})
+
+    def _coefficients(self, g: int, ood, lam: Ext):
+        """Per phase, coefficient lists aligned with the tree row for the z and z*w terms.
+
+        The order of the powers of lambda is the prover's: per table, its
+        columns at z (pre, main, LogUp, quotient chunks), then at z*w (pre,
+        main, LogUp). Quotient chunks have no z*w term (coefficient 0).
+        """
+        lams = _powers(lam, self.lay.deep_coefficients_count(g))
+        phases = ("pre", "main", "perm", "quot")
+        cz = {ph: [] for ph in phases}
+        czw = {ph: [] for ph in phases}
+        vz, vzw = Ext(0), Ext(0)
+        k = 0
+        for t in self.lay.groups[g]:
+            vals = ood[t.index]
+            a = t.air
+            blocks = [("pre", a.pre_width, False), ("main", a.main_width, False),
+                      ("perm", t.n_perm, True), ("quot", t.n_chunks, True)]
+            for phase, cnt, ext in blocks:
+                for _ in range(cnt):
+                    cz[phase].append((lams[k], ext))
+                    vz = vz + lams[k] * vals[k - self._base(t, g)]
+                    k += 1
+            czw["quot"] += [(None, True)] * t.n_chunks
+            for phase, cnt, ext in blocks[:3]:
+                for _ in range(cnt):
+                    czw[phase].append((lams[k], ext))
+                    vzw = vzw + lams[k] * vals[k - self._base(t, g)]
+                    k += 1
+        return cz, czw, vz, vzw
+
+    def _base(self, t, g: int) -> int:
+        """Index of table ``t``'s first lambda power within its group."""
+        base = 0
+        for u in self.lay.groups[g]:
+            if u is t:
+                return base
+            base += u.n_ood
+        raise AssertionError("table not in group")
+
+    @staticmethod
+    def _flatten(coeffs) -> tuple[list[int], list[int]]:
+        """Coefficients over base row entries: ext columns take (l, l*X) on (c0, c1)."""
+        c0, c1 = [], []
+        for lam, ext in coeffs:
+            lam = lam if lam is not None else Ext(0)
+            c0.append(lam.c0)
+            c1.append(lam.c1)
+            if ext:
+                lx = lam * X
+                c0.append(lx.c0)
+                c1.append(lx.c1)
+        return c0, c1
+
+    def values(self, log_n: int, indices):
+        """FRI's callback: the DEEP codeword of group ``log_n`` at ``indices``."""
+        lay, g = self.lay, log_n
+        idx = [int(i) for i in indices]
+        cz, czw, vz, vzw = self.coeffs[g]
+        rows_by_phase = {}
+        for phase in ("pre", "main", "perm", "quot"):
+            if (phase, g) not in self.openings:
+                continue
+            op = self.openings[(phase, g)]
+            uniq = sorted(set(idx))
+            if op.rows.shape[0] != len(uniq):
+                raise OpeningInvalid(f"{phase} tree of size 2^{g}: wrong number of opened rows")
+            by_idx = {u: op.rows[k] for k, u in enumerate(uniq)}
+            rows = [by_idx[i] for i in idx]
+            try:
+                merkle_verify(self.roots[(phase, g)], g, idx, rows, op, tree=f"{phase}/{g}")
+            except MerklePathInvalid as e:
+                raise OpeningInvalid(str(e)) from None
+            rows_by_phase[phase] = [[int(v) for v in r] for r in rows]
+        fz0, fz1, fw0, fw1 = [], [], [], []
+        for phase in ("pre", "main", "perm", "quot"):
+            a0, a1 = self._flatten(cz[phase])
+            b0, b1 = self._flatten(czw[phase])
+            fz0 += a0
+            fz1 += a1
+            fw0 += b0
+            fw1 += b1
+        t0 = lay.groups[g][0]
+        w = root_of_unity(g)
+        zw = self.z * t0.omega
+        out = []
+        for q, i in enumerate(idx):
+            row: list[int] = []
+            mask = Ext(0)
+            for phase in ("pre", "main", "perm", "quot"):
+                r = rows_by_phase.get(phase)
+                if r is None:
+                    continue
+                r = r[q]
+                if phase == "quot" and lay.zk:
+                    mask = Ext(r[-2], r[-1])
+                    r = r[:-2]
+                row += r
+            x = t0.shift * pow(w, i, P) % P
+            fz = Ext(sum(a * b for a, b in zip(fz0, row)), sum(a * b for a, b in zip(fz1, row)))
+            fw = Ext(sum(a * b for a, b in zip(fw0, row)), sum(a * b for a, b in zip(fw1, row)))
+            v = (fz - vz) / (x - self.z) + (fw - vzw) / (x - zw) + mask
+            out.append((v.c0, v.c1))
+        return np.array(out, dtype=np.uint64).reshape(len(idx), 2)
