@@ -38,21 +38,34 @@ BLOCK_LEN = 64
 CHUNK_LEN = 1024
 
 
-@nb.njit(inline="always", cache=True)
-def _rotr(x, n):
-    return ((x >> np.uint32(n)) | (x << np.uint32(32 - n))) & np.uint32(0xFFFFFFFF)
+def _schedule() -> np.ndarray:
+    """Message word order for each of the 7 rounds (the permutation applied r times)."""
+    sched = np.empty((7, 16), dtype=np.int64)
+    order = np.arange(16)
+    for r in range(7):
+        sched[r] = order
+        order = order[MSG_PERMUTATION]
+    return sched
+
+
+SCHEDULE = _schedule()
 
 
 @nb.njit(inline="always", cache=True)
-def _g(s, a, b, c, d, mx, my):
-    s[a] = s[a] + s[b] + mx
-    s[d] = _rotr(s[d] ^ s[a], 16)
-    s[c] = s[c] + s[d]
-    s[b] = _rotr(s[b] ^ s[c], 12)
-    s[a] = s[a] + s[b] + my
-    s[d] = _rotr(s[d] ^ s[a], 8)
-    s[c] = s[c] + s[d]
-    s[b] = _rotr(s[b] ^ s[c], 7)
+def _g(a, b, c, d, mx, my):
+    a = (a + b + mx) & 0xFFFFFFFF
+    d = d ^ a
+    d = ((d >> 16) | (d << 16)) & 0xFFFFFFFF
+    c = (c + d) & 0xFFFFFFFF
+    b = b ^ c
+    b = ((b >> 12) | (b << 20)) & 0xFFFFFFFF
+    a = (a + b + my) & 0xFFFFFFFF
+    d = d ^ a
+    d = ((d >> 8) | (d << 24)) & 0xFFFFFFFF
+    c = (c + d) & 0xFFFFFFFF
+    b = b ^ c
+    b = ((b >> 7) | (b << 25)) & 0xFFFFFFFF
+    return a, b, c, d
 
 
 @nb.njit(cache=True)
@@ -67,50 +80,122 @@ def compress(cv, block, counter, block_len, flags, out):
         flags: domain flags.
         out: 8 uint32 words receiving the new chaining value (may alias ``cv``).
     """
-    s = np.empty(16, dtype=np.uint32)
-    m = np.empty(16, dtype=np.uint32)
-    t = np.empty(16, dtype=np.uint32)
-    for i in range(8):
-        s[i] = cv[i]
-    s[8] = IV[0]
-    s[9] = IV[1]
-    s[10] = IV[2]
-    s[11] = IV[3]
-    s[12] = np.uint32(counter & 0xFFFFFFFF)
-    s[13] = np.uint32((counter >> 32) & 0xFFFFFFFF)
-    s[14] = np.uint32(block_len)
-    s[15] = np.uint32(flags)
-    for i in range(16):
-        m[i] = block[i]
-    for r in range(7):
-        _g(s, 0, 4, 8, 12, m[0], m[1])
-        _g(s, 1, 5, 9, 13, m[2], m[3])
-        _g(s, 2, 6, 10, 14, m[4], m[5])
-        _g(s, 3, 7, 11, 15, m[6], m[7])
-        _g(s, 0, 5, 10, 15, m[8], m[9])
-        _g(s, 1, 6, 11, 12, m[10], m[11])
-        _g(s, 2, 7, 8, 13, m[12], m[13])
-        _g(s, 3, 4, 9, 14, m[14], m[15])
-        if r < 6:
-            for i in range(16):
-                t[i] = m[MSG_PERMUTATION[i]]
-            for i in range(16):
-                m[i] = t[i]
-    for i in range(8):
-        out[i] = s[i] ^ s[i + 8]
+    # state in int64 locals holding 32-bit values (no heap allocation)
+    s0 = np.int64(cv[0])
+    s1 = np.int64(cv[1])
+    s2 = np.int64(cv[2])
+    s3 = np.int64(cv[3])
+    s4 = np.int64(cv[4])
+    s5 = np.int64(cv[5])
+    s6 = np.int64(cv[6])
+    s7 = np.int64(cv[7])
+    s8 = np.int64(0x6A09E667)
+    s9 = np.int64(0xBB67AE85)
+    s10 = np.int64(0x3C6EF372)
+    s11 = np.int64(0xA54FF53A)
+    s12 = np.int64(counter) & 0xFFFFFFFF
+    s13 = (np.int64(counter) >> 32) & 0xFFFFFFFF
+    s14 = np.int64(block_len)
+    s15 = np.int64(flags)
+    # message words; the per-round permutation is unrolled below (generated from SCHEDULE)
+    m0 = np.int64(block[0])
+    m1 = np.int64(block[1])
+    m2 = np.int64(block[2])
+    m3 = np.int64(block[3])
+    m4 = np.int64(block[4])
+    m5 = np.int64(block[5])
+    m6 = np.int64(block[6])
+    m7 = np.int64(block[7])
+    m8 = np.int64(block[8])
+    m9 = np.int64(block[9])
+    m10 = np.int64(block[10])
+    m11 = np.int64(block[11])
+    m12 = np.int64(block[12])
+    m13 = np.int64(block[13])
+    m14 = np.int64(block[14])
+    m15 = np.int64(block[15])
+    # round 0
+    s0, s4, s8, s12 = _g(s0, s4, s8, s12, m0, m1)
+    s1, s5, s9, s13 = _g(s1, s5, s9, s13, m2, m3)
+    s2, s6, s10, s14 = _g(s2, s6, s10, s14, m4, m5)
+    s3, s7, s11, s15 = _g(s3, s7, s11, s15, m6, m7)
+    s0, s5, s10, s15 = _g(s0, s5, s10, s15, m8, m9)
+    s1, s6, s11, s12 = _g(s1, s6, s11, s12, m10, m11)
+    s2, s7, s8, s13 = _g(s2, s7, s8, s13, m12, m13)
+    s3, s4, s9, s14 = _g(s3, s4, s9, s14, m14, m15)
+    # round 1
+    s0, s4, s8, s12 = _g(s0, s4, s8, s12, m2, m6)
+    s1, s5, s9, s13 = _g(s1, s5, s9, s13, m3, m10)
+    s2, s6, s10, s14 = _g(s2, s6, s10, s14, m7, m0)
+    s3, s7, s11, s15 = _g(s3, s7, s11, s15, m4, m13)
+    s0, s5, s10, s15 = _g(s0, s5, s10, s15, m1, m11)
+    s1, s6, s11, s12 = _g(s1, s6, s11, s12, m12, m5)
+    s2, s7, s8, s13 = _g(s2, s7, s8, s13, m9, m14)
+    s3, s4, s9, s14 = _g(s3, s4, s9, s14, m15, m8)
+    # round 2
+    s0, s4, s8, s12 = _g(s0, s4, s8, s12, m3, m4)
+    s1, s5, s9, s13 = _g(s1, s5, s9, s13, m10, m12)
+    s2, s6, s10, s14 = _g(s2, s6, s10, s14, m13, m2)
+    s3, s7, s11, s15 = _g(s3, s7, s11, s15, m7, m14)
+    s0, s5, s10, s15 = _g(s0, s5, s10, s15, m6, m5)
+    s1, s6, s11, s12 = _g(s1, s6, s11, s12, m9, m0)
+    s2, s7, s8, s13 = _g(s2, s7, s8, s13, m11, m15)
+    s3, s4, s9, s14 = _g(s3, s4, s9, s14, m8, m1)
+    # round 3
+    s0, s4, s8, s12 = _g(s0, s4, s8, s12, m10, m7)
+    s1, s5, s9, s13 = _g(s1, s5, s9, s13, m12, m9)
+    s2, s6, s10, s14 = _g(s2, s6, s10, s14, m14, m3)
+    s3, s7, s11, s15 = _g(s3, s7, s11, s15, m13, m15)
+    s0, s5, s10, s15 = _g(s0, s5, s10, s15, m4, m0)
+    s1, s6, s11, s12 = _g(s1, s6, s11, s12, m11, m2)
+    s2, s7, s8, s13 = _g(s2, s7, s8, s13, m5, m8)
+    s3, s4, s9, s14 = _g(s3, s4, s9, s14, m1, m6)
+    # round 4
+    s0, s4, s8, s12 = _g(s0, s4, s8, s12, m12, m13)
+    s1, s5, s9, s13 = _g(s1, s5, s9, s13, m9, m11)
+    s2, s6, s10, s14 = _g(s2, s6, s10, s14, m15, m10)
+    s3, s7, s11, s15 = _g(s3, s7, s11, s15, m14, m8)
+    s0, s5, s10, s15 = _g(s0, s5, s10, s15, m7, m2)
+    s1, s6, s11, s12 = _g(s1, s6, s11, s12, m5, m3)
+    s2, s7, s8, s13 = _g(s2, s7, s8, s13, m0, m1)
+    s3, s4, s9, s14 = _g(s3, s4, s9, s14, m6, m4)
+    # round 5
+    s0, s4, s8, s12 = _g(s0, s4, s8, s12, m9, m14)
+    s1, s5, s9, s13 = _g(s1, s5, s9, s13, m11, m5)
+    s2, s6, s10, s14 = _g(s2, s6, s10, s14, m8, m12)
+    s3, s7, s11, s15 = _g(s3, s7, s11, s15, m15, m1)
+    s0, s5, s10, s15 = _g(s0, s5, s10, s15, m13, m3)
+    s1, s6, s11, s12 = _g(s1, s6, s11, s12, m0, m10)
+    s2, s7, s8, s13 = _g(s2, s7, s8, s13, m2, m6)
+    s3, s4, s9, s14 = _g(s3, s4, s9, s14, m4, m7)
+    # round 6
+    s0, s4, s8, s12 = _g(s0, s4, s8, s12, m11, m15)
+    s1, s5, s9, s13 = _g(s1, s5, s9, s13, m5, m0)
+    s2, s6, s10, s14 = _g(s2, s6, s10, s14, m1, m9)
+    s3, s7, s11, s15 = _g(s3, s7, s11, s15, m8, m6)
+    s0, s5, s10, s15 = _g(s0, s5, s10, s15, m14, m10)
+    s1, s6, s11, s12 = _g(s1, s6, s11, s12, m2, m12)
+    s2, s7, s8, s13 = _g(s2, s7, s8, s13, m3, m4)
+    s3, s4, s9, s14 = _g(s3, s4, s9, s14, m7, m13)
+    out[0] = s0 ^ s8
+    out[1] = s1 ^ s9
+    out[2] = s2 ^ s10
+    out[3] = s3 ^ s11
+    out[4] = s4 ^ s12
+    out[5] = s5 ^ s13
+    out[6] = s6 ^ s14
+    out[7] = s7 ^ s15
 
 
 @nb.njit(cache=True)
-def _hash_one(words, n_bytes, key, extra_flags, out):
-    """Keyed BLAKE3 of one message given as zero-padded LE words; 8 words into ``out``."""
+def _hash_one(words, n_bytes, key, extra_flags, out, block, cv, stack, pblock):
+    """Keyed BLAKE3 of one message given as zero-padded LE words; 8 words into ``out``.
+
+    ``block``/``pblock`` (16 words), ``cv`` (8) and ``stack`` (64 x 8) are scratch.
+    """
     n_chunks = max(1, (n_bytes + CHUNK_LEN - 1) // CHUNK_LEN)
-    block = np.zeros(16, dtype=np.uint32)
-    cv = np.empty(8, dtype=np.uint32)
-    # stack of chaining values (depth <= 64)
-    stack = np.empty((64, 8), dtype=np.uint32)
     depth = 0
     n_words = words.shape[0]
-    pblock = np.empty(16, dtype=np.uint32)
     for ci in range(n_chunks):
         c_start = ci * CHUNK_LEN
         c_len = min(CHUNK_LEN, n_bytes - c_start)
@@ -171,25 +256,32 @@ def _hash_one(words, n_bytes, key, extra_flags, out):
         out[i] = cv[i]
 
 
+_TILE = 2048
+
+
 @nb.njit(parallel=True, cache=True)
 def _hash_many(words, n_bytes, key, out):
-    for r in nb.prange(words.shape[0]):
-        _hash_one(words[r], n_bytes, key, KEYED_HASH, out[r])
+    n = words.shape[0]
+    n_tiles = (n + _TILE - 1) // _TILE
+    for t in nb.prange(n_tiles):
+        block = np.zeros(16, dtype=np.uint32)
+        pblock = np.zeros(16, dtype=np.uint32)
+        cv = np.empty(8, dtype=np.uint32)
+        stack = np.empty((64, 8), dtype=np.uint32)
+        for r in range(t * _TILE, min(n, (t + 1) * _TILE)):
+            _hash_one(words[r], n_bytes, key, KEYED_HASH, out[r], block, cv, stack, pblock)
 
 
 @nb.njit(parallel=True, cache=True)
 def _hash_pairs(children, key, out):
     """One Merkle level: out[i] = keyed BLAKE3 of children[2i] || children[2i+1] (64 bytes)."""
-    for i in nb.prange(out.shape[0]):
-        block = np.empty(16, dtype=np.uint32)
-        cv = np.empty(8, dtype=np.uint32)
-        for j in range(8):
-            block[j] = children[2 * i, j]
-            block[8 + j] = children[2 * i + 1, j]
-            cv[j] = key[j]
-        compress(cv, block, 0, BLOCK_LEN, KEYED_HASH | CHUNK_START | CHUNK_END | ROOT, cv)
-        for j in range(8):
-            out[i, j] = cv[j]
+    n = out.shape[0]
+    n_tiles = (n + _TILE - 1) // _TILE
+    flags = KEYED_HASH | CHUNK_START | CHUNK_END | ROOT
+    for t in nb.prange(n_tiles):
+        for i in range(t * _TILE, min(n, (t + 1) * _TILE)):
+            # the two children are 16 consecutive words: read them in place
+            compress(key, children[2 * i : 2 * i + 2].reshape(16), 0, BLOCK_LEN, flags, out[i])
 
 
 def key_words(key: bytes) -> np.ndarray:
