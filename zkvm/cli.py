@@ -1,0 +1,163 @@
+"""The ``zkvm`` command (typer): assemble, disasm, run, inspect.
+
+Other command modules register on the same :data:`app` (``zkvm.cli_prove`` is
+imported at the end of this module when it exists) and wrap their bodies in
+:func:`user_errors` so that bad input gives one line on stderr and exit code 2:
+
+    from zkvm.cli import app, user_errors
+
+    @app.command()
+    @user_errors
+    def prove(...): ...
+
+Modules may add their own exception types to :data:`USER_ERRORS`.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import os
+import time
+from typing import Any, Callable, TypeVar
+
+import numpy as np
+import typer
+
+from .isa.errors import ZkvmError
+
+app = typer.Typer(
+    name="zkvm",
+    help="Prove neural-network inference with a transparent STARK.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+#: Exception types reported as one line + exit code 2 (extend from other modules).
+USER_ERRORS: list[type[BaseException]] = [ZkvmError]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail(message: str) -> None:
+    """Print ``error: message`` on one line to stderr and exit with status 2."""
+    typer.echo("error: " + " ".join(str(message).split("\n")), err=True)
+    raise typer.Exit(2)
+
+
+def user_errors(fn: F) -> F:
+    """Turn user errors raised by ``fn`` into one stderr line and exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except tuple(USER_ERRORS) as e:
+            fail(str(e))
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _load(path: str):  # noqa: ANN202 - Program
+    from .assembler import load_program
+
+    return load_program(path)
+
+
+@app.command()
+@user_errors
+def assemble(
+    src: str = typer.Argument(..., help="assembly source (.zasm)"),
+    out: str = typer.Option(None, "-o", "--output", help="program file to write (.zkvm)"),
+) -> None:
+    """Assemble a .zasm source into a program file."""
+    from .assembler import assemble_file
+
+    prog = assemble_file(src)
+    out = out or os.path.splitext(src)[0] + ".zkvm"
+    try:
+        prog.save(out)
+    except OSError as e:
+        fail(f"cannot write {out}: {e.strerror}")
+    typer.echo(f"wrote {out}: {len(prog.instructions)} instructions, {prog.n_params} parameters, "
+               f"digest {prog.digest_hex}")
+
+
+@app.command()
+@user_errors
+def disasm(
+    program: str = typer.Argument(..., help="program file (.zkvm) or .zasm"),
+    out: str = typer.Option(None, "-o", "--output", help="write the text here instead of stdout"),
+) -> None:
+    """Print a program as assembly text (re-assembles to the same digest)."""
+    from .assembler import disassemble
+
+    text = disassemble(_load(program))
+    if out:
+        with open(out, "w", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        typer.echo(text, nl=False)
+
+
+@app.command()
+@user_errors
+def run(
+    program: str = typer.Argument(..., help="program file (.zkvm) or .zasm"),
+    input: str = typer.Option(..., "--input", "-i", help="inputs: JSON (floats), .npy or .npz"),
+    output: str = typer.Option(None, "--output", "-o", help="write outputs as JSON here"),
+) -> None:
+    """Execute a program on inputs and print the outputs as floats."""
+    from .io import quantize_inputs, read_real_inputs, write_outputs
+    from .runtime import execute, execute_float
+
+    prog = _load(program)
+    real = read_real_inputs(input, prog)
+    t0 = time.perf_counter()
+    ex = execute(prog, quantize_inputs(real, prog))
+    ms = (time.perf_counter() - t0) * 1e3
+    ref = execute_float(prog, real)
+    for name, v in ex.output_floats().items():
+        err = float(np.max(np.abs(v - ref[name]))) if v.size else 0.0
+        shown = np.array2string(v, precision=6, separator=", ", threshold=64)
+        typer.echo(f"{name} = {shown}")
+        typer.echo(f"  (scale {prog.tensors[name].scale}; max |int - float reference| = {err:.3g})")
+    typer.echo(f"executed {len(prog.instructions)} instructions in {ms:.2f} ms")
+    if output:
+        write_outputs(output, prog, ex.values)
+        typer.echo(f"wrote {output}")
+
+
+@app.command()
+@user_errors
+def inspect(program: str = typer.Argument(..., help="program file (.zkvm) or .zasm")) -> None:
+    """Show a program's tensors, instructions, parameter count and estimated trace size."""
+    from .isa.cost import estimated_rows
+    from .isa.fileformat import FORMAT_VERSION
+
+    prog = _load(program)
+    echo = typer.echo
+    echo(f"program  {prog.digest_hex}  (format {FORMAT_VERSION})")
+    for k, v in prog.metadata.items():
+        echo(f"  {k}: {v}")
+    echo(f"inputs   {', '.join(t.name for t in prog.inputs)}   outputs  {', '.join(prog.outputs)}")
+    echo(f"parameters {prog.n_params}   addresses {prog.n_addresses}")
+    echo("\ntensors:")
+    echo(f"  {'name':<16} {'kind':<12} {'type':<20} {'scale':>5}  {'bound':<28} addresses")
+    for t in prog.tensors.values():
+        lo, hi = prog.intervals[t.name]
+        where = "view" if t.view else f"{prog.base(t.name)}..{prog.base(t.name) + t.size - 1}"
+        kind = t.kind + (f"/{t.visibility}" if t.kind == "input" else "")
+        echo(f"  {t.name:<16} {kind:<12} {t.type_str:<20} {t.scale:>5}  {f'[{lo}, {hi}]':<28} {where}")
+    echo("\ninstructions:")
+    rows = estimated_rows(prog)
+    for i, (ins, r) in enumerate(zip(prog.instructions, rows)):
+        echo(f"  {i:>3}  {ins.output:<16} = {ins.op:<10} {', '.join(ins.inputs):<28} rows~{r}")
+    echo(f"\nestimated trace rows: {sum(rows)} (rough: MACs, elements, tables; no range checks)")
+
+
+if importlib.util.find_spec("zkvm.cli_prove") is not None:  # commands added by the prover
+    from . import cli_prove  # noqa: E402,F401
+if __name__ == "__main__":
+    app()
