@@ -1,0 +1,130 @@
+"""CLI: assemble / disasm / run / inspect, and one clear line + exit 2 on bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from zkvm.cli import app
+from zkvm.isa import Program
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+runner = CliRunner()
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture()
+def xor(tmp_path):
+    for f in ("xor.zasm", "xor.npz", "xor.input.json"):
+        shutil.copy(os.path.join(ROOT, "programs", f), tmp_path / f)
+    return tmp_path
+
+
+def assert_clean_error(r, *needles):
+    assert r.exit_code == 2, (r.stdout, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
+    assert "Traceback" not in r.stderr + r.stdout
+    for n in needles:
+        assert n in lines[0], lines[0]
+
+
+def test_assemble_disasm_run_inspect(xor):
+    out = xor / "xor.zkvm"
+    r = invoke("assemble", xor / "xor.zasm", "-o", out)
+    assert r.exit_code == 0 and "digest" in r.stdout
+    digest = Program.load(str(out)).digest_hex
+    r = invoke("disasm", out)
+    assert r.exit_code == 0
+    (xor / "back.zasm").write_text(r.stdout)
+    r = invoke("assemble", xor / "back.zasm", "-o", xor / "back.zkvm")
+    assert r.exit_code == 0 and digest in r.stdout
+    r = invoke("run", out, "--input", xor / "xor.input.json", "--output", xor / "o.json")
+    assert r.exit_code == 0 and "y = [[1.]]" in r.stdout
+    doc = json.loads((xor / "o.json").read_text())
+    assert doc["outputs"]["y"]["values"] == [[1.0]] and doc["output_data"] == [[1.0]]
+    r = invoke("inspect", out)
+    assert r.exit_code == 0
+    assert "parameters 8" in r.stdout and "estimated trace rows" in r.stdout and "matmul" in r.stdout
+
+
+@pytest.mark.parametrize("layout", ["ezkl", "dict", "list", "npy", "npz"])
+def test_input_layouts(xor, layout):
+    path = xor / f"in.{layout}"
+    x = [[0.0, 1.0]]
+    if layout == "ezkl":
+        path.write_text(json.dumps({"input_data": [[0.0, 1.0]]}))
+    elif layout == "dict":
+        path.write_text(json.dumps({"x": x}))
+    elif layout == "list":
+        path.write_text(json.dumps(x))
+    elif layout == "npy":
+        path = xor / "in.npy"
+        np.save(path, np.array(x))
+    else:
+        path = xor / "in.npz"
+        np.savez(path, x=np.array(x))
+    r = invoke("run", xor / "xor.zasm", "--input", path)
+    assert r.exit_code == 0 and "y = [[1.]]" in r.stdout, r.stderr
+
+
+def test_malformed_assembly(xor):
+    (xor / "bad.zasm").write_text("input x : i16[1,2] scale 8\ny = relu x x\noutput y\n")
+    assert_clean_error(invoke("assemble", xor / "bad.zasm"), "bad.zasm:2:12: error: expected")
+
+
+def test_unknown_opcode(xor):
+    (xor / "bad.zasm").write_text("input x : i16[1,2] scale 8\ny = frobnicate x\noutput y\n")
+    assert_clean_error(invoke("assemble", xor / "bad.zasm"), "bad.zasm:2:5", "unknown opcode")
+
+
+def test_shape_mismatch(xor):
+    src = (xor / "xor.zasm").read_text().replace("w2 : i16[2,1]  scale 8  = [[256], [-512]]",
+                                                 "w2 : i16[1,2]  scale 8  = [[256, -512]]")
+    (xor / "bad.zasm").write_text(src)
+    assert_clean_error(invoke("run", xor / "bad.zasm", "-i", xor / "xor.input.json"),
+                       "bad.zasm:10:1", "do not agree")
+
+
+def test_overflowing_program(xor):
+    src = (xor / "xor.zasm").read_text().replace("h1 : i16 = rescale h0, 8", "h1 : i8 = rescale h0, 1")
+    (xor / "bad.zasm").write_text(src)
+    assert_clean_error(invoke("assemble", xor / "bad.zasm"), "does not fit i8")
+
+
+def test_out_of_range_input(xor):
+    (xor / "in.json").write_text(json.dumps({"x": [[1.5, 0]]}))
+    assert_clean_error(invoke("run", xor / "xor.zasm", "-i", xor / "in.json"),
+                       "input 'x': value 1.5", "[0, 1]")
+
+
+def test_wrong_input_shape(xor):
+    (xor / "in.json").write_text(json.dumps({"x": [[1, 0, 1]]}))
+    assert_clean_error(invoke("run", xor / "xor.zasm", "-i", xor / "in.json"), "shape [1, 3]")
+    (xor / "in.json").write_text(json.dumps({"input_data": [[1, 0], [1]]}))
+    assert_clean_error(invoke("run", xor / "xor.zasm", "-i", xor / "in.json"), "input_data")
+    (xor / "in.json").write_text("{not json")
+    assert_clean_error(invoke("run", xor / "xor.zasm", "-i", xor / "in.json"), "JSON")
+
+
+def test_missing_weights_file(xor):
+    os.remove(xor / "xor.npz")
+    assert_clean_error(invoke("assemble", xor / "xor.zasm"), "weights file 'xor.npz' not found")
+
+
+def test_corrupt_program_file(xor):
+    invoke("assemble", xor / "xor.zasm", "-o", xor / "x.zkvm")
+    data = (xor / "x.zkvm").read_bytes()
+    (xor / "t.zkvm").write_bytes(data[: len(data) // 2])
+    assert_clean_error(invoke("run", xor / "t.zkvm", "-i", xor / "xor.input.json"), "truncated")
+    (xor / "k.zkvm").write_bytes(b"ZKVMPROOF" + data)
+    assert_clean_error(invoke("inspect", xor / "k.zkvm"), "not a zkvm program file")
+    assert_clean_error(invoke("disasm", xor / "nothere.zkvm"), "cannot read")
