@@ -141,11 +141,11 @@ def execute(program: Program, inputs: Mapping[str, Any]) -> Execution:
         ExecutionError: a value left its declared range (names instruction and tensor).
     """
     vals: dict[str, np.ndarray] = dict(check_inputs(program, inputs))
-    vals.update(program.weights)
-    mem = np.zeros(program.n_addresses, dtype=np.int64)
+    mem = _memory_image(program).copy()
     for name, v in vals.items():
         b = program.base(name)
         mem[b : b + v.size] = v.ravel()
+    vals.update(program.weights)
     events = []
     for idx, ins in enumerate(program.instructions):
         info = program.tensors[ins.output]
@@ -163,6 +163,36 @@ def execute(program: Program, inputs: Mapping[str, Any]) -> Execution:
     return Execution(program, vals, events, mem)
 
 
+def _cache(program: Program) -> dict[str, Any]:
+    c = program.__dict__.get("_vm_cache")
+    if c is None:
+        c = program.__dict__["_vm_cache"] = {}
+    return c
+
+
+def _memory_image(program: Program) -> np.ndarray:
+    """Memory with every weight written (cached per program)."""
+    c = _cache(program)
+    if "mem" not in c:
+        mem = np.zeros(program.n_addresses, dtype=np.int64)
+        for name, v in program.weights.items():
+            b = program.base(name)
+            mem[b : b + v.size] = v.ravel()
+        mem.flags.writeable = False
+        c["mem"] = mem
+    return c["mem"]
+
+
+def _float_weight(program: Program, name: str, value: np.ndarray) -> np.ndarray:
+    """float64 copy of a weight operand (cached); other operands are converted each run."""
+    if name not in program.weights:
+        return value.astype(np.float64)
+    c = _cache(program).setdefault("f64", {})
+    if name not in c:
+        c[name] = value.astype(np.float64)
+    return c[name]
+
+
 def _compute(
     program: Program, ins: Instruction, a: list[np.ndarray]
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -170,7 +200,8 @@ def _compute(
     if op == "matmul":
         acc = program.acc_bounds.get(ins.output, _EXACT_FLOAT)
         if acc < _EXACT_FLOAT:  # exact in float64: use BLAS
-            y = np.rint(a[0].astype(np.float64) @ a[1].astype(np.float64)).astype(np.int64)
+            w = _float_weight(program, ins.inputs[1], a[1])
+            y = np.rint(a[0].astype(np.float64) @ w).astype(np.int64)
         else:
             y = a[0] @ a[1]
         if len(a) == 3:
