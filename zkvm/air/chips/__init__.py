@@ -1,0 +1,7 @@
+"""The VM's chips: one module per opcode family (see ``common`` for the conventions).
+
+Importing this package registers every chip (for the verifier's registry)
+and every planner (for ``statement.build_statement``).
+"""
+
+from zkvm.air.chips import elementwise, memory  # noqa: F401

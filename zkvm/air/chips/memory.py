@@ -1,0 +1,112 @@
+"""Chips that put values on the memory bus without computing them.
+
+* ``InputChip``: a private input tensor. Sends ``(addr, x)`` for each element
+  (multiplicity = its reads) and range-checks ``x`` to the declared range, so
+  a private input cannot be a huge field element.
+* ``ConstChip``: public weights read through the bus (preprocessed address,
+  value and multiplicity: part of the verifying key, no witness at all).
+* ``RangeTable``: the preprocessed table ``0 .. 2^16 - 1`` with the
+  multiplicity of each entry as its only witness column.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from zkvm.air.chips.common import (
+    BUS_MEM, BUS_RANGE, RANGE_BITS, VmChip, field, pad_columns, range_lookups,
+)
+from zkvm.air.registry import register
+
+
+def check_upto(b, value, hi: int, mult=1) -> None:
+    """Lookups proving ``0 <= value <= hi`` for ``hi < 2^16`` (exact bound, checklist 7)."""
+    if not 0 <= hi < (1 << RANGE_BITS):
+        raise ValueError(f"check_upto: bound {hi} needs limbs")
+    b.send(BUS_RANGE, [value], mult)
+    if hi < (1 << RANGE_BITS) - 1:
+        b.send(BUS_RANGE, [value + ((1 << RANGE_BITS) - 1 - hi)], mult)
+
+
+def upto_lookups(values: np.ndarray, hi: int) -> list[np.ndarray]:
+    v = np.asarray(values, dtype=np.int64).ravel()
+    out = [v]
+    if hi < (1 << RANGE_BITS) - 1:
+        out.append(v + ((1 << RANGE_BITS) - 1 - hi))
+    return out
+
+
+@register
+class InputChip(VmChip):
+    """A private input: ``x - lo`` in ``[0, hi - lo]``; sends ``(addr, x)``.
+
+    params: ``lo``, ``hi`` (the declared range, ``hi - lo < 2^16``).
+    """
+
+    name = "input"
+    main_columns = ("x",)
+    preprocessed_columns = ("addr", "mult", "on")
+
+    def eval(self, b):
+        lo, hi = self.params["lo"], self.params["hi"]
+        check_upto(b, b.main.x - lo, hi - lo, b.pre.on)
+        b.send(BUS_MEM, [b.pre.addr, b.main.x], b.pre.mult)
+
+    def preprocessed_trace(self):
+        d = self.data
+        return pad_columns([d["addr"], d["mult"], np.ones(d["addr"].size, np.int64)], self.n_rows)
+
+    def trace(self, values: np.ndarray) -> np.ndarray:
+        return pad_columns([values.ravel()], self.n_rows, fill=self.params["lo"])
+
+    def range_values(self, main: np.ndarray) -> list[np.ndarray]:
+        from zkvm.field.kernels import to_signed
+
+        k = self.data["addr"].size
+        return upto_lookups(to_signed(main[0, :k]) - self.params["lo"],
+                            self.params["hi"] - self.params["lo"])
+
+
+@register
+class ConstChip(VmChip):
+    """Public weights read through the bus: everything is preprocessed."""
+
+    name = "const"
+    main_columns = ()
+    preprocessed_columns = ("addr", "value", "mult")
+
+    def eval(self, b):
+        b.send(BUS_MEM, [b.pre.addr, b.pre.value], b.pre.mult)
+
+    def preprocessed_trace(self):
+        d = self.data
+        return pad_columns([d["addr"], d["value"], d["mult"]], self.n_rows)
+
+    def trace(self) -> np.ndarray:
+        return np.zeros((0, self.n_rows), dtype=np.uint64)
+
+
+@register
+class RangeTable(VmChip):
+    """``0 .. 2^16 - 1`` (preprocessed) received with the lookup counts as multiplicity."""
+
+    name = "range16"
+    main_columns = ("mult",)
+    preprocessed_columns = ("value",)
+
+    def eval(self, b):
+        b.receive(BUS_RANGE, [b.pre.value], b.main.mult)
+
+    def preprocessed_trace(self):
+        return np.arange(1 << RANGE_BITS, dtype=np.uint64)[None, :]
+
+    def trace_from_counts(self, lookups: list[np.ndarray]) -> np.ndarray:
+        counts = np.zeros(1 << RANGE_BITS, dtype=np.int64)
+        for v in lookups:
+            v = np.asarray(v, dtype=np.int64).ravel()
+            if v.size and (v.min() < 0 or v.max() >= (1 << RANGE_BITS)):
+                bad = v[(v < 0) | (v >= (1 << RANGE_BITS))][0]
+                raise ValueError(f"range check of {bad}: out of [0, 2^16) (a value left its "
+                                 "declared range)")
+            counts += np.bincount(v, minlength=1 << RANGE_BITS)
+        return field(counts)[None, :]
