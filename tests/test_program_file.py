@@ -32,7 +32,7 @@ def test_round_trip_keeps_digest_and_everything(prog, tmp_path):
     back = Program.load(str(path))
     assert back.digest == prog.digest
     assert list(back.tensors.values()) == list(prog.tensors.values())
-    assert back.instructions[1].attrs["table"].tolist() == prog.instructions[1].attrs["table"].tolist()
+    assert back.instructions == prog.instructions  # lut tables included
     assert back.metadata == {"name": "t"}
     for n in prog.tensors:
         assert back.addresses(n).tolist() == prog.addresses(n).tolist()

@@ -82,7 +82,7 @@ class TensorInfo:
         return f"i{self.bits}[{','.join(map(str, self.shape))}]"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Instruction:
     """One instruction: ``output = op inputs..., attrs``.
 
@@ -96,6 +96,17 @@ class Instruction:
     output: str
     attrs: dict[str, Any] = field(default_factory=dict)
     where: str = field(default="", compare=False)
+
+    def _key(self) -> bytes:
+        from .fileformat import canonical
+
+        return canonical([self.op, list(self.inputs), self.output, dict(self.attrs)])
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Instruction) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
 
     def describe(self) -> str:
         """Assembly-like one-line rendering for error messages."""
