@@ -31,7 +31,8 @@ def xor(tmp_path):
 def assert_clean_error(r, *needles):
     assert r.exit_code == 2, (r.stdout, r.stderr)
     lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith("error: ") or ".zasm:" in lines[0].split(" error: ")[0], r.stderr
     assert "Traceback" not in r.stderr + r.stdout
     for n in needles:
         assert n in lines[0], lines[0]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
+import re
 import time
 from typing import Any, Callable, TypeVar
 
@@ -41,8 +42,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def fail(message: str) -> None:
-    """Print ``error: message`` on one line to stderr and exit with status 2."""
-    typer.echo("error: " + " ".join(str(message).split("\n")), err=True)
+    """Print ``error: message`` on one line to stderr and exit with status 2.
+
+    Messages that already read ``FILE:LINE:COL: error: ...`` are printed as they are.
+    """
+    line = " ".join(str(message).split("\n"))
+    if not re.match(r"^\S+:\d+:\d+: error: ", line):
+        line = "error: " + line
+    typer.echo(line, err=True)
     raise typer.Exit(2)
 
 

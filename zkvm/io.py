@@ -31,10 +31,12 @@ from .isa.program import Program
 
 def quantize(values: Any, scale: int) -> np.ndarray:
     """Real values -> int64 at ``scale`` with round half up."""
-    arr = np.asarray(values, dtype=np.float64)
+    arr = np.asarray(values, dtype=np.float64) * 2.0**scale
     if not np.all(np.isfinite(arr)):
         raise InputError("inputs must be finite numbers (found NaN or infinity)")
-    return round_half_up(arr * 2.0**scale)
+    if arr.size and np.abs(arr).max() >= 2.0**62:
+        raise InputError(f"value {np.abs(arr).max() / 2.0**scale:g} is far too large")
+    return round_half_up(arr)
 
 
 def read_real_inputs(path: str, program: Program) -> dict[str, np.ndarray]:
@@ -123,7 +125,10 @@ def quantize_inputs(real: dict[str, np.ndarray], program: Program) -> dict[str, 
     """Quantize real inputs with each input's scale and check the declared range."""
     out = {}
     for t in program.inputs:
-        q = quantize(real[t.name], t.scale)
+        try:
+            q = quantize(real[t.name], t.scale)
+        except InputError as e:
+            raise InputError(f"input '{t.name}': {e}") from None
         if q.size and (q.min() < t.lo or q.max() > t.hi):
             bad = int(q.min()) if q.min() < t.lo else int(q.max())
             raise InputError(

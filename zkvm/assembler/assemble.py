@@ -108,8 +108,11 @@ def _plain(v: Any, pos: Pos) -> Any:
 def _weight_values(st: Stmt, base_dir: str) -> np.ndarray:
     v = st.value
     if isinstance(v, Call) and v.fn == "quantize":
-        raw = _load(v.arg, st, base_dir, floats=True)
-        return round_half_up(raw * 2.0**st.scale)
+        raw = _load(v.arg, st, base_dir, floats=True) * 2.0**st.scale
+        if raw.size and not (np.all(np.isfinite(raw)) and np.abs(raw).max() < 2.0**62):
+            raise AssemblyError(f"{st.pos}: error: weight '{st.name}' has a value that is not "
+                                f"finite or too large at scale {st.scale}")
+        return round_half_up(raw)
     arr = _load(v, st, base_dir, floats=False)
     if arr.dtype.kind not in "iub":
         raise AssemblyError(
