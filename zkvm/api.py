@@ -67,7 +67,8 @@ class ProveReport:
 def prove(program, inputs: dict[str, Any], security: str | SecurityConfig = "standard", *,
           key: ProvingKeyVm | None = None, zk: bool | None = None, debug: bool = False,
           seed: bytes | None = None, report: ProveReport | None = None,
-          progress: Callable[[str], None] | None = None) -> StarkProof:
+          progress: Callable[[str], None] | None = None,
+          _tamper: Callable[[list], list] | None = None) -> StarkProof:
     """Run ``program`` on integer ``inputs`` and prove the run.
 
     Args:
@@ -78,6 +79,8 @@ def prove(program, inputs: dict[str, Any], security: str | SecurityConfig = "sta
         debug: check every constraint and the bus before proving.
         seed: tests only: deterministic zk randomness.
         report: filled with per-phase timings and the outputs.
+        _tamper: tests only: edits the traces before proving (the proof is then
+            built even though the constraints fail, so the verifier can be tested).
     """
     from zkvm.runtime import execute
     from zkvm.stark.prover import prove as stark_prove
@@ -91,6 +94,8 @@ def prove(program, inputs: dict[str, Any], security: str | SecurityConfig = "sta
     rep.timings["execute"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     traces = key.statement.traces(ex)
+    if _tamper is not None:
+        traces = _tamper(traces)
     rep.timings["trace"] = time.perf_counter() - t0
     pub_in = {t.name: [int(v) for v in ex.values[t.name].ravel()]
               for t in program.inputs if t.visibility == "public"}
@@ -108,7 +113,8 @@ def prove(program, inputs: dict[str, Any], security: str | SecurityConfig = "sta
         if progress:
             progress(step)
 
-    proof = stark_prove(key.pk, traces, public, seed=seed, debug=debug, progress=note)
+    proof = stark_prove(key.pk, traces, public, seed=seed, debug=debug, progress=note,
+                        _allow_invalid=_tamper is not None)
     note("done")
     rep.outputs = ex.outputs
     return proof
