@@ -25,7 +25,7 @@ import numba
 import numpy as np
 from numba import prange
 
-from zkvm.field.kernels import _reduce128, addmod, mulmod, submod
+from zkvm.field.kernels import _carry, _reduce128, addmod, mulmod, submod
 from zkvm.field.kernels import ext_batch_inv, ext_mul, ext_mul_base, mul, powers, sub
 from zkvm.field.scalar import P, TWO_ADICITY, Ext, root_of_unity, s_inv
 
@@ -33,8 +33,10 @@ __all__ = ["ntt", "intt", "coset_ntt", "coset_intt", "lde", "barycentric_eval"]
 
 ONE = np.uint64(1)
 ZERO = np.uint64(0)
-BLOCK_LOG = 12  # butterfly blocks of 2^12 elements (32 KiB) stay in L1/L2
+BLOCK_LOG = 14  # low stages run on blocks of 2^14 elements (128 KiB, inside L2)
+CHUNK = 1 << 12  # butterflies per work item in the high stages
 _PAR_MIN = 1 << 13  # below this many elements, run the serial kernels
+SMALL_M = 8  # stages with fewer butterflies per block run as a plain scalar loop
 
 _JIT = dict(cache=True, nogil=True)
 
@@ -71,70 +73,165 @@ def _bitrev(log_n: int) -> np.ndarray:
 # kernels
 # ---------------------------------------------------------------------------
 @numba.njit(inline="always", **_JIT)
-def _block_stages(a, r, base, tw, s0, s1):
-    """Stages s0..s1-1 on the 2^s1-element block of row r starting at base."""
-    size = 1 << s1
-    for s in range(s0, s1):
-        m = 1 << s
-        for start in range(base, base + size, 2 * m):
-            for j in range(m):
-                w = tw[m + j]
-                i0 = start + j
-                x = a[r, i0]
-                y = mulmod(a[r, i0 + m], w)
-                a[r, i0] = addmod(x, y)
-                a[r, i0 + m] = submod(x, y)
-
-
-@numba.njit(parallel=True, **_JIT)
-def _dit_par(a, tw, log_n, s0):
-    """In-place DIT stages s0..log_n-1 on bit-reversed rows of ``a`` (parallel)."""
-    rows = a.shape[0]
-    n = 1 << log_n
-    bl = min(BLOCK_LOG, log_n)
-    if s0 < bl:
-        nblk = n >> bl
-        for k in prange(rows * nblk):
-            r = k // nblk
-            b = k - r * nblk
-            _block_stages(a, r, b << bl, tw, s0, bl)
-        s0 = bl
-    half = n >> 1
-    for s in range(s0, log_n):
-        m = 1 << s
-        for k in prange(rows * half):
-            r = k >> (log_n - 1)
-            t = k & (half - 1)
-            j = t & (m - 1)
-            i0 = ((t >> s) << (s + 1)) + j
-            w = tw[m + j]
-            x = a[r, i0]
-            y = mulmod(a[r, i0 + m], w)
-            a[r, i0] = addmod(x, y)
-            a[r, i0 + m] = submod(x, y)
-
-
-@numba.njit(**_JIT)
-def _dit_ser(a, tw, log_n, s0):
-    """Serial twin of :func:`_dit_par` for small inputs (no thread start-up)."""
-    for r in range(a.shape[0]):
-        _block_stages(a, r, 0, tw, s0, log_n)
-
-
-@numba.njit(parallel=True, **_JIT)
-def _permute_scale(src, rev, scale, rep, dst):
-    """dst[r, i*rep + t] = src[r, rev[i]] * scale[rev[i]] for t < rep (scale may be empty)."""
-    rows, n = src.shape
+def _load_block(src, r, rev, scale, rep_log, dst, base, size):
+    """dst[r, o] = src[r, rev[o >> rep_log]] * scale[...] for o in [base, base + size)."""
     has_scale = scale.shape[0] > 0
-    for k in prange(rows * n):
-        r = k // n
-        i = k - r * n
+    rep = 1 << rep_log
+    for i in range(base >> rep_log, (base + size) >> rep_log):
         j = rev[i]
         v = src[r, j]
         if has_scale:
             v = mulmod(v, scale[j])
+        o = i << rep_log
         for t in range(rep):
-            dst[r, i * rep + t] = v
+            dst[r, o + t] = v
+
+
+@numba.njit(inline="always", **_JIT)
+def _pow2(k):
+    # ``1 << k`` with a runtime k stops LLVM from vectorising the loops that use it
+    # (it must keep Python's k >= 64 semantics); doubling does not.
+    m = 1
+    for _ in range(k):
+        m *= 2
+    return m
+
+
+@numba.njit(inline="always", **_JIT)
+def _butterflies(lo, hi, t):
+    """DIT butterflies lo[j], hi[j] <- lo[j] + t[j] hi[j], lo[j] - t[j] hi[j] (vectorisable)."""
+    for j in range(lo.shape[0]):
+        x = lo[j]
+        y = mulmod(hi[j], t[j])
+        lo[j] = addmod(x, y)
+        hi[j] = submod(x, y)
+
+
+@numba.njit(inline="always", **_JIT)
+def _low_stages(row, base, tw, s0, s1):
+    """Stages s0..s1-1 on the 2^s1-element block of ``row`` starting at ``base``."""
+    size = _pow2(s1)
+    m = _pow2(s0)
+    for _ in range(s0, s1):
+        if m < SMALL_M:
+            for start in range(base, base + size, 2 * m):
+                for j in range(m):
+                    i0 = start + j
+                    x = row[i0]
+                    y = mulmod(row[i0 + m], tw[m + j])
+                    row[i0] = addmod(x, y)
+                    row[i0 + m] = submod(x, y)
+        else:
+            t = tw[m : 2 * m]
+            for start in range(base, base + size, 2 * m):
+                _butterflies(row[start : start + m], row[start + m : start + 2 * m], t)
+        m *= 2
+
+
+@numba.njit(inline="always", **_JIT)
+def _first3(row, base, size, tw):
+    """Stages 0, 1, 2 as one radix-8 pass over the 8-element blocks of
+    ``row[base : base + size]``, the values held in registers. Twiddles used:
+    tw[3] = w_4, tw[4 + k] = w_8^k; multiplications by 1 are skipped."""
+    w4 = tw[3]
+    w81 = tw[5]
+    w82 = tw[6]
+    w83 = tw[7]
+    for st in range(base, base + size, 8):
+        a0 = row[st]
+        a1 = row[st + 1]
+        a2 = row[st + 2]
+        a3 = row[st + 3]
+        a4 = row[st + 4]
+        a5 = row[st + 5]
+        a6 = row[st + 6]
+        a7 = row[st + 7]
+        # stage 0 (m = 1, w = 1)
+        b0 = addmod(a0, a1)
+        b1 = submod(a0, a1)
+        b2 = addmod(a2, a3)
+        b3 = submod(a2, a3)
+        b4 = addmod(a4, a5)
+        b5 = submod(a4, a5)
+        b6 = addmod(a6, a7)
+        b7 = submod(a6, a7)
+        # stage 1 (m = 2, w = 1, w_4)
+        y = mulmod(b3, w4)
+        c0 = addmod(b0, b2)
+        c2 = submod(b0, b2)
+        c1 = addmod(b1, y)
+        c3 = submod(b1, y)
+        y = mulmod(b7, w4)
+        c4 = addmod(b4, b6)
+        c6 = submod(b4, b6)
+        c5 = addmod(b5, y)
+        c7 = submod(b5, y)
+        # stage 2 (m = 4, w = 1, w_8, w_8^2, w_8^3)
+        row[st] = addmod(c0, c4)
+        row[st + 4] = submod(c0, c4)
+        y = mulmod(c5, w81)
+        row[st + 1] = addmod(c1, y)
+        row[st + 5] = submod(c1, y)
+        y = mulmod(c6, w82)
+        row[st + 2] = addmod(c2, y)
+        row[st + 6] = submod(c2, y)
+        y = mulmod(c7, w83)
+        row[st + 3] = addmod(c3, y)
+        row[st + 7] = submod(c3, y)
+
+
+@numba.njit(inline="always", **_JIT)
+def _block(src, r, rev, scale, rep_log, dst, tw, base, bl):
+    """Load one 2^bl block in bit-reversed order, then run stages rep_log..bl-1 on it."""
+    size = _pow2(bl)
+    _load_block(src, r, rev, scale, rep_log, dst, base, size)
+    row = dst[r]
+    s0 = rep_log
+    if s0 == 0 and bl >= 3:
+        _first3(row, base, size, tw)
+        s0 = 3
+    _low_stages(row, base, tw, s0, bl)
+
+
+@numba.njit(parallel=True, **_JIT)
+def _ntt_par(src, rev, scale, rep_log, dst, tw, log_n):
+    """Bit-reversal load (with optional pre-scaling and replication), then DIT stages
+    rep_log..log_n-1: one parallel pass over cache-sized blocks for the low stages,
+    then one parallel pass per remaining stage over contiguous butterfly runs."""
+    rows = dst.shape[0]
+    n = _pow2(log_n)
+    bl = min(BLOCK_LOG, log_n)
+    if bl < rep_log:
+        bl = rep_log
+    bsize = _pow2(bl)
+    nblk = n // bsize
+    for k in prange(rows * nblk):
+        r = k // nblk
+        b = k - r * nblk
+        _block(src, r, rev, scale, rep_log, dst, tw, b * bsize, bl)
+    m = bsize
+    for _ in range(bl, log_n):
+        chunk = min(m, CHUNK)
+        nch = m // chunk
+        nb = n // (2 * m)
+        for k in prange(rows * nb * nch):
+            r = k // (nb * nch)
+            rem = k - r * (nb * nch)
+            b = rem // nch
+            c = rem - b * nch
+            i0 = b * 2 * m + c * chunk
+            t0 = m + c * chunk
+            row = dst[r]
+            _butterflies(row[i0 : i0 + chunk], row[i0 + m : i0 + m + chunk],
+                         tw[t0 : t0 + chunk])
+        m *= 2
+
+
+@numba.njit(**_JIT)
+def _ntt_ser(src, rev, scale, rep_log, dst, tw, log_n):
+    """Serial twin of :func:`_ntt_par` for small inputs (no thread start-up)."""
+    for r in range(dst.shape[0]):
+        _block(src, r, rev, scale, rep_log, dst, tw, 0, log_n)
 
 
 @numba.njit(parallel=True, **_JIT)
@@ -159,12 +256,10 @@ def _bary_k(evals, w0, w1):
             f = evals[r, i]
             x = mulmod(f, w0[i])
             lo0 += x
-            if lo0 < x:
-                hi0 += ONE
+            hi0 += _carry(lo0 - x, x, lo0)
             y = mulmod(f, w1[i])
             lo1 += y
-            if lo1 < y:
-                hi1 += ONE
+            hi1 += _carry(lo1 - y, y, lo1)
         out[r, 0] = _reduce128(hi0, lo0)
         out[r, 1] = _reduce128(hi1, lo1)
     return out
@@ -201,12 +296,9 @@ def _transform(a2: np.ndarray, log_n: int, inverse: bool, scale: np.ndarray, rep
     rows, n = a2.shape
     log_out = log_n + rep_log
     out = np.empty((rows, n << rep_log), dtype=np.uint64)
-    _permute_scale(np.ascontiguousarray(a2), _bitrev(log_n), scale, 1 << rep_log, out)
-    tw = _twiddles(log_out, inverse)
-    if out.size >= _PAR_MIN:
-        _dit_par(out, tw, log_out, rep_log)
-    else:
-        _dit_ser(out, tw, log_out, rep_log)
+    kernel = _ntt_par if out.size >= _PAR_MIN else _ntt_ser
+    kernel(np.ascontiguousarray(a2), _bitrev(log_n), scale, rep_log, out,
+           _twiddles(log_out, inverse), log_out)
     return out
 
 
