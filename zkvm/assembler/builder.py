@@ -23,7 +23,10 @@ from ..isa.tensor import TensorInfo
 #: Non-tensor positional arguments, by opcode (``rescale x, 8`` -> k=8).
 POSITIONAL = {"rescale": ["k"], "div": ["d"], "reshape": ["shape"], "broadcast": ["shape"]}
 
-MACROS = ("conv2d", "flatten", "mean", "avgpool", "maxpool", "maximum", "softmax", "layernorm")
+#: Macros and their number of tensor operands (min, max).
+MACRO_ARITY = {"conv2d": (2, 3), "flatten": (1, 1), "mean": (1, 1), "avgpool": (1, 1),
+               "maxpool": (1, 1), "maximum": (2, 2), "softmax": (1, 1), "layernorm": (3, 3)}
+MACROS = tuple(MACRO_ARITY)
 
 #: softmax/layernorm keep their reciprocal / rsqrt tables at most this long.
 _RECIP_TABLE_BITS = 14
@@ -50,6 +53,10 @@ class Builder(ProgramBuilder):
         """
         params = dict(params or {})
         if op in MACROS:
+            lo, hi = MACRO_ARITY[op]
+            if not lo <= len(inputs) <= hi:
+                want = str(lo) if lo == hi else f"{lo} or {hi}"
+                raise IsaError(f"{op} takes {want} tensor operand(s), got {len(inputs)}")
             return getattr(self, "_m_" + op)(inputs, output, params, bits, where)
         if op == "lut":
             return self.lut(inputs, output, params, bits, where)
@@ -77,8 +84,10 @@ class Builder(ProgramBuilder):
         lo, hi = p.get("range", self.intervals[x.name])
         eps = float(p.get("eps", 0.0))
         s_out = p["scale"]
-        if not isinstance(s_out, int) or not isinstance(lo, int) or not isinstance(hi, int):
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (s_out, lo, hi)):
             raise IsaError("lut range=[lo, hi] and scale= must be integers")
+        if abs(s_out) > 62:
+            raise IsaError("lut scale must lie in [-62, 62]")
         fn = p.get("fn")
         if not isinstance(fn, str):
             raise IsaError("lut needs fn=NAME (sigmoid, tanh, exp, gelu, reciprocal, rsqrt)")

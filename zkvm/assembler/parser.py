@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..isa.errors import ZkvmError
+from ..isa.tensor import MAX_SCALE
 
 
 class AssemblyError(ZkvmError):
@@ -107,6 +108,12 @@ def tokenize(text: str, filename: str) -> list[Tok]:
     return toks
 
 
+def _int(text: str) -> int:
+    body = text.lstrip("-")
+    v = int(body, 16) if body[:2].lower() == "0x" else int(body, 10)
+    return -v if text.startswith("-") else v
+
+
 _ESC = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
 
 
@@ -146,7 +153,7 @@ class _Parser:
     def integer(self, what: str = "an integer") -> int:
         if self.tok.kind != "int":
             raise self.err(what)
-        v = int(self.tok.text, 0)
+        v = _int(self.tok.text)
         self.i += 1
         return v
 
@@ -159,7 +166,7 @@ class _Parser:
         t = self.tok
         if t.kind == "int":
             self.i += 1
-            return int(t.text, 0)
+            return _int(t.text)
         if t.kind == "float":
             self.i += 1
             return float(t.text)
@@ -240,7 +247,11 @@ class _Parser:
         s = Stmt(kw.text, kw.pos, name=name.text, bits=bits, shape=shape)
         if not self.accept("scale"):
             raise self.err("'scale' and an integer (e.g. scale 8)")
+        stok = self.tok
         s.scale = self.integer("the scale exponent")
+        if abs(s.scale) > MAX_SCALE:
+            raise AssemblyError(f"{stok.pos}: error: scale {s.scale} is out of range "
+                                f"(use -{MAX_SCALE} .. {MAX_SCALE})")
         if self.tok.text in ("public", "private") and self.tok.kind == "name":
             s.visibility = self.tok.text
             self.i += 1

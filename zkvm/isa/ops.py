@@ -97,6 +97,19 @@ def broadcast_shape(*shapes: tuple[int, ...]) -> tuple[int, ...]:
         ) from None
 
 
+#: Largest number of elements one tensor (or view) may have.
+MAX_ELEMENTS = 1 << 26
+
+
+def check_size(shape: Any) -> None:
+    """Refuse shapes whose element count exceeds :data:`MAX_ELEMENTS`."""
+    n = 1
+    for d in shape:
+        n *= int(d)
+    if n > MAX_ELEMENTS:
+        raise ShapeError(f"shape {_fmt(tuple(shape))} has {n} elements (at most {MAX_ELEMENTS})")
+
+
 def _fmt(shape: tuple[int, ...]) -> str:
     return "[" + ",".join(map(str, shape)) + "]"
 
@@ -225,6 +238,8 @@ def _norm_lut(ins: list[TensorInfo], a: Attrs) -> Attrs:
     if "eps" in a:
         out["eps"] = float(a["eps"])
     out["scale"] = _int(a, "scale")
+    if abs(out["scale"]) > 62:
+        raise IsaError("lut scale must lie in [-62, 62]")
     return out
 
 
@@ -307,15 +322,19 @@ def _norm_pad(ins: list[TensorInfo], a: Attrs) -> Attrs:
     )
     if not ok:
         raise IsaError(f"pads must be {rank} pairs [before, after], got {pads!r}")
+    if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for p in pads for v in p):
+        raise IsaError(f"pads must be integers, got {pads!r}")
     out = [[int(p[0]), int(p[1])] for p in pads]
     if any(v < 0 for p in out for v in p):
         raise IsaError("pads must be >= 0 (use slice to crop)")
+    check_size([d + p[0] + p[1] for d, p in zip(ins[0].shape, out)])
     return {"pads": out}
 
 
 def _norm_broadcast(ins: list[TensorInfo], a: Attrs) -> Attrs:
     _only(a, "shape")
     shape = _ints(a, "shape")
+    check_size(shape)
     if broadcast_shape(ins[0].shape, tuple(shape)) != tuple(shape):
         raise ShapeError(f"{_fmt(ins[0].shape)} does not broadcast to {_fmt(shape)}")
     return {"shape": shape}
@@ -335,7 +354,12 @@ def _norm_window(ins: list[TensorInfo], a: Attrs) -> Attrs:
     dil = _ints(a, "dilation", [1, 1], n=2)
     if min(kernel + stride + dil) < 1 or min(pad) < 0:
         raise IsaError("kernel, stride and dilation must be >= 1 and padding >= 0")
-    return {"kernel": kernel, "stride": stride, "padding": pad, "dilation": dil}
+    if max(kernel + stride + dil + pad) > 1 << 16:
+        raise IsaError("kernel, stride, dilation and padding must be <= 65536")
+    a = {"kernel": kernel, "stride": stride, "padding": pad, "dilation": dil}
+    oh, ow = window_out_hw(ins[0].shape, a)
+    check_size(list(ins[0].shape[:2]) + [oh, ow, kernel[0] * kernel[1]])
+    return a
 
 
 def window_out_hw(shape: tuple[int, ...], a: Attrs) -> tuple[int, int]:

@@ -21,9 +21,10 @@ import numpy as np
 
 from .analysis import Interval, interval
 from .errors import IsaError, ProgramOverflowError, ZkvmError
-from .ops import OPS
+from .ops import OPS, check_size
 from .tensor import (
     FIELD_SAFE_BITS,
+    MAX_SCALE,
     STANDARD_BITS,
     VISIBILITIES,
     Instruction,
@@ -192,7 +193,8 @@ class ProgramBuilder:
                     f"{_loc(where)}range [{value_range[0]}, {value_range[1]}] of input '{name}' "
                     f"must be non-empty and inside i{bits} [{lo}, {hi}]"
                 )
-        info = TensorInfo(name, shape, int(bits), int(scale), "input", visibility, value_range)
+        info = TensorInfo(name, shape, int(bits), _scale(scale, where), "input", visibility,
+                          value_range)
         self.tensors[name] = info
         self.intervals[name] = (info.lo, info.hi)
         self._materialise(info)
@@ -210,6 +212,7 @@ class ProgramBuilder:
     ) -> TensorInfo:
         """Declare a weight (constant, public) tensor from integer values."""
         self._new_name(name, where)
+        scale = _scale(scale, where)
         if visibility != "public":
             raise IsaError(f"{_loc(where)}private weights are not supported yet (weight '{name}')")
         arr = np.asarray(values)
@@ -291,8 +294,11 @@ class ProgramBuilder:
         try:
             attrs = spec.normalize(ins, attrs)
             shape, scale = spec.infer(ins, attrs)
+            check_size(shape)
         except ZkvmError as e:
             raise type(e)(f"{desc}: {e}") from None
+        except (TypeError, ValueError, OverflowError) as e:  # malformed attribute values
+            raise IsaError(f"{desc}: bad attribute value ({e})") from None
         inst = Instruction(op, tuple(inputs), output, attrs, where)
         if spec.view:
             addr = spec.addr([self.addr[n] for n in inputs], attrs)
@@ -385,6 +391,13 @@ def _fit_bits(iv: Interval) -> int:
     return 63
 
 
+def _scale(scale: int, where: str) -> int:
+    if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or abs(scale) > MAX_SCALE:
+        raise IsaError(f"{_loc(where)}scale {scale!r} must be an integer in "
+                       f"[-{MAX_SCALE}, {MAX_SCALE}]")
+    return int(scale)
+
+
 def _bits(bits: int, where: str) -> tuple[int, int]:
     try:
         return bits_range(int(bits))
@@ -399,6 +412,10 @@ def _shape(shape: Any, where: str) -> tuple[int, ...]:
         raise IsaError(f"{_loc(where)}shape must be a list of integers, got {shape!r}") from None
     if any(d < 0 for d in out):
         raise IsaError(f"{_loc(where)}shape {list(out)} has a negative dimension")
+    try:
+        check_size(out)
+    except IsaError as e:
+        raise IsaError(f"{_loc(where)}{e}") from None
     return out
 
 

@@ -15,6 +15,8 @@ from .errors import IsaError
 #: 2^62 leave room for the chips' sums without wrapping (docs/isa.md "Field").
 FIELD_SAFE_BITS = 62
 MAX_BITS = 63
+#: Declared scales (and lut output scales) lie in [-MAX_SCALE, MAX_SCALE].
+MAX_SCALE = 62
 KINDS = ("input", "weight", "intermediate", "output")
 VISIBILITIES = ("public", "private")
 #: Widths the assembler picks for a result with no annotation.
