@@ -170,3 +170,22 @@ def test_random_programs_round_trip(prog_and_shape):
         return
     q = assemble(disassemble(p))
     assert q.digest == p.digest
+
+
+MUTATIONS = ["[", "]", ",", "=", ":", "-1", "0", "99999999999", "x", "i8", "scale", "\n", "(",
+             '"', "1.5", "true", "perm=[5]", "axes=[9]", "1e999", "0x7fffffffffffffffffff",
+             "padding=[99999999,1]", "fn=rsqrt", "table=[1]", "pads=[[1]]", "d=0", "02"]
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(st.sampled_from(PROGRAMS), st.lists(st.tuples(st.floats(0, 1), st.sampled_from(MUTATIONS),
+                                                     st.booleans()), min_size=1, max_size=3))
+def test_mutated_sources_only_raise_assembly_errors(path, edits):
+    text = open(path).read()
+    for where, token, delete in edits:
+        i = int(where * len(text))
+        text = text[:i] + text[i + 1:] if delete else text[:i] + token + text[i:]
+    try:
+        assemble(text, "m.zasm", os.path.dirname(path))
+    except AssemblyError as e:
+        assert str(e).startswith("m.zasm")
