@@ -189,3 +189,13 @@ def test_mutated_sources_only_raise_assembly_errors(path, edits):
         assemble(text, "m.zasm", os.path.dirname(path))
     except AssemblyError as e:
         assert str(e).startswith("m.zasm")
+
+
+def test_custom_lut_table_survives_disasm():
+    src = ("input x : i8[4] scale 0 range [-2, 2]\n"
+           "y = lut x, fn=tanh, range=[-2, 2], scale=0, table=[7, -3, 0, 5, 9]\noutput y\n")
+    p = assemble(src)
+    assert p.instructions[0].attrs["table"].tolist() == [7, -3, 0, 5, 9]
+    text = disassemble(p)
+    assert "table=[7, -3, 0, 5, 9]" in text
+    assert assemble(text).digest == p.digest
