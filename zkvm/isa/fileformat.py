@@ -66,6 +66,8 @@ def _canon(o: Any, out: list[bytes]) -> None:
     elif isinstance(o, (bytes, bytearray)):
         out.append(b"b" + struct.pack("<I", len(o)) + bytes(o))
     elif isinstance(o, np.ndarray):
+        if o.dtype.kind not in "iub":
+            raise TypeError(f"only integer arrays have a canonical encoding, got {o.dtype}")
         out.append(b"a" + struct.pack("<I", o.ndim) + b"".join(struct.pack("<I", d) for d in o.shape))
         out.append(np.ascontiguousarray(o, dtype="<i8").tobytes())
     elif isinstance(o, (list, tuple)):
@@ -117,7 +119,7 @@ def program_digest(p: Any) -> bytes:
 def _pack_default(o: Any) -> Any:
     if isinstance(o, np.ndarray):
         lo, hi = (int(o.min()), int(o.max())) if o.size else (0, 0)
-        bits = max(abs(lo), abs(hi) + 1).bit_length() + 1
+        bits = max(hi.bit_length(), (-lo - 1).bit_length()) + 1  # signed width holding lo..hi
         dt = storage_dtype(bits)
         payload = msgpack.packb([dt, list(o.shape), np.ascontiguousarray(o, dtype=dt).tobytes()])
         return msgpack.ExtType(_EXT_ARRAY, payload)
