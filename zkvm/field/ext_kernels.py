@@ -1,0 +1,228 @@
+"""Numba kernels for extension-field arrays: F_p2 = F_p[X]/(X^2 - 7).
+
+An extension array is a ``uint64`` array of shape ``(..., 2)``; ``[..., 0]`` is the
+constant coefficient, ``[..., 1]`` the X coefficient. Products use
+(a0 + a1 X)(b0 + b1 X) = (a0 b0 + 7 a1 b1) + (a0 b1 + a1 b0) X; inverses use the
+norm a0^2 - 7 a1^2 (a base element) and Montgomery's trick over the norms.
+Functions broadcast over the leading shape, accept an ``Ext`` scalar wherever
+an array is expected, and never mutate their inputs.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from zkvm.field.arith import ONE, W_, ZERO, _JIT, addmod, mulmod, submod
+from zkvm.field.scalar import P as _P_INT
+from zkvm.field.scalar import Ext
+
+# ---------------------------------------------------------------------------
+# kernels: rows of (m, 2); a length-1 operand broadcasts
+# ---------------------------------------------------------------------------
+@numba.njit(**_JIT)
+def _ext_mul_k(a, b, out):
+    m = out.shape[0]
+    sa = 1 if a.shape[0] > 1 else 0
+    sb = 1 if b.shape[0] > 1 else 0
+    for i in range(m):
+        a0 = a[i * sa, 0]
+        a1 = a[i * sa, 1]
+        b0 = b[i * sb, 0]
+        b1 = b[i * sb, 1]
+        out[i, 0] = addmod(mulmod(a0, b0), mulmod(W_, mulmod(a1, b1)))
+        out[i, 1] = addmod(mulmod(a0, b1), mulmod(a1, b0))
+
+
+@numba.njit(**_JIT)
+def _ext_mul_base_k(a, b, out):
+    m = out.shape[0]
+    sa = 1 if a.shape[0] > 1 else 0
+    sb = 1 if b.shape[0] > 1 else 0
+    for i in range(m):
+        x = b[i * sb]
+        out[i, 0] = mulmod(a[i * sa, 0], x)
+        out[i, 1] = mulmod(a[i * sa, 1], x)
+
+
+@numba.njit(**_JIT)
+def _ext_norms(a):
+    m = a.shape[0]
+    norms = np.empty(m, dtype=np.uint64)
+    for i in range(m):
+        norms[i] = submod(mulmod(a[i, 0], a[i, 0]), mulmod(W_, mulmod(a[i, 1], a[i, 1])))
+    return norms
+
+
+@numba.njit(**_JIT)
+def _ext_batch_inv_k(a, ninv):
+    """(a0 + a1 X)^-1 = (a0 - a1 X) / norm, given the inverted norms."""
+    m = a.shape[0]
+    out = np.empty((m, 2), dtype=np.uint64)
+    for i in range(m):
+        out[i, 0] = mulmod(a[i, 0], ninv[i])
+        out[i, 1] = submod(ZERO, mulmod(a[i, 1], ninv[i]))
+    return out
+
+
+@numba.njit(**_JIT)
+def _ext_pow_k(a, e):
+    m = a.shape[0]
+    out = np.empty((m, 2), dtype=np.uint64)
+    for i in range(m):
+        r0 = ONE
+        r1 = ZERO
+        b0 = a[i, 0]
+        b1 = a[i, 1]
+        k = e
+        while k > ZERO:
+            if k & ONE:
+                t0 = addmod(mulmod(r0, b0), mulmod(W_, mulmod(r1, b1)))
+                r1 = addmod(mulmod(r0, b1), mulmod(r1, b0))
+                r0 = t0
+            t0 = addmod(mulmod(b0, b0), mulmod(W_, mulmod(b1, b1)))
+            b1 = mulmod(np.uint64(2), mulmod(b0, b1))
+            b0 = t0
+            k >>= ONE
+        out[i, 0] = r0
+        out[i, 1] = r1
+    return out
+
+
+@numba.njit(**_JIT)
+def _ext_powers_k(g0, g1, n):
+    out = np.empty((n, 2), dtype=np.uint64)
+    r0 = ONE
+    r1 = ZERO
+    for i in range(n):
+        out[i, 0] = r0
+        out[i, 1] = r1
+        t0 = addmod(mulmod(r0, g0), mulmod(W_, mulmod(r1, g1)))
+        r1 = addmod(mulmod(r0, g1), mulmod(r1, g0))
+        r0 = t0
+    return out
+
+
+def _u(a) -> np.ndarray:
+    if isinstance(a, np.ndarray) and a.dtype == np.uint64:
+        return a
+    return np.asarray(a, dtype=np.uint64)
+
+
+def _k():
+    from zkvm.field import kernels
+
+    return kernels
+
+
+def _ext_u(a) -> np.ndarray:
+    if isinstance(a, Ext):
+        return np.array([a.c0, a.c1], dtype=np.uint64)
+    a = _u(a)
+    if a.ndim == 0 or a.shape[-1] != 2:
+        raise ValueError(f"expected an extension array of shape (..., 2), got shape {a.shape}")
+    return a
+
+
+def _rows(a: np.ndarray, lead: tuple, width: int | None) -> np.ndarray:
+    """Return ``a`` as contiguous rows, keeping a single row un-broadcast."""
+    own = a.shape[:-1] if width is not None else a.shape
+    if int(np.prod(own, dtype=np.int64)) == 1:
+        return np.ascontiguousarray(a).reshape((1, width) if width else (1,))
+    if own != lead:
+        a = np.broadcast_to(a, lead + ((width,) if width else ()))
+    a = np.ascontiguousarray(a)
+    return a.reshape((-1, width) if width else (-1,))
+
+
+def ext_add(a, b) -> np.ndarray:
+    """Element-wise sum of extension arrays."""
+    return _k().add(_ext_u(a), _ext_u(b))
+
+
+def ext_sub(a, b) -> np.ndarray:
+    """Element-wise difference of extension arrays."""
+    return _k().sub(_ext_u(a), _ext_u(b))
+
+
+def ext_neg(a) -> np.ndarray:
+    """Element-wise negation of an extension array."""
+    return _k().neg(_ext_u(a))
+
+
+def ext_mul(a, b) -> np.ndarray:
+    """Element-wise product of extension arrays (``a`` or ``b`` may be an ``Ext``)."""
+    a, b = _ext_u(a), _ext_u(b)
+    lead = np.broadcast_shapes(a.shape[:-1], b.shape[:-1])
+    m = int(np.prod(lead, dtype=np.int64))
+    out = np.empty((m, 2), dtype=np.uint64)
+    _ext_mul_k(_rows(a, lead, 2), _rows(b, lead, 2), out)
+    return out.reshape(lead + (2,))
+
+
+def ext_mul_base(e, b) -> np.ndarray:
+    """Multiply extension array ``e`` (..., 2) by base array ``b`` broadcast over e's leading shape."""
+    e, b = _ext_u(e), _u(b)
+    lead = np.broadcast_shapes(e.shape[:-1], b.shape)
+    m = int(np.prod(lead, dtype=np.int64))
+    out = np.empty((m, 2), dtype=np.uint64)
+    _ext_mul_base_k(_rows(e, lead, 2), _rows(b, lead, None), out)
+    return out.reshape(lead + (2,))
+
+
+def ext_from_base(b) -> np.ndarray:
+    """Embed a base array as an extension array of shape ``b.shape + (2,)``."""
+    b = _u(b)
+    out = np.zeros(b.shape + (2,), dtype=np.uint64)
+    out[..., 0] = b
+    return out
+
+
+def ext_batch_inv(a) -> np.ndarray:
+    """Element-wise inverse of an extension array via norms and Montgomery's trick.
+
+    Raises:
+        ZeroDivisionError: if any element is zero.
+    """
+    a = _ext_u(a)
+    flat = np.ascontiguousarray(a).reshape(-1, 2)
+    zeros = np.flatnonzero((flat[:, 0] == 0) & (flat[:, 1] == 0))
+    if zeros.size:
+        raise ZeroDivisionError(f"ext_batch_inv: element {int(zeros[0])} (flat index) is zero")
+    return _ext_batch_inv_k(flat, _k().batch_inv(_ext_norms(flat))).reshape(a.shape)
+
+
+def ext_inv(a) -> np.ndarray:
+    """Element-wise inverse of an extension array; raises ``ZeroDivisionError`` on a zero."""
+    return ext_batch_inv(a)
+
+
+def ext_pow(a, e: int) -> np.ndarray:
+    """Element-wise ``a^e`` for an extension array (negative ``e`` inverts first)."""
+    a = _ext_u(a)
+    e = int(e)
+    if e < 0:
+        a, e = ext_batch_inv(a), -e
+    e = _k()._norm_exp(e, _P_INT**2 - 1)
+    flat = np.ascontiguousarray(a).reshape(-1, 2)
+    if e >= 2**64:  # rare: split the exponent
+        hi, lo = divmod(e, 2**63)
+        t = _ext_pow_k(_ext_pow_k(flat, np.uint64(hi)), np.uint64(2**63))
+        return ext_mul(t, _ext_pow_k(flat, np.uint64(lo))).reshape(a.shape)
+    return _ext_pow_k(flat, np.uint64(e)).reshape(a.shape)
+
+
+def ext_powers(g, n: int) -> np.ndarray:
+    """Return ``[1, g, ..., g^(n-1)]`` as an (n, 2) array; ``g`` an ``Ext`` or int."""
+    g = g if isinstance(g, Ext) else Ext(int(g))
+    return _ext_powers_k(np.uint64(g.c0), np.uint64(g.c1), int(n))
+
+
+def ext_sum(a, axis: int = 0) -> np.ndarray:
+    """Modular sum of an extension array over a leading ``axis`` (not the last)."""
+    a = _ext_u(a)
+    if axis < 0:
+        axis += a.ndim
+    if axis == a.ndim - 1:
+        raise ValueError("ext_sum: cannot sum over the coefficient axis")
+    return _k().sum_(a, axis=axis)
