@@ -39,11 +39,13 @@ from zkvm.fri.merkle import MerkleTree
 from zkvm.poly.transforms import coset_intt, coset_ntt, intt
 from zkvm.stark.common import sample_ood_point, seed_transcript
 from zkvm.stark.debug import check_bus, check_constraints
+from zkvm.stark.errors import OodConstraintMismatch
 from zkvm.stark.kernels import ext_cumsum, horner_ext, lincomb
 from zkvm.stark.layout import TableLayout
 from zkvm.stark.proof import PublicValues, StarkProof
 from zkvm.stark.rand import Randomness
 from zkvm.stark.setup import ProvingKey, extend, group_rows
+from zkvm.stark.verifier import _check_table_at_z
 
 X = Ext(0, 1)
 
@@ -224,7 +226,7 @@ def _coeff_block(lams: list[Ext], ext: bool) -> np.ndarray:
 def prove(pk: ProvingKey, traces: list[np.ndarray], public: PublicValues | None = None, *,
           seed: bytes | None = None, debug: bool = False,
           progress: Callable[[str], None] | None = None,
-          _allow_invalid: bool = False) -> StarkProof:
+          _allow_invalid: bool = False, _hooks: dict | None = None) -> StarkProof:
     """Prove that ``traces`` satisfy the statement of ``pk``.
 
     Args:
@@ -237,6 +239,8 @@ def prove(pk: ProvingKey, traces: list[np.ndarray], public: PublicValues | None 
         progress: called with the name of each step as it starts.
         _allow_invalid: tests only: build a proof even when the constraints do
             not hold (its quotient is truncated), to check the verifier rejects it.
+        _hooks: tests only: ``{"perm": f(perm_evals), "quot": f(quot_coeffs)}`` edit
+            the LogUp columns or quotient chunks before they are committed.
 
     Raises:
         ProverError: the witness does not satisfy the constraints.
@@ -287,6 +291,9 @@ def prove(pk: ProvingKey, traces: list[np.ndarray], public: PublicValues | None 
         perm_evals[t.index], claimed[t.index] = _logup_columns(
             t, main_evals[t.index], pre_evals.get(t.index), public.table_publics[t.index],
             bus_alpha, betas)
+    hooks = _hooks or {}
+    if "perm" in hooks:
+        hooks["perm"](perm_evals)
     perm = _commit(pk, "perm", perm_evals, rng, lay.zk) if perm_evals else None
     perm_roots = [perm.trees[g].root for g in lay.trees_of("perm")] if perm else []
     for r in perm_roots:
@@ -306,6 +313,8 @@ def prove(pk: ProvingKey, traces: list[np.ndarray], public: PublicValues | None 
         for t in lay.groups[g]:
             c = _quotient_chunks(pk, t, main, perm, public.table_publics[t.index], alpha,
                                  bus_alpha, betas, claimed.get(t.index), rng, _allow_invalid)
+            if "quot" in hooks:
+                c = hooks["quot"](t.index, c)
             quot_coeffs[t.index] = c
             quot_lde[t.index] = extend(c, t)
             parts.append(quot_lde[t.index])
@@ -337,6 +346,14 @@ def prove(pk: ProvingKey, traces: list[np.ndarray], public: PublicValues | None 
         assert len(vals) == t.n_ood
         ood.append(vals)
         tr.observe_ext(vals)
+        if not _allow_invalid:  # the verifier's own check at z: refuse to prove a falsehood
+            try:
+                _check_table_at_z(t, vals, z, alpha, bus_alpha, betas, claimed.get(t.index),
+                                  public.table_publics[t.index])
+            except OodConstraintMismatch:
+                raise ProverError(
+                    f"table {t.air.name!r}: the constraints do not hold on the trace; prove "
+                    "with debug=True to see which constraint and row") from None
 
     # 9. DEEP composition, one codeword per group.
     note("DEEP")

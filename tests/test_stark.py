@@ -1,0 +1,291 @@
+"""The multi-table STARK: example AIRs prove and verify; every named attack is rejected."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+from airs import (
+    BUS_DATA, Fibonacci, Producer, RangeChecked, RangeTable, Squarer, fibonacci_trace,
+)
+
+from zkvm.air.builder import SymbolicBuilder
+from zkvm.field.scalar import P
+from zkvm.fri.security import SecurityConfig
+from zkvm.stark.errors import (
+    InsufficientSecurity, KeyMismatch, LogupSumMismatch, OodConstraintMismatch, ProofFormatError,
+    ProofShapeError, VerificationError,
+)
+from zkvm.stark.proof import PublicValues, StarkProof
+from zkvm.stark.prover import ProverError, prove
+from zkvm.stark.setup import setup
+from zkvm.stark.verifier import verify
+
+TEST = SecurityConfig.preset("test")
+SID = b"\x01" * 32
+
+
+# --- statements -------------------------------------------------------------
+def fib(log_n=5, zk=False):
+    trace, res = fibonacci_trace(log_n)
+    pk = setup([Fibonacci(log_n)], TEST, zk, SID)
+    return pk, [trace], PublicValues([[1, 1, res]])
+
+
+def range_stmt(zk=False):
+    """Values checked against a preprocessed 0..2^16-1 table (different heights)."""
+    rng = np.random.default_rng(1)
+    n = 64
+    x = rng.integers(0, 1 << 16, n).astype(np.uint64)
+    on = np.ones(n, np.uint64)
+    on[-5:] = 0
+    x[-5:] = 0
+    counts = np.bincount(x[on == 1].astype(np.int64), minlength=1 << 16).astype(np.uint64)
+    airs = [RangeChecked(6), RangeTable(16)]
+    pk = setup(airs, TEST, zk, SID)
+    return pk, [np.stack([x, on]), counts[None, :]], None
+
+
+def bus_stmt(zk=False, public_out=True):
+    """Producer (2^4 rows) -> Squarer (2^3 rows); the squares are a public output."""
+    count = 8
+    vals = np.arange(3, 3 + 16, dtype=np.uint64)
+    prod = Producer(4, {"reads": 1})
+    sq = Squarer(3, {"offset": 100, "count": count})
+    # producer sends 16 values once each; squarer reads the first 8; the other 8 and
+    # all squares are public terms received by the verifier
+    x = vals[:count]
+    y = x * x
+    terms = [(BUS_DATA, (i + 1 + 100, int(y[i])), -1) for i in range(count)]
+    terms += [(BUS_DATA, (i + 1, int(vals[i])), -1) for i in range(count, 16)]
+    pk = setup([prod, sq], TEST, zk, SID)
+    traces = [vals[None, :], np.stack([x, y])]
+    return pk, traces, PublicValues([[], []], terms)
+
+
+STATEMENTS = {"fibonacci": fib, "range_check": range_stmt, "two_tables_bus": bus_stmt}
+
+
+@pytest.fixture(scope="module", params=sorted(STATEMENTS))
+def proved(request):
+    pk, traces, pub = STATEMENTS[request.param]()
+    proof = prove(pk, traces, pub, debug=True)
+    return pk, traces, pub, proof
+
+
+# --- honest proofs ------------------------------------------------------------
+def test_example_statement_proves_and_verifies(proved):
+    pk, _, _, proof = proved
+    verify(pk.vk, StarkProof.from_bytes(proof.to_bytes()))
+
+
+@pytest.mark.parametrize("name", sorted(STATEMENTS))
+def test_example_statement_proves_and_verifies_in_zk_mode(name):
+    pk, traces, pub = STATEMENTS[name](zk=True)
+    proof = prove(pk, traces, pub, debug=True, seed=b"zk")
+    verify(pk.vk, StarkProof.from_bytes(proof.to_bytes()))
+
+
+def test_fibonacci_symbolic_degrees():
+    sb = SymbolicBuilder(Fibonacci(4))
+    Fibonacci(4).eval(sb)
+    assert [c.degree for c, _ in sb.constraints] == [2, 2, 1, 1, 2]
+
+
+def test_tables_of_different_heights_are_not_padded_to_the_tallest():
+    pk, _, _ = range_stmt()
+    heights = sorted(t.log_lde for t in pk.layout.tables)
+    assert heights[0] < heights[-1]
+    assert len(pk.layout.group_logs) == 2
+
+
+# --- tampering with the witness -------------------------------------------------
+def test_flipped_main_trace_cell_is_named_by_debug_builder():
+    pk, traces, pub = fib()
+    traces[0] = traces[0].copy()
+    traces[0][1, 7] = (int(traces[0][1, 7]) + 1) % P
+    with pytest.raises(ProverError, match=r"test_fibonacci.*airs.py:\d+.*rows \[6, 7\]"):
+        prove(pk, traces, pub, debug=True)
+
+
+def test_flipped_main_trace_cell_is_rejected():
+    pk, traces, pub = fib()
+    traces[0] = traces[0].copy()
+    traces[0][0, 9] = (int(traces[0][0, 9]) + 1) % P
+    with pytest.raises(ProverError):  # the honest prover refuses
+        prove(pk, traces, pub)
+    proof = prove(pk, traces, pub, _allow_invalid=True)
+    with pytest.raises(VerificationError):
+        verify(pk.vk, proof)
+
+
+def test_flipped_interaction_cell_is_rejected():
+    pk, traces, pub = bus_stmt()
+
+    def flip(perm):
+        perm[1][0, 3] = (int(perm[1][0, 3]) + 1) % P
+    proof = prove(pk, traces, pub, _allow_invalid=True, _hooks={"perm": flip})
+    with pytest.raises(VerificationError):
+        verify(pk.vk, proof)
+
+
+def test_bus_imbalance_is_rejected():
+    pk, traces, pub = bus_stmt()
+    traces[1] = traces[1].copy()
+    traces[1][0, 2] += np.uint64(1)  # squarer reads a value nobody wrote
+    traces[1][1, 2] = traces[1][0, 2] * traces[1][0, 2]
+    with pytest.raises(ProverError, match="bus does not balance"):
+        prove(pk, traces, pub, debug=True)
+    with pytest.raises(LogupSumMismatch):
+        verify(pk.vk, prove(pk, traces, pub))
+
+
+def test_quotient_chunk_swapped_is_rejected():
+    pk, traces, pub = bus_stmt()
+    assert pk.layout.tables[1].n_chunks == 2
+
+    def swap(i, c):
+        return np.concatenate([c[2:4], c[0:2]]) if i == 1 else c
+    with pytest.raises(ProverError):
+        prove(pk, traces, pub, _hooks={"quot": swap})
+    proof = prove(pk, traces, pub, _hooks={"quot": swap}, _allow_invalid=True)
+    with pytest.raises(VerificationError):
+        verify(pk.vk, proof)
+
+
+# --- tampering with the proof ------------------------------------------------------
+def _reject(pk, proof, exc=VerificationError):
+    with pytest.raises(exc):
+        verify(pk.vk, StarkProof.from_bytes(proof.to_bytes()))
+
+
+def test_changed_claimed_sum_is_rejected():
+    pk, traces, pub = bus_stmt()
+    proof = prove(pk, traces, pub)
+    proof.claimed_sums[0][0] = (proof.claimed_sums[0][0] + 1) % P
+    _reject(pk, proof)
+
+
+def test_changed_ood_value_is_rejected(proved):
+    pk, _, _, proof = proved
+    for pos in (0, len(proof.ood[0]) - 1):
+        bad = copy.deepcopy(proof)
+        bad.ood[0][pos] = (bad.ood[0][pos] + 1) % P
+        _reject(pk, bad)
+
+
+def test_wrong_public_input_is_rejected():
+    pk, traces, pub = fib()
+    proof = prove(pk, traces, pub)
+    proof.public.table_publics[0][0] = 2
+    _reject(pk, proof)
+
+
+def test_wrong_public_output_is_rejected():
+    pk, traces, pub = fib()
+    proof = prove(pk, traces, pub)
+    proof.public.table_publics[0][2] = (proof.public.table_publics[0][2] + 1) % P
+    _reject(pk, proof, OodConstraintMismatch)
+    pk, traces, pub = bus_stmt()
+    proof = prove(pk, traces, pub)
+    b, (addr, v), m = proof.public.bus_terms[0]
+    proof.public.bus_terms[0] = (b, (addr, v + 1), m)
+    _reject(pk, proof)  # the transcript absorbed the terms: the first check at z already fails
+
+
+def test_proof_for_another_verifying_key_is_rejected():
+    pk, traces, pub = fib(log_n=5)
+    proof = prove(pk, traces, pub)
+    other = setup([Fibonacci(5)], TEST, False, b"\x02" * 32)
+    with pytest.raises(KeyMismatch):
+        verify(other.vk, proof)
+
+
+def test_every_merkle_root_replaced_is_rejected(proved):
+    pk, _, _, proof = proved
+    for field in ("main_roots", "perm_roots", "quot_roots"):
+        for i in range(len(getattr(proof, field))):
+            bad = copy.deepcopy(proof)
+            getattr(bad, field)[i] = bytes(32)
+            _reject(pk, bad)
+    for layer in range(len(proof.fri["layer_roots"]) if "layer_roots" in proof.fri else 0):
+        bad = copy.deepcopy(proof)
+        bad.fri["layer_roots"][layer] = bytes(32)
+        _reject(pk, bad)
+
+
+def test_every_opened_row_flipped_is_rejected(proved):
+    pk, _, _, proof = proved
+    for t in range(len(proof.openings)):
+        bad = copy.deepcopy(proof)
+        rows = bad.openings[t].rows.copy()
+        rows[0, 0] = (int(rows[0, 0]) + 1) % P
+        bad.openings[t].rows = rows
+        _reject(pk, bad)
+
+
+def test_truncated_proof_file_is_rejected():
+    pk, traces, pub = fib()
+    data = prove(pk, traces, pub).to_bytes()
+    for cut in (0, 10, len(data) // 2, len(data) - 1):
+        with pytest.raises(ProofFormatError):
+            StarkProof.from_bytes(data[:cut])
+
+
+def test_padded_proof_file_is_rejected():
+    pk, traces, pub = fib()
+    data = prove(pk, traces, pub).to_bytes()
+    with pytest.raises(ProofFormatError):
+        StarkProof.from_bytes(data + b"\x00")
+
+
+def test_proof_below_requested_security_is_rejected():
+    pk, traces, pub = fib()
+    proof = prove(pk, traces, pub)
+    with pytest.raises(InsufficientSecurity):
+        verify(pk.vk, proof, min_bits=100)
+
+
+def test_proof_with_missing_ood_block_is_rejected():
+    pk, traces, pub = fib()
+    proof = prove(pk, traces, pub)
+    proof.ood[0] = proof.ood[0][:-2]
+    _reject(pk, proof, ProofShapeError)
+
+
+# --- zero knowledge --------------------------------------------------------------
+def test_two_zk_proofs_of_the_same_statement_differ():
+    pk, traces, pub = fib(zk=True)
+    a = prove(pk, traces, pub)
+    b = prove(pk, traces, pub)
+    assert a.main_roots != b.main_roots and a.ood != b.ood
+    verify(pk.vk, a)
+    verify(pk.vk, b)
+
+
+def test_zk_openings_do_not_reveal_private_cells():
+    pattern = 0x1234_5678_9ABC
+    pk, traces, pub = bus_stmt(zk=True)
+    # the producer's values are the private cells; give them a recognisable pattern
+    vals = np.full(16, pattern, dtype=np.uint64) + np.arange(16, dtype=np.uint64)
+    x = vals[:8]
+    traces = [vals[None, :], np.stack([x, K_mul(x, x)])]
+    y = K_mul(x, x)
+    terms = [(BUS_DATA, (i + 1 + 100, int(y[i])), -1) for i in range(8)]
+    terms += [(BUS_DATA, (i + 1, int(vals[i])), -1) for i in range(8, 16)]
+    pub = PublicValues([[], []], terms)
+    proof = prove(pk, traces, pub, debug=True)
+    verify(pk.vk, proof)
+    secret = set(int(v) for v in vals[:8])  # y and vals[8:] are public terms
+    opened = set()
+    for op in proof.openings:
+        opened |= set(int(v) for v in op.rows.ravel())
+    for block in proof.ood:
+        opened |= set(block)
+    assert not (secret & opened)
+
+
+def K_mul(a, b):
+    from zkvm.field import kernels as K
+    return K.mul(a, b)
