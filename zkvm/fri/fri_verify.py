@@ -117,6 +117,13 @@ def verify(
 
     # 3. Layer 0 values come from the caller (DEEP consistency).
     cur = _ints(input_values(log_n0, indices), n_q, f"input values 2^{log_n0}")
+    # y[q]: the point of the query's position in the current layer, and its inverse;
+    # squaring moves both to the next layer (position idx mod n maps to idx mod n/2).
+    w0 = root_of_unity(log_n0)
+    y = [GENERATOR * pow(w0, i, P) % P for i in idx]
+    w0_inv = pow(w0, P - 2, P)
+    g_inv = pow(GENERATOR, P - 2, P)
+    y_inv = [g_inv * pow(w0_inv, i, P) % P for i in idx]
     for k in range(shape.n_layers):
         log_n = log_n0 - k
         half = 1 << (log_n - 1)
@@ -133,8 +140,6 @@ def verify(
         except MerklePathInvalid as e:
             raise FriMerkleError(f"FRI layer {k} opening invalid: {e}", layer=k) from e
         row_at = dict(zip(uniq, rows.tolist()))
-        shift = pow(GENERATOR, 1 << k, P)
-        w = root_of_unity(log_n)
         b0, b1 = betas[k]
         log_next = log_n - 1
         joined = None
@@ -146,14 +151,18 @@ def verify(
             i = idx[q] & ((1 << log_n) - 1)
             leaf = leaf_of[q]
             a0, a1, c0, c1 = (int(v) for v in row_at[leaf])
-            mine = (a0, a1) if i < half else (c0, c1)
+            if i < half:
+                mine = (a0, a1)
+                t = _INV2 * y_inv[q] % P  # 1/(2x), x = the point at the leaf position
+            else:
+                mine = (c0, c1)
+                t = (P - _INV2) * y_inv[q] % P  # the leaf's point is -y
             if mine != cur[q]:
                 if k == 0:
                     raise FriInputMismatch("layer-0 opened value differs from the input value", idx[q])
                 raise FriFoldMismatch("opened value differs from the folded value", k, idx[q])
-            # fold: (a + c)/2 + beta * (a - c) / (2x), x = shift * w^leaf
-            x = shift * pow(w, leaf, P) % P
-            t = _INV2 * pow(x, P - 2, P) % P
+            y[q] = y[q] * y[q] % P
+            y_inv[q] = y_inv[q] * y_inv[q] % P
             e0 = (a0 + c0) * _INV2
             e1 = (a1 + c1) * _INV2
             o0 = (a0 - c0) * t % P
@@ -167,12 +176,9 @@ def verify(
                 v1 = (v1 + g0 * j1 + g1 * j0) % P
             cur[q] = (v0, v1)
     # 4. Final polynomial at each query's point of the last domain.
-    log_f = shape.log_final
-    shift = pow(GENERATOR, 1 << shape.n_layers, P)
-    w = root_of_unity(log_f)
     rev = final[::-1]
     for q in range(n_q):
-        x = shift * pow(w, idx[q] & ((1 << log_f) - 1), P) % P
+        x = y[q]
         v0 = v1 = 0
         for c0, c1 in rev:
             v0 = (v0 * x + c0) % P

@@ -87,6 +87,17 @@ class MerkleProof:
         return cls(rows=rows, salts=salts, siblings=siblings)
 
 
+# keyed hasher templates: copying one is about twice as fast as keying a new hasher
+_LEAF_T = blake3.blake3(key=LEAF_KEY)
+_NODE_T = blake3.blake3(key=NODE_KEY)
+
+
+def _leaf_digest(data: bytes) -> bytes:
+    c = _LEAF_T.copy()
+    c.update(data)
+    return c.digest()
+
+
 def hash_leaf(row_bytes: bytes, salt: bytes = b"") -> bytes:
     """Leaf digest: keyed BLAKE3 under LEAF_KEY of ``salt || row_bytes``."""
     return blake3.blake3(salt + row_bytes, key=LEAF_KEY).digest()
@@ -142,12 +153,11 @@ def verify(
     salts = proof.salts
     if salts is not None and len(salts) != len(uniq):
         raise MerklePathInvalid(f"expected {len(uniq)} salts, got {len(salts)}", tree)
-    leaf_key, node_key = LEAF_KEY, NODE_KEY
-    h = blake3.blake3
     if salts is None:
-        level = [h(by_index[i], key=leaf_key).digest() for i in uniq]
+        level = [_leaf_digest(by_index[i]) for i in uniq]
     else:
-        level = [h(bytes(s) + by_index[i], key=leaf_key).digest() for s, i in zip(salts, uniq)]
+        level = [_leaf_digest(bytes(s) + by_index[i]) for s, i in zip(salts, uniq)]
+    node_copy = _NODE_T.copy
     pos = uniq
     sib = proof.siblings
     s_ptr = 0
@@ -173,7 +183,9 @@ def verify(
                     left, right = level[k], other
                 k += 1
             new_pos.append(i >> 1)
-            new_level.append(h(left + right, key=node_key).digest())
+            c = node_copy()
+            c.update(left + right)
+            new_level.append(c.digest())
         pos, level = new_pos, new_level
     if s_ptr != n_sib:
         raise MerklePathInvalid(f"{n_sib - s_ptr} unused sibling hashes in proof", tree)
