@@ -114,15 +114,19 @@ def run(
     program: str = typer.Argument(..., help="program file (.zkvm) or .zasm"),
     input: str = typer.Option(..., "--input", "-i", help="inputs: JSON (floats), .npy or .npz"),
     output: str = typer.Option(None, "--output", "-o", help="write outputs as JSON here"),
+    prove: bool = typer.Option(False, "--prove", help="also prove the run (zkvm verify checks it)"),
+    proof: str = typer.Option(None, "--proof", help="proof file to write (default out.proof)"),
+    security: str = typer.Option("standard", "--security", help="test | standard | high"),
 ) -> None:
-    """Execute a program on inputs and print the outputs as floats."""
+    """Execute a program on inputs and print the outputs as floats (and prove it with --prove)."""
     from .io import quantize_inputs, read_real_inputs, write_outputs
     from .runtime import execute, execute_float
 
     prog = _load(program)
     real = read_real_inputs(input, prog)
     t0 = time.perf_counter()
-    ex = execute(prog, quantize_inputs(real, prog))
+    ints = quantize_inputs(real, prog)
+    ex = execute(prog, ints)
     ms = (time.perf_counter() - t0) * 1e3
     ref = execute_float(prog, real)
     for name, v in ex.output_floats().items():
@@ -134,6 +138,10 @@ def run(
     if output:
         write_outputs(output, prog, ex.values)
         typer.echo(f"wrote {output}")
+    if prove:
+        from .cli_prove import prove_and_write
+
+        prove_and_write(prog, ints, security, proof)
 
 
 @app.command()

@@ -1,0 +1,177 @@
+"""``zkvm setup``, ``zkvm verify``, ``zkvm demo`` and the proving half of ``zkvm run --prove``.
+
+``verify`` with ``--key`` reads only the key and the proof: it imports
+nothing from the runtime, the assembler or the prover, so it starts fast and
+compiles nothing. With ``--program`` it first derives the key from the
+program (deterministic; the same as ``zkvm setup``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import typer
+
+from zkvm.cli import USER_ERRORS, app, fail, user_errors
+from zkvm.fri.security import SecurityConfig
+from zkvm.stark.errors import VerificationError
+from zkvm.stark.keys import KeyFileError, VerifyingKey
+from zkvm.stark.proof import StarkProof
+
+USER_ERRORS.extend([KeyFileError, ValueError])
+
+STEPS = ["setup", "execute", "trace", "commit main", "logup", "quotient", "out-of-domain values",
+         "DEEP", "FRI", "openings"]
+
+
+def _read(path: str, what: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as e:
+        fail(f"cannot read {what} {path}: {e.strerror}")
+    raise AssertionError
+
+
+def _write(path: str, data: bytes, what: str) -> None:
+    try:
+        with open(path, "wb") as f:
+            f.write(data)
+    except OSError as e:
+        fail(f"cannot write {what} {path}: {e.strerror}")
+
+
+def _security(name: str) -> SecurityConfig:
+    try:
+        return SecurityConfig.preset(name)
+    except ValueError as e:
+        fail(str(e))
+    raise AssertionError
+
+
+def prove_and_write(prog, ints: dict, security: str, proof_path: str | None,
+                    key_path: str | None = None, zk: bool | None = None) -> StarkProof:
+    """Prove one run with a progress bar and phase timings; write the proof file."""
+    import zkvm.api as api
+
+    cfg = _security(security)
+    key = None
+    if key_path:
+        typer.echo("note: --key is the verifying key; the proving key is derived from the program",
+                   err=True)
+    rep = api.ProveReport()
+    t0 = time.perf_counter()
+    with typer.progressbar(length=len(STEPS), label="proving", file=sys.stderr,
+                           show_eta=False) as bar:
+        seen = set()
+
+        def progress(step: str) -> None:
+            if step in STEPS and step not in seen:
+                seen.add(step)
+                bar.update(1)
+        proof = api.prove(prog, ints, cfg, key=key, zk=zk, report=rep, progress=progress)
+        bar.update(len(STEPS))
+    total = time.perf_counter() - t0
+    typer.echo(f"proved in {total:.2f} s ({cfg.name} security, zk={'on' if proof.zk else 'off'})")
+    for k, v in rep.timings.items():
+        if k != "done":
+            typer.echo(f"  {k:<22} {v * 1e3:9.1f} ms")
+    data = proof.to_bytes()
+    path = proof_path or "out.proof"
+    _write(path, data, "proof")
+    typer.echo(f"wrote {path} ({len(data) / 1024:.1f} KiB)")
+    return proof
+
+
+@app.command()
+@user_errors
+def setup(
+    program: str = typer.Argument(..., help="program file (.zkvm) or .zasm"),
+    out: str = typer.Option(..., "-o", "--output", help="verifying key file to write"),
+    security: str = typer.Option("standard", help="test | standard | high"),
+    zk: bool = typer.Option(None, "--zk/--no-zk", help="default: on when an input is private"),
+) -> None:
+    """Derive the verifying key of a program (anyone can recompute it)."""
+    import zkvm.api as api
+    from zkvm.assembler import load_program
+
+    prog = load_program(program)
+    t0 = time.perf_counter()
+    key = api.setup(prog, _security(security), zk=zk)
+    data = key.vk.to_bytes()
+    _write(out, data, "verifying key")
+    typer.echo(f"wrote {out} ({len(data) / 1024:.1f} KiB) for program {prog.digest_hex[:16]}… "
+               f"in {time.perf_counter() - t0:.2f} s")
+
+
+@app.command()
+def verify(
+    proof: str = typer.Argument(..., help="proof file"),
+    program: str = typer.Option(None, "--program", "-p", help="program (.zkvm/.zasm): derive the key"),
+    key: str = typer.Option(None, "--key", "-k", help="verifying key file (from zkvm setup)"),
+    min_security: float = typer.Option(None, "--min-security",
+                                       help="refuse proofs below this many conjectured bits"),
+) -> None:
+    """Check a proof; print the proven outputs. Exit 0 only when the proof is valid."""
+    import numpy as np
+
+    import zkvm.api as api
+
+    if (program is None) == (key is None):
+        fail("give exactly one of --program or --key")
+    try:
+        p = StarkProof.from_bytes(_read(proof, "proof"))
+        if key is not None:
+            vk = VerifyingKey.from_bytes(_read(key, "verifying key"))
+        else:
+            from zkvm.assembler import load_program
+            from zkvm.fri.security import SecurityConfig as SC
+
+            prog = load_program(program)
+            vk = api.setup(prog, SC.from_dict(p.security), zk=p.zk).vk
+    except tuple(USER_ERRORS) + (VerificationError,) as e:
+        fail(str(e))
+    t0 = time.perf_counter()
+    try:
+        outs = api.verify(p, vk, min_bits=min_security)
+    except VerificationError as e:
+        typer.echo(f"INVALID proof: {type(e).__name__}: {e}", err=True)
+        raise typer.Exit(1)
+    ms = (time.perf_counter() - t0) * 1e3
+    io = vk.meta["io"]
+    for t in io["outputs"]:
+        v = outs[t["name"]].astype(np.float64) / 2.0 ** t["scale"]
+        typer.echo(f"{t['name']} = {np.array2string(v, precision=6, separator=', ', threshold=64)}")
+    typer.echo(f"proof valid ({vk.security.name} security, program {vk.statement_id.hex()[:16]}…) "
+               f"verified in {ms:.1f} ms")
+
+
+@app.command()
+@user_errors
+def demo(
+    security: str = typer.Option("standard", help="test | standard | high"),
+    workdir: str = typer.Option(".", help="where to write the demo's proof and key"),
+) -> None:
+    """Prove and verify the bundled example (the MNIST-shaped MLP when present, else XOR)."""
+    import zkvm.api as api
+    from zkvm.assembler import load_program
+    from zkvm.io import quantize_inputs, read_real_inputs
+
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    src = os.path.join(here, "programs", "xor.zasm")
+    inp = os.path.join(here, "programs", "xor.input.json")
+    if not os.path.exists(src):
+        fail("the demo needs the repository checkout (programs/xor.zasm not found)")
+    prog = load_program(src)
+    typer.echo(f"program {src} ({len(prog.instructions)} instructions, {prog.n_params} parameters)")
+    ints = quantize_inputs(read_real_inputs(inp, prog), prog)
+    proof_path = os.path.join(workdir, "demo.proof")
+    proof = prove_and_write(prog, ints, security, proof_path)
+    cfg = _security(security)
+    vk = api.setup(prog, cfg, zk=proof.zk).vk
+    t0 = time.perf_counter()
+    outs = api.verify(StarkProof.from_bytes(_read(proof_path, "proof")), vk)
+    typer.echo(f"verified in {(time.perf_counter() - t0) * 1e3:.1f} ms: "
+               + ", ".join(f"{k} = {v.ravel().tolist()}" for k, v in outs.items()))
