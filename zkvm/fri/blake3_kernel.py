@@ -200,6 +200,21 @@ def _hash_many(words, n_bytes, key, out):
         _hash_tile(words, n_bytes, key, out, r0, min(LANES, n - r0), s, m, cv, stack)
 
 
+@nb.njit(cache=True)
+def _hash_many_serial(words, n_bytes, key, out):
+    n = words.shape[0]
+    s = np.empty((16, LANES), dtype=np.uint32)
+    m = np.empty((16, LANES), dtype=np.uint32)
+    cv = np.empty((8, LANES), dtype=np.uint32)
+    stack = np.empty((54, 8, LANES), dtype=np.uint32)
+    for r0 in range(0, n, LANES):
+        _hash_tile(words, n_bytes, key, out, r0, min(LANES, n - r0), s, m, cv, stack)
+
+
+#: below this many messages the thread pool costs more than it saves
+PARALLEL_MIN = 1 << 13
+
+
 def key_words(key: bytes) -> np.ndarray:
     """The 32-byte key as 8 little-endian ``uint32`` words."""
     if len(key) != 32:
@@ -224,7 +239,8 @@ def hash_many_words(words: np.ndarray, n_bytes: int, key: bytes) -> np.ndarray:
     if words.ndim != 2 or words.shape[1] * 4 < n_bytes:
         raise ValueError("words must be (n_msgs, >= ceil(n_bytes/4)) uint32")
     out = np.empty((words.shape[0], 8), dtype=np.uint32)
-    _hash_many(words, int(n_bytes), key_words(key), out)
+    kernel = _hash_many if words.shape[0] >= PARALLEL_MIN else _hash_many_serial
+    kernel(words, int(n_bytes), key_words(key), out)
     return out
 
 
