@@ -193,22 +193,89 @@ def _block(src, r, rev, scale, rep_log, dst, tw, base, bl):
     _low_stages(row, base, tw, s0, bl)
 
 
+@numba.njit(inline="always", **_JIT)
+def _tile(src, r, rev, scale, rep_log, dst, tw, log_n, mid, buf, stages):
+    """Bit-reversal of one 16 x 16 tile, cache-line friendly (COBRA-style).
+
+    A source index splits as i = (h, mid, l) with h the top 4 bits and l the low 4;
+    its bit-reversed position is rev[l] | rev[mid << 4] | rev[h << (log_n - 4)]. The
+    tile is read row by row (16 consecutive l) and written column by column (16
+    consecutive positions). When ``stages`` is set (no replication), DIT stages 0..3,
+    which only mix the 16 values sharing (mid, l), are applied to the tile in
+    registers, vectorised across l.
+    """
+    hstep = _pow2(log_n - 4)
+    base = mid * 16
+    mr = rev[base]
+    has_scale = scale.shape[0] > 0
+    for h in range(16):
+        i = h * hstep + base
+        for l in range(16):
+            v = src[r, i + l]
+            if has_scale:
+                v = mulmod(v, scale[i + l])
+            buf[h, l] = v
+    if stages:
+        # position p's low 4 bits are rev4(h): stage s pairs h with h ^ (8 >> s)
+        for s in range(4):
+            hb = 8 >> s
+            ms = 1 << s
+            for h in range(16):
+                if h & hb == 0:
+                    w = tw[ms + (rev[h * hstep] & (ms - 1))]
+                    _butterflies_const(buf[h], buf[h + hb], w)
+    rep = _pow2(rep_log)
+    row = dst[r]
+    for l in range(16):
+        rl = rev[l] | mr
+        for h in range(16):
+            o = (rl | rev[h * hstep]) * rep
+            v = buf[h, l]
+            for t in range(rep):
+                row[o + t] = v
+
+
+@numba.njit(inline="always", **_JIT)
+def _butterflies_const(lo, hi, w):
+    for j in range(lo.shape[0]):
+        x = lo[j]
+        y = mulmod(hi[j], w)
+        lo[j] = addmod(x, y)
+        hi[j] = submod(x, y)
+
+
 @numba.njit(parallel=True, **_JIT)
-def _ntt_par(src, rev, scale, rep_log, dst, tw, log_n):
-    """Bit-reversal load (with optional pre-scaling and replication), then DIT stages
-    rep_log..log_n-1: one parallel pass over cache-sized blocks for the low stages,
-    then one parallel pass per remaining stage over contiguous butterfly runs."""
+def _ntt_par(src, rev, scale, rep_log, dst, tw, log_n, log_in):
+    """Tiled bit-reversal (with optional pre-scaling, replication and the first four
+    stages), then one parallel pass over cache-sized blocks for the low stages, then
+    one parallel pass per remaining stage over contiguous butterfly runs.
+
+    ``log_in`` is log2 of the input length; ``log_n = log_in + rep_log`` of the output.
+    Requires log_in >= 8.
+    """
     rows = dst.shape[0]
     n = _pow2(log_n)
+    n_mid = _pow2(log_in - 8)
+    per = max(1, min(n_mid, 64))
+    nitems = n_mid // per
+    stages = rep_log == 0
+    for k in prange(rows * nitems):
+        r = k // nitems
+        it = k - r * nitems
+        buf = np.empty((16, 16), dtype=np.uint64)
+        for mid in range(it * per, it * per + per):
+            _tile(src, r, rev, scale, rep_log, dst, tw, log_in, mid, buf, stages)
+    s0 = 4 if stages else rep_log
     bl = min(BLOCK_LOG, log_n)
-    if bl < rep_log:
-        bl = rep_log
+    if bl < s0:
+        bl = s0
     bsize = _pow2(bl)
     nblk = n // bsize
-    for k in prange(rows * nblk):
-        r = k // nblk
-        b = k - r * nblk
-        _block(src, r, rev, scale, rep_log, dst, tw, b * bsize, bl)
+    if s0 < bl:
+        for k in prange(rows * nblk):
+            r = k // nblk
+            b = k - r * nblk
+            _low_stages(dst[r], b * bsize, tw, s0, bl)
     m = bsize
     for _ in range(bl, log_n):
         chunk = min(m, CHUNK)
@@ -296,9 +363,11 @@ def _transform(a2: np.ndarray, log_n: int, inverse: bool, scale: np.ndarray, rep
     rows, n = a2.shape
     log_out = log_n + rep_log
     out = np.empty((rows, n << rep_log), dtype=np.uint64)
-    kernel = _ntt_par if out.size >= _PAR_MIN else _ntt_ser
-    kernel(np.ascontiguousarray(a2), _bitrev(log_n), scale, rep_log, out,
-           _twiddles(log_out, inverse), log_out)
+    src, rev, tw = np.ascontiguousarray(a2), _bitrev(log_n), _twiddles(log_out, inverse)
+    if out.size >= _PAR_MIN and log_n >= 8:
+        _ntt_par(src, rev, scale, rep_log, out, tw, log_out, log_n)
+    else:
+        _ntt_ser(src, rev, scale, rep_log, out, tw, log_out)
     return out
 
 
