@@ -63,12 +63,13 @@ def main() -> None:
     args = ap.parse_args()
     rng = np.random.default_rng(0)
     results: dict = {
-        "machine": {"nproc": os.cpu_count(), "cpu": _cpu()},
+        "machine": {"nproc": os.cpu_count(), "cpu": _cpu(), "loadavg_start": os.getloadavg()},
         "runs": args.runs,
         "merkle": [],
         "fri": [],
     }
-    print(f"machine: {os.cpu_count()} cores, {_cpu()}")
+    print(f"machine: {os.cpu_count()} cores, {_cpu()}, load average {os.getloadavg()[0]:.1f} "
+          "(other jobs on a shared machine slow every figure)")
     print("\nMerkle commit (rows x 8 uint64, no salt)")
     print(f"{'rows':>10} {'seconds':>10}")
     for log_n in [int(x) for x in args.merkle_logs.split(",")]:
@@ -109,6 +110,7 @@ def main() -> None:
         })
         print(f"{'2^%d' % log_d:>8} {'2^%d' % log_n:>9} {t_prove:>9.2f} {t_verify * 1e3:>10.2f} "
               f"{size / 1024:>10.1f} {bits:>9.1f}")
+    results["machine"]["loadavg_end"] = os.getloadavg()
     out = Path(__file__).parent / "results" / "fri.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
