@@ -48,19 +48,20 @@ def range_stmt(zk=False):
 
 
 def bus_stmt(zk=False, public_out=True):
-    """Producer (2^4 rows) -> Squarer (2^3 rows); the squares are a public output."""
+    """Producer (2^5 rows) -> Squarer (2^4 rows); the squares are a public output."""
     count = 8
-    vals = np.arange(3, 3 + 16, dtype=np.uint64)
-    prod = Producer(4, {"reads": 1})
-    sq = Squarer(3, {"offset": 100, "count": count})
+    vals = np.arange(3, 3 + 32, dtype=np.uint64)
+    prod = Producer(5, {"reads": 1})
+    sq = Squarer(4, {"offset": 100, "count": count})
     # producer sends 16 values once each; squarer reads the first 8; the other 8 and
     # all squares are public terms received by the verifier
     x = vals[:count]
     y = x * x
     terms = [(BUS_DATA, (i + 1 + 100, int(y[i])), -1) for i in range(count)]
-    terms += [(BUS_DATA, (i + 1, int(vals[i])), -1) for i in range(count, 16)]
+    terms += [(BUS_DATA, (i + 1, int(vals[i])), -1) for i in range(count, 32)]
     pk = setup([prod, sq], TEST, zk, SID)
-    traces = [vals[None, :], np.stack([x, y])]
+    pad = np.zeros(8, np.uint64)
+    traces = [vals[None, :], np.stack([np.concatenate([x, pad]), np.concatenate([y, pad])])]
     return pk, traces, PublicValues([[], []], terms)
 
 
@@ -255,6 +256,20 @@ def test_proof_with_missing_ood_block_is_rejected():
 
 
 # --- zero knowledge --------------------------------------------------------------
+def test_zk_claimed_sums_are_blinded():
+    """Every interacting table's claimed sum carries a random mask (zkvm.stark.blind)."""
+    pk, traces, pub = bus_stmt(zk=True)
+    a = prove(pk, traces, pub)
+    b = prove(pk, traces, pub)
+    assert len(a.claimed_sums) == 3  # producer, squarer, blinding table
+    assert all(x != y for x, y in zip(a.claimed_sums, b.claimed_sums))
+
+
+def test_zk_refuses_tables_smaller_than_the_openings():
+    with pytest.raises(ValueError, match="n_queries"):
+        setup([Fibonacci(3)], TEST, True, SID)
+
+
 def test_two_zk_proofs_of_the_same_statement_differ():
     pk, traces, pub = fib(zk=True)
     a = prove(pk, traces, pub)
@@ -268,12 +283,13 @@ def test_zk_openings_do_not_reveal_private_cells():
     pattern = 0x1234_5678_9ABC
     pk, traces, pub = bus_stmt(zk=True)
     # the producer's values are the private cells; give them a recognisable pattern
-    vals = np.full(16, pattern, dtype=np.uint64) + np.arange(16, dtype=np.uint64)
+    vals = np.full(32, pattern, dtype=np.uint64) + np.arange(32, dtype=np.uint64)
     x = vals[:8]
-    traces = [vals[None, :], np.stack([x, K_mul(x, x)])]
     y = K_mul(x, x)
+    pad = np.zeros(8, np.uint64)
+    traces = [vals[None, :], np.stack([np.concatenate([x, pad]), np.concatenate([y, pad])])]
     terms = [(BUS_DATA, (i + 1 + 100, int(y[i])), -1) for i in range(8)]
-    terms += [(BUS_DATA, (i + 1, int(vals[i])), -1) for i in range(8, 16)]
+    terms += [(BUS_DATA, (i + 1, int(vals[i])), -1) for i in range(8, 32)]
     pub = PublicValues([[], []], terms)
     proof = prove(pk, traces, pub, debug=True)
     verify(pk.vk, proof)

@@ -127,6 +127,25 @@ class ArrayBuilder(BuilderBase):
         self.acc = x if self.acc is None else self.acc * self.alpha + x
 
 
+def trace_selectors(log_n: int):
+    """The selector polynomials' values on the trace domain H_n.
+
+    ``is_first_row`` and ``is_last_row`` are Lagrange polynomials (0/1 on H);
+    ``is_transition`` is ``x - w^-1``, whose values on H are not 0/1 (it only
+    vanishes on the last row): anything that *uses* its value (a multiplicity)
+    must see these, the same as the quotient domain does.
+    """
+    from zkvm.field.scalar import root_of_unity, s_inv
+
+    n = 1 << log_n
+    first = np.zeros(n, dtype=np.uint64)
+    first[0] = 1
+    last = np.zeros(n, dtype=np.uint64)
+    last[-1] = 1
+    trans = K.sub(K.powers(root_of_unity(log_n), n), np.uint64(s_inv(root_of_unity(log_n))))
+    return first, last, trans
+
+
 class DebugBuilder(ArrayBuilder):
     """Checks a concrete trace row by row; ``failures`` lists what does not hold."""
 

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from zkvm.air.array_builder import FA, ArrayBuilder, DebugBuilder
+from zkvm.air.array_builder import FA, ArrayBuilder, DebugBuilder, trace_selectors
 from zkvm.field.scalar import P
 from zkvm.stark.layout import StarkLayout
-from zkvm.stark.proof import PublicValues
 
 
 def _error(msg: str) -> Exception:
@@ -23,10 +22,10 @@ def _error(msg: str) -> Exception:
     return ProverError(msg)
 
 
-def check_constraints(lay: StarkLayout, main: dict, pre: dict, public: PublicValues) -> None:
+def check_constraints(lay: StarkLayout, main: dict, pre: dict, pubs: list[list[int]]) -> None:
     problems = []
     for t in lay.tables:
-        b = DebugBuilder(t.air, main[t.index], pre.get(t.index), public.table_publics[t.index])
+        b = DebugBuilder(t.air, main[t.index], pre.get(t.index), pubs[t.index])
         t.air.eval(b)
         for label, rows in b.failures:
             problems.append(f"chip {t.air.name!r} (table {t.index}): constraint at {label} "
@@ -40,9 +39,10 @@ def _signed(v: np.ndarray) -> np.ndarray:
     return np.where(v > np.uint64(P // 2), -(np.uint64(P) - v).astype(np.int64), v.astype(np.int64))
 
 
-def check_bus(lay: StarkLayout, main: dict, pre: dict, public: PublicValues) -> None:
+def check_bus(lay: StarkLayout, main: dict, pre: dict, pubs: list[list[int]],
+              bus_terms: list) -> None:
     width = 1 + max([t.info.plan.max_tuple for t in lay.tables] + [len(v) for _, v, _ in
-                                                                   public.bus_terms] + [0])
+                                                                   bus_terms] + [0])
     keys, mults, origin = [], [], []
     for t in lay.tables:
         if not t.n_perm:
@@ -50,10 +50,9 @@ def check_bus(lay: StarkLayout, main: dict, pre: dict, public: PublicValues) -> 
         n = t.n
         tr = main[t.index]
         p = pre.get(t.index)
-        zero = np.zeros(n, np.uint64)
         b = ArrayBuilder(t.air, tr, np.roll(tr, -1, axis=1), p,
                          None if p is None else np.roll(p, -1, axis=1),
-                         public.table_publics[t.index], (zero, zero, zero), None)
+                         pubs[t.index], trace_selectors(t.log_n), None)
         t.air.eval(b)
         for j, it in enumerate(b.interactions):
             k = np.full((n, width + 1), np.uint64(P), dtype=np.uint64)  # P: "no entry"
@@ -66,7 +65,7 @@ def check_bus(lay: StarkLayout, main: dict, pre: dict, public: PublicValues) -> 
             keys.append(k[keep])
             mults.append(m[keep])
             origin.extend([f"{t.air.name}#{j}"] * int(keep.sum()))
-    for bus, vals, m in public.bus_terms:
+    for bus, vals, m in bus_terms:
         k = np.full((1, width + 1), np.uint64(P), dtype=np.uint64)
         k[0, 0] = bus
         k[0, 1:1 + len(vals)] = [v % P for v in vals]

@@ -29,6 +29,7 @@ from zkvm.air.logup import AirInfo, analyse
 from zkvm.field.scalar import GENERATOR, P, root_of_unity
 
 PHASES = ("pre", "main", "perm", "quot")
+MIN_LOG_HEIGHT_BLIND = 6
 
 
 @dataclass
@@ -108,7 +109,15 @@ class StarkLayout:
             raise ValueError("a statement needs at least one table")
         self.zk = zk
         self.log_blowup = log_blowup
-        self.tables = [TableLayout(i, a, analyse(a), zk, log_blowup) for i, a in enumerate(airs)]
+        self.n_original = len(airs)
+        infos = [analyse(a) for a in airs]
+        if zk:  # blind every table's LogUp sum (zkvm.stark.blind)
+            from zkvm.stark.blind import blind_airs
+
+            airs = blind_airs(airs, [bool(i.plan.groups) for i in infos], MIN_LOG_HEIGHT_BLIND)
+            infos = [analyse(a) for a in airs]
+        self.tables = [TableLayout(i, a, info, zk, log_blowup)
+                       for i, (a, info) in enumerate(zip(airs, infos))]
         top = max(t.log_lde for t in self.tables)
         for t in self.tables:
             t.log_lde_max = top
@@ -134,6 +143,10 @@ class StarkLayout:
     def deep_coefficients_count(self, log_lde: int) -> int:
         """How many powers of the DEEP challenge a group's batch uses."""
         return sum(t.n_ood for t in self.groups[log_lde])
+
+    def publics(self, table_publics: list[list[int]]) -> list[list[int]]:
+        """Public values per table, with none for tables the layout added (zk blinding)."""
+        return list(table_publics) + [[] for _ in range(len(self.tables) - len(table_publics))]
 
     @property
     def interacting(self) -> list[TableLayout]:

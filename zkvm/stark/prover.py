@@ -30,7 +30,7 @@ from typing import Callable
 
 import numpy as np
 
-from zkvm.air.array_builder import FA, ArrayBuilder
+from zkvm.air.array_builder import FA, ArrayBuilder, trace_selectors
 from zkvm.air.logup import denominators, eval_logup
 from zkvm.field import kernels as K
 from zkvm.field.scalar import P, Ext, root_of_unity, s_inv
@@ -101,7 +101,7 @@ def _logup_columns(t: TableLayout, main: np.ndarray, pre: np.ndarray | None, pub
                    alpha: Ext, betas: list[Ext]) -> tuple[np.ndarray, Ext]:
     """The LogUp helper and running-sum columns on the trace domain, as ``(2k, n)`` base."""
     air, n = t.air, t.n
-    sel = (np.zeros(n, np.uint64), np.zeros(n, np.uint64), np.zeros(n, np.uint64))
+    sel = trace_selectors(t.log_n)
     b = ArrayBuilder(air, main, np.roll(main, -1, axis=1), pre,
                      None if pre is None else np.roll(pre, -1, axis=1), public, sel, None)
     air.eval(b)
@@ -125,6 +125,26 @@ def _logup_columns(t: TableLayout, main: np.ndarray, pre: np.ndarray | None, pub
     cols.append(running)
     base = np.concatenate([np.stack([c[:, 0], c[:, 1]]) for c in cols])
     return np.ascontiguousarray(base), Ext(int(running[-1, 0]), int(running[-1, 1]))
+
+
+def _with_blinding(lay, traces: list[np.ndarray], rng: Randomness) -> list[np.ndarray]:
+    """zk: append the random blinding columns and the blinding table's trace."""
+    from zkvm.stark.blind import BlindedAir
+
+    if len(lay.tables) == len(traces):
+        return traces
+    rhos = []
+    for t in lay.tables[:len(traces)]:
+        if isinstance(t.air, BlindedAir):
+            rho = rng.field(2)
+            rhos.append(rho)
+            col = np.repeat(rho[:, None], t.n, axis=1).astype(np.uint64)
+            traces[t.index] = np.concatenate([np.asarray(traces[t.index], np.uint64), col])
+    blind = lay.tables[-1]
+    tr = np.zeros((2, blind.n), dtype=np.uint64)
+    tr[:, :len(rhos)] = np.array(rhos, dtype=np.uint64).T
+    traces.append(tr)
+    return traces
 
 
 def _selectors(t: TableLayout, xs: np.ndarray, zh: np.ndarray):
@@ -246,13 +266,16 @@ def prove(pk: ProvingKey, traces: list[np.ndarray], public: PublicValues | None 
         ProverError: the witness does not satisfy the constraints.
     """
     lay, vk, cfg = pk.layout, pk.vk, pk.vk.security
-    public = public or PublicValues([[] for _ in lay.tables])
-    if len(public.table_publics) != len(lay.tables):
-        public = PublicValues([[] for _ in lay.tables], public.bus_terms, public.meta)
+    public = public or PublicValues([[] for _ in range(lay.n_original)])
+    if not public.table_publics:
+        public = PublicValues([[] for _ in range(lay.n_original)], public.bus_terms, public.meta)
+    pubs = lay.publics(public.table_publics)
     rng = Randomness(seed)
     note = progress or (lambda s: None)
-    if len(traces) != len(lay.tables):
-        raise ProverError(f"expected {len(lay.tables)} traces, got {len(traces)}")
+    if len(traces) != lay.n_original or len(public.table_publics) != lay.n_original:
+        raise ProverError(f"expected {lay.n_original} traces and public blocks, got "
+                          f"{len(traces)} and {len(public.table_publics)}")
+    traces = _with_blinding(lay, list(traces), rng)
     main_evals = {}
     for t, tr in zip(lay.tables, traces):
         tr = np.ascontiguousarray(tr, dtype=np.uint64)
@@ -264,8 +287,8 @@ def prove(pk: ProvingKey, traces: list[np.ndarray], public: PublicValues | None 
         main_evals[t.index] = tr
     pre_evals = {i: pk.pre_trace[i] for i in pk.pre_trace}
     if debug:
-        check_constraints(lay, main_evals, pre_evals, public)
-        check_bus(lay, main_evals, pre_evals, public)
+        check_constraints(lay, main_evals, pre_evals, pubs)
+        check_bus(lay, main_evals, pre_evals, pubs, public.bus_terms)
 
     # 1. Seed the transcript with the whole claim.
     vk_digest = vk.digest()
@@ -289,7 +312,7 @@ def prove(pk: ProvingKey, traces: list[np.ndarray], public: PublicValues | None 
     perm_evals, claimed = {}, {}
     for t in lay.interacting:
         perm_evals[t.index], claimed[t.index] = _logup_columns(
-            t, main_evals[t.index], pre_evals.get(t.index), public.table_publics[t.index],
+            t, main_evals[t.index], pre_evals.get(t.index), pubs[t.index],
             bus_alpha, betas)
     hooks = _hooks or {}
     if "perm" in hooks:
@@ -311,7 +334,7 @@ def prove(pk: ProvingKey, traces: list[np.ndarray], public: PublicValues | None 
     for g in lay.group_logs:
         parts = []
         for t in lay.groups[g]:
-            c = _quotient_chunks(pk, t, main, perm, public.table_publics[t.index], alpha,
+            c = _quotient_chunks(pk, t, main, perm, pubs[t.index], alpha,
                                  bus_alpha, betas, claimed.get(t.index), rng, _allow_invalid)
             if "quot" in hooks:
                 c = hooks["quot"](t.index, c)
@@ -349,7 +372,7 @@ def prove(pk: ProvingKey, traces: list[np.ndarray], public: PublicValues | None 
         if not _allow_invalid:  # the verifier's own check at z: refuse to prove a falsehood
             try:
                 _check_table_at_z(t, vals, z, alpha, bus_alpha, betas, claimed.get(t.index),
-                                  public.table_publics[t.index])
+                                  pubs[t.index])
             except OodConstraintMismatch:
                 raise ProverError(
                     f"table {t.air.name!r}: the constraints do not hold on the trace; prove "

@@ -47,6 +47,13 @@ def setup(airs: list[Air], security: SecurityConfig, zk: bool, statement_id: byt
           meta: dict | None = None) -> ProvingKey:
     """Derive the proving and verifying keys of a statement shape."""
     layout = StarkLayout(airs, security.log_blowup, zk)
+    if zk:
+        small = [t for t in layout.tables if t.n < security.n_queries + 2]
+        if small:
+            raise ValueError(
+                f"zero-knowledge needs every table to have at least n_queries + 2 = "
+                f"{security.n_queries + 2} rows (the randomiser must outnumber the points "
+                f"opened); table {small[0].air.name!r} has {small[0].n}")
     pre_trace, pre_coeffs, pre_lde, trees, roots = {}, {}, {}, {}, {}
     for g in layout.group_logs:
         parts = []

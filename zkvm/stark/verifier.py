@@ -99,6 +99,7 @@ def verify(vk: VerifyingKey, proof: StarkProof, *, min_bits: float | None = None
     # 0. Shape: every count from the key, never from the proof.
     _check_shape(lay, proof)
     public = proof.public
+    pubs = lay.publics(public.table_publics)
 
     # 1. Seed the transcript.
     tr = seed_transcript(vk_digest, proof.security, lay.zk, public)
@@ -130,7 +131,7 @@ def verify(vk: VerifyingKey, proof: StarkProof, *, min_bits: float | None = None
         ood.append(vals)
         tr.observe_ext(vals)
         _check_table_at_z(t, vals, z, alpha, bus_alpha, betas, claimed_of.get(t.index),
-                          public.table_publics[t.index])
+                          pubs[t.index])
     # The bus balances: claimed sums plus the verifier's own terms are zero.
     total = Ext(0)
     for c in claimed:
@@ -177,7 +178,7 @@ def _check_shape(lay: StarkLayout, proof: StarkProof) -> None:
         need(op.rows.ndim == 2 and op.rows.shape[1] == lay.group_width(g, phase),
              f"{phase} tree of size 2^{g}: wrong opened row width")
     pub = proof.public
-    need(len(pub.table_publics) == len(lay.tables), "wrong number of public-value blocks")
+    need(len(pub.table_publics) == lay.n_original, "wrong number of public-value blocks")
     for t, vals in zip(lay.tables, pub.table_publics):
         need(len(vals) == len(t.air.public_names), f"table {t.air.name!r}: wrong public count")
         need(all(0 <= v < P for v in vals), f"table {t.air.name!r}: public value out of range")
