@@ -85,7 +85,8 @@ def test_coset_ntt_matches_direct_evaluation(gf_p, log_n, shift):
     assert (coset_intt(e, shift) == c).all()
 
 
-@pytest.mark.parametrize("log_n,log_blowup", [(0, 1), (2, 3), (5, 1), (6, 3), (8, 2), (11, 3)])
+@pytest.mark.parametrize("log_n,log_blowup",
+                         [(0, 1), (2, 3), (5, 1), (6, 3), (8, 2), (11, 3), (12, 1)])
 def test_lde_matches_evaluation_of_interpolant(gf_p, log_n, log_blowup):
     c = rand(2, 1 << log_n)
     e = ntt(c)  # evaluations of the polynomials with coefficients c on H_n

@@ -9,9 +9,14 @@ batch (one polynomial per row). Inputs are never mutated.
 The transform is the iterative radix-2 Cooley-Tukey DIT (bit-reversal, then
 log n butterfly stages). Twiddles for size n are stored as one table ``tw`` of
 length n with ``tw[m + j] = w_{2m}^j`` (stage with half-size m reads the
-contiguous slice ``tw[m:2m]``), cached per (log_n, direction). Small stages
-(butterfly span < 2^BLOCK_LOG) run block by block inside the cache; the rest
-run as one parallel loop over every butterfly of the batch.
+contiguous slice ``tw[m:2m]``), cached per (log_n, direction). Large inputs
+(the parallel path) run in three passes over the whole batch: a tiled,
+cache-line friendly bit reversal that also applies stages 0-3 in registers;
+stages 4..BLOCK_LOG-1 block by block inside L2; then one pass per remaining
+stage over long contiguous butterfly runs (which LLVM vectorises). Pre-scaling
+(coset shifts, 1/n) and the zero padding of an LDE are folded into the
+bit-reversal pass: each coefficient is written 2^log_blowup times, so the first
+log_blowup stages are skipped.
 
 For an extension column (shape ``(n, 2)``), pass its transpose ``e.T`` (shape
 ``(2, n)``): the transforms are linear over F_p.
