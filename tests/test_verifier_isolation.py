@@ -1,0 +1,51 @@
+"""The verifier runs in a fresh process that never imports the prover, the runtime,
+the assembler or numba (no JIT compile on its path)."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+import zkvm.api as api
+from zkvm.assembler import assemble
+
+SRC = """
+input x : i16[4] scale 4 public
+input z : i8[4] scale 4 private
+weight w : i16[4] scale 4 = [1, -2, 3, 4]
+a = add x, w
+b = mul a, z
+output b
+"""
+
+CHECK = r"""
+import sys
+from zkvm.stark.keys import VerifyingKey
+from zkvm.stark.proof import StarkProof
+import zkvm.api as api
+vk = VerifyingKey.from_bytes(open(sys.argv[1], "rb").read())
+proof = StarkProof.from_bytes(open(sys.argv[2], "rb").read())
+out = api.verify(proof, vk)
+bad = sorted(m for m in sys.modules if m == "numba" or m.startswith(("numba.", "zkvm.runtime",
+             "zkvm.assembler", "zkvm.stark.prover", "zkvm.stark.setup", "zkvm.field.kernels",
+             "zkvm.fri.fri", "zkvm.fri.blake3_kernel", "zkvm.poly.transforms")) and m != "zkvm.fri.fri_verify"
+             and m != "zkvm.fri.fri_types")
+print("IMPORTED", bad)
+print("OUT", out["b"].tolist())
+"""
+
+
+def test_verify_in_fresh_process_imports_no_prover_or_jit(tmp_path):
+    prog = assemble(SRC)
+    key = api.setup(prog, "test")
+    proof = api.prove(prog, {"x": np.arange(4), "z": np.array([1, -1, 2, 0])}, "test", key=key)
+    (tmp_path / "k.vk").write_bytes(key.vk.to_bytes())
+    (tmp_path / "p.proof").write_bytes(proof.to_bytes())
+    r = subprocess.run([sys.executable, "-c", CHECK, str(tmp_path / "k.vk"),
+                        str(tmp_path / "p.proof")], capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "PYTHONPATH": os.getcwd()})
+    assert r.returncode == 0, r.stderr
+    assert "IMPORTED []" in r.stdout, r.stdout
+    expected = (np.arange(4) + np.array([1, -2, 3, 4])) * np.array([1, -1, 2, 0])
+    assert f"OUT {expected.tolist()}" in r.stdout
