@@ -150,7 +150,7 @@ def verify(
         for q in range(n_q):
             i = idx[q] & ((1 << log_n) - 1)
             leaf = leaf_of[q]
-            a0, a1, c0, c1 = (int(v) for v in row_at[leaf])
+            a0, a1, c0, c1 = row_at[leaf]
             if i < half:
                 mine = (a0, a1)
                 t = _INV2 * y_inv[q] % P  # 1/(2x), x = the point at the leaf position

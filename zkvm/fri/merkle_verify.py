@@ -162,31 +162,34 @@ def verify(
     sib = proof.siblings
     s_ptr = 0
     n_sib = len(sib)
-    for _ in range(log_n_rows):
-        new_pos: list[int] = []
-        new_level: list[bytes] = []
-        k = 0
-        m = len(pos)
-        while k < m:
-            i = pos[k]
-            if i & 1 == 0 and k + 1 < m and pos[k + 1] == i + 1:
-                left, right = level[k], level[k + 1]
-                k += 2
-            else:
-                if s_ptr >= n_sib:
-                    raise MerklePathInvalid("too few sibling hashes in proof", tree, i)
-                other = sib[s_ptr]
-                s_ptr += 1
-                if i & 1:
-                    left, right = other, level[k]
+    try:
+        for _ in range(log_n_rows):
+            new_pos: list[int] = []
+            new_level: list[bytes] = []
+            put_pos, put_node = new_pos.append, new_level.append
+            k = 0
+            m = len(pos)
+            while k < m:
+                i = pos[k]
+                c = node_copy()
+                if i & 1:  # right child whose left sibling was not opened
+                    c.update(sib[s_ptr] + level[k])
+                    s_ptr += 1
+                    k += 1
+                elif k + 1 < m and pos[k + 1] == i + 1:  # both children opened
+                    c.update(level[k] + level[k + 1])
+                    k += 2
                 else:
-                    left, right = level[k], other
-                k += 1
-            new_pos.append(i >> 1)
-            c = node_copy()
-            c.update(left + right)
-            new_level.append(c.digest())
-        pos, level = new_pos, new_level
+                    c.update(level[k] + sib[s_ptr])
+                    s_ptr += 1
+                    k += 1
+                put_pos(i >> 1)
+                put_node(c.digest())
+            pos, level = new_pos, new_level
+    except IndexError:
+        raise MerklePathInvalid("too few sibling hashes in proof", tree) from None
+    except TypeError as e:
+        raise MerklePathInvalid(f"malformed sibling hash: {e}", tree) from None
     if s_ptr != n_sib:
         raise MerklePathInvalid(f"{n_sib - s_ptr} unused sibling hashes in proof", tree)
     if level[0] != root:
