@@ -151,27 +151,51 @@ def verify(
 @app.command()
 @user_errors
 def demo(
+    model: str = typer.Option("mlp", help="mlp (784-128-10) | cnn | tiny | xor"),
     security: str = typer.Option("standard", help="test | standard | high"),
-    workdir: str = typer.Option(".", help="where to write the demo's proof and key"),
+    workdir: str = typer.Option(".", help="where to write the program, input, proof and key"),
 ) -> None:
-    """Prove and verify the bundled example (the MNIST-shaped MLP when present, else XOR)."""
+    """Build an example model, prove one inference, and verify the proof.
+
+    The same as: python -m models.build mlp -o mlp.zkvm; zkvm run mlp.zkvm --input
+    mlp.input.json --prove --proof mlp.proof; zkvm verify mlp.proof --key mlp.vk
+    """
     import zkvm.api as api
     from zkvm.assembler import load_program
     from zkvm.io import quantize_inputs, read_real_inputs
 
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    src = os.path.join(here, "programs", "xor.zasm")
-    inp = os.path.join(here, "programs", "xor.input.json")
-    if not os.path.exists(src):
-        fail("the demo needs the repository checkout (programs/xor.zasm not found)")
-    prog = load_program(src)
-    typer.echo(f"program {src} ({len(prog.instructions)} instructions, {prog.n_params} parameters)")
+    os.makedirs(workdir, exist_ok=True)
+    if model == "xor":
+        src = os.path.join(here, "programs", "xor.zasm")
+        inp = os.path.join(here, "programs", "xor.input.json")
+        if not os.path.exists(src):
+            fail("the demo needs the repository checkout (programs/xor.zasm not found)")
+        prog = load_program(src)
+    else:
+        if not os.path.isdir(os.path.join(here, "models")):
+            fail("the demo needs the repository checkout (models/ not found)")
+        sys.path.insert(0, here)
+        from models.build import write
+
+        prog_path = os.path.join(workdir, f"{model}.zkvm")
+        prog, inp = write(model, prog_path)
+        typer.echo(f"built {prog_path} and {inp}")
+    typer.echo(f"program {prog.digest_hex[:16]}…: {len(prog.instructions)} instructions, "
+               f"{prog.n_params} parameters")
     ints = quantize_inputs(read_real_inputs(inp, prog), prog)
-    proof_path = os.path.join(workdir, "demo.proof")
+    proof_path = os.path.join(workdir, f"{model}.proof")
     proof = prove_and_write(prog, ints, security, proof_path)
     cfg = _security(security)
     vk = api.setup(prog, cfg, zk=proof.zk).vk
+    key_path = os.path.join(workdir, f"{model}.vk")
+    _write(key_path, vk.to_bytes(), "verifying key")
     t0 = time.perf_counter()
     outs = api.verify(StarkProof.from_bytes(_read(proof_path, "proof")), vk)
-    typer.echo(f"verified in {(time.perf_counter() - t0) * 1e3:.1f} ms: "
-               + ", ".join(f"{k} = {v.ravel().tolist()}" for k, v in outs.items()))
+    ms = (time.perf_counter() - t0) * 1e3
+    for t in vk.meta["io"]["outputs"]:
+        v = outs[t["name"]].ravel() / 2.0 ** t["scale"]
+        typer.echo(f"{t['name']} = {[round(float(x), 4) for x in v]}")
+        if v.size > 1:
+            typer.echo(f"  argmax = {int(v.argmax())}")
+    typer.echo(f"verified {proof_path} against {key_path} in {ms:.1f} ms")
