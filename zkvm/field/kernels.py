@@ -102,10 +102,9 @@ def _batch_inv_flat(a):
 
 
 @numba.njit(parallel=True, **_JIT)
-def _batch_inv_par(a, out):
-    """Montgomery's trick on 2 * threads independent chunks (one exponentiation each)."""
+def _batch_inv_par(a, out, nch):
+    """Montgomery's trick on ``nch`` independent chunks (one exponentiation each)."""
     n = a.shape[0]
-    nch = 2 * numba.get_num_threads()
     size = (n + nch - 1) // nch
     for c in prange(nch):
         lo = c * size
@@ -225,7 +224,7 @@ def batch_inv(a) -> np.ndarray:
         raise ZeroDivisionError(f"batch_inv: element {int(zeros[0])} (flat index) is zero")
     if fa.shape[0] >= PAR_MIN:
         out = np.empty_like(fa)
-        _batch_inv_par(fa, out)
+        _batch_inv_par(fa, out, 2 * numba.get_num_threads())
     else:
         out = _batch_inv_flat(fa)
     return _finish(out, a.shape)
