@@ -3,8 +3,9 @@
 Run:  .venv/bin/python bench/bench_field_poly.py [--runs 5] [--quick]
 
 Every figure is the median of ``--runs`` timed runs after one untimed warm-up
-(which also absorbs the numba JIT / cache load). Prints a table and writes
-bench/results/field_poly.json (git-ignored), with the machine noted.
+(which also absorbs the numba JIT / cache load): wall-clock and process CPU time
+(summed over threads). Prints a table and writes bench/results/field_poly.json
+(git-ignored), with the machine and the load average noted.
 """
 
 from __future__ import annotations
@@ -35,14 +36,16 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def timed(fn, runs: int) -> float:
+def timed(fn, runs: int) -> tuple[float, float]:
+    """Median wall-clock and median process CPU seconds (all threads) of ``runs`` calls."""
     fn()  # warm-up: JIT compile / cache load, twiddle tables
-    ts = []
+    walls, cpus = [], []
     for _ in range(runs):
-        t = time.perf_counter()
+        c, t = time.process_time(), time.perf_counter()
         fn()
-        ts.append(time.perf_counter() - t)
-    return statistics.median(ts)
+        walls.append(time.perf_counter() - t)
+        cpus.append(time.process_time() - c)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 def main() -> None:
@@ -53,15 +56,17 @@ def main() -> None:
     rng = np.random.default_rng(0)
     rows: list[dict] = []
 
-    def rec(name: str, size: str, seconds: float, per: int | None = None) -> None:
-        row = {"bench": name, "size": size, "median_s": seconds}
+    def rec(name: str, size: str, t: tuple[float, float], per: int | None = None) -> None:
+        seconds, cpu = t
+        row = {"bench": name, "size": size, "median_s": seconds, "median_cpu_s": cpu}
         if per:
             row["ns_per_elem"] = seconds / per * 1e9
         rows.append(row)
         extra = f"  ({row['ns_per_elem']:.2f} ns/elem)" if per else ""
-        print(f"{name:<28}{size:<22}{seconds * 1e3:>10.2f} ms{extra}", flush=True)
+        print(f"{name:<26}{size:<24}{seconds * 1e3:>10.2f} ms{cpu * 1e3:>10.2f} ms{extra}",
+              flush=True)
 
-    print(f"{'bench':<28}{'size':<22}{'median':>13}")
+    print(f"{'bench':<26}{'size':<24}{'wall':>13}{'cpu':>13}")
     n = 1 << (16 if args.quick else 22)
     a = rng.integers(0, P, size=n, dtype=np.uint64)
     b = rng.integers(0, P, size=n, dtype=np.uint64)
@@ -95,12 +100,15 @@ def main() -> None:
                     "python": platform.python_version(), "numpy": np.__version__,
                     "numba": numba.__version__},
         "runs": args.runs,
+        "loadavg_1m_at_end": os.getloadavg()[0],
         "results": rows,
     }
     path = Path(__file__).resolve().parent / "results" / "field_poly.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out, indent=2))
-    print(f"machine: {out['machine']['cpu']}, nproc={out['machine']['nproc']}; wrote {path}")
+    print(f"machine: {out['machine']['cpu']}, nproc={out['machine']['nproc']}, "
+          f"load avg {out['loadavg_1m_at_end']:.1f} (wall times are only meaningful when idle; "
+          f"cpu = process CPU time over all threads); wrote {path}")
 
 
 if __name__ == "__main__":
