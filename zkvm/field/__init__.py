@@ -3,7 +3,9 @@
 Modules:
     * :mod:`zkvm.field.scalar` -- constants, Python-int scalar helpers, ``Ext``,
       ``root_of_unity``. No numba: the verifier imports this one.
-    * :mod:`zkvm.field.kernels` -- numba array kernels (base and extension).
+    * :mod:`zkvm.field.kernels` -- numba array kernels for base arrays; re-exports
+      the extension-array kernels of :mod:`zkvm.field.ext_kernels`.
+    * :mod:`zkvm.field.arith` -- the inlined numba scalar blocks (mulmod, addmod, ...).
     * :mod:`zkvm.field.reference` -- plain Python twins of the kernels (tests).
 
 The scalar names are imported eagerly; the array functions are loaded from
