@@ -178,3 +178,22 @@ def test_verifier_modules_do_not_import_numba():
         "assert 'numba' not in sys.modules, 'numba imported on the verifier path'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("n_msgs, n_bytes", [(1, 32), (63, 40), (65, 64), (200, 1500), (bk.PARALLEL_MIN + 5, 37)])
+def test_kernel_lanes_tiles_and_parallel_path(n_msgs, n_bytes):
+    """Partial tiles, several tiles, and the parallel path all match the package."""
+    rng = np.random.default_rng(n_msgs)
+    msgs = rng.integers(0, 256, size=(n_msgs, n_bytes), dtype=np.uint8)
+    got = bk.hash_many(msgs, KEY)
+    for r in sorted({0, n_msgs // 2, n_msgs - 1} | set(range(0, n_msgs, 997))):
+        assert got[r].tobytes() == blake3.blake3(msgs[r].tobytes(), key=KEY).digest()
+
+
+def test_odd_salt_length_matches_reference():
+    rng = np.random.default_rng(3)
+    rows = rng.integers(0, 2**64, size=(16, 3), dtype=np.uint64)
+    salts = [bytes(rng.integers(0, 256, 7, dtype=np.uint8)) for _ in range(16)]
+    tree = MerkleTree(rows, salts)
+    assert tree.root == _reference_root(rows, salts)
+    verify(tree.root, 4, [2, 9], rows[[2, 9]], tree.open([2, 9]))

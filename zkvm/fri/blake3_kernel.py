@@ -20,7 +20,7 @@ message block are ``(16, LANES)`` arrays and each G step is a loop over the
 lanes, which LLVM vectorises (several times the speed of a scalar
 compression). The G function is compiled once (its state/message indices are
 runtime values read from small tables), which keeps the first, uncached
-compile short.
+compile to some ten seconds of CPU (cached afterwards).
 
 The verifier never imports this module: it uses the ``blake3`` package.
 """
