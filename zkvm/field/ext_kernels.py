@@ -20,18 +20,31 @@ from zkvm.field.scalar import Ext
 # ---------------------------------------------------------------------------
 # kernels: rows of (m, 2); a length-1 operand broadcasts
 # ---------------------------------------------------------------------------
+@numba.njit(inline="always", **_JIT)
+def _emul(a0, a1, b0, b1):
+    return (addmod(mulmod(a0, b0), mulmod(W_, mulmod(a1, b1))),
+            addmod(mulmod(a0, b1), mulmod(a1, b0)))
+
+
 @numba.njit(**_JIT)
 def _ext_mul_k(a, b, out):
     m = out.shape[0]
-    sa = 1 if a.shape[0] > 1 else 0
-    sb = 1 if b.shape[0] > 1 else 0
-    for i in range(m):
-        a0 = a[i * sa, 0]
-        a1 = a[i * sa, 1]
-        b0 = b[i * sb, 0]
-        b1 = b[i * sb, 1]
-        out[i, 0] = addmod(mulmod(a0, b0), mulmod(W_, mulmod(a1, b1)))
-        out[i, 1] = addmod(mulmod(a0, b1), mulmod(a1, b0))
+    if a.shape[0] == m and b.shape[0] == m:  # separate loops so LLVM can vectorise
+        for i in range(m):
+            out[i, 0], out[i, 1] = _emul(a[i, 0], a[i, 1], b[i, 0], b[i, 1])
+    elif b.shape[0] == 1:
+        b0 = b[0, 0]
+        b1 = b[0, 1]
+        for i in range(m):
+            out[i, 0], out[i, 1] = _emul(a[i, 0], a[i, 1], b0, b1)
+    elif a.shape[0] == 1:
+        a0 = a[0, 0]
+        a1 = a[0, 1]
+        for i in range(m):
+            out[i, 0], out[i, 1] = _emul(a0, a1, b[i, 0], b[i, 1])
+    else:
+        for i in range(m):
+            out[i, 0], out[i, 1] = _emul(a[0, 0], a[0, 1], b[0, 0], b[0, 1])
 
 
 @numba.njit(**_JIT)
