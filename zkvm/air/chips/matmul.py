@@ -28,21 +28,31 @@ weights at all. Otherwise they are main columns received like ``x``. A
 public bias is a preprocessed column too (``params["bias"] == "public"``);
 any other bias is a main column received once per output element with the
 selector ``end`` (``"bus"``). There are no product columns: ``x * w`` enters
-the constraint directly (degree 2 <= 3).
+the constraint directly (degree 2 <= 3). No range check is needed: every
+accumulator is a prefix sum of the exact products, bounded by the
+assembler's ``Program.acc_bounds`` (< 2^62), so the field equation is the
+integer one (DESIGN.md checklist 8).
 
-Why tiles (measured by bench/bench_matmul.py, 784x128 public weight, ``test``
-preset; see its results for ``standard``). Per row, the costly parts are
-main and LogUp columns (interpolated, extended 8x, hashed); preprocessed
-columns (the weights) cost only their share of the DEEP batch and
-out-of-domain evaluation. Lanes over K (``1 x 16 x 1``) spend one x-receive
-per MAC (x is re-read for every output column): 6273 rows -> 8192 rows of 17
-main + 20 LogUp columns. Lanes over N (``1 x 1 x 16``) spend one send per
-output lane per row, the same interaction count. A ``1 x lk x ln`` tile
-spends ``lk + ln`` interactions and main columns on ``lk * ln`` MACs; for
-784x128 the planner picks ``1 x 13 x 8`` (977 rows -> 1024): 21 main + 24
-LogUp columns instead of 37 over 8x as many rows. ``lm > 1`` only pays when
-``w`` is received (x and w both re-read) or ``M`` is large (the public w
-tile is shared by the ``lm`` x rows). See ``choose_tiles`` for the model.
+Why tiles. Per row, the costly parts are main and LogUp columns (interpolated,
+extended 8x, hashed); preprocessed columns (the weights) only enter the DEEP
+batch and the out-of-domain evaluation. Lanes over K (``1 x 16 x 1``) spend
+one x-receive per MAC (x is re-read for every output column); lanes over N
+(``1 x 1 x 16``) one send per output lane per row: the same interaction count.
+A ``1 x lk x ln`` tile spends ``lk + ln`` main columns and interactions on
+``lk * ln`` MACs. Measured on the 784x128 layer (public i8 weight and bias,
+``standard``, single-thread prover CPU time, bench/bench_matmul.py --sweep):
+
+    tile      rows   main  LogUp(ext)  pre   prove   proof
+    1x16x1    8192    17     10         37   0.67 s  121 KiB
+    1x1x16    8192    17     10         67   0.84 s  130 KiB
+    1x8x8     2048    16      9         98   0.25 s  110 KiB
+    1x13x8    1024    21     12        143   0.16 s  114 KiB   (planner's choice)
+    1x16x8    1024    24     13        170   0.20 s  123 KiB
+    1x25x16    512    41     22        475   0.23 s  201 KiB
+
+``lm > 1`` pays when ``w`` is received (x and w both re-read) or ``M`` is
+large (the public w tile is shared by ``lm`` x rows). ``choose_tiles``
+minimises a cost model fitted on these runs (``tile_cost``).
 
 Preprocessed: ``start, on, [end], ax[lm*lk], w|aw[lk*ln], ay[lm*ln],
 mult[lm*ln], [bias|ab[lm*ln]]``. Main: ``x[lm*lk], [w[lk*ln]], acc[lm*ln],
