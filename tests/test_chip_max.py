@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 import zkvm.api as api
 from zkvm.air.chips.memory import RangeTable
+from zkvm.air.chips.statement import StatementError
 from zkvm.assembler import assemble
 from zkvm.runtime import vm
 from zkvm.stark.errors import VerificationError
@@ -175,3 +176,13 @@ def test_argmax_of_non_maximum_is_rejected(monkeypatch):
 def test_wrong_argmax_count_is_rejected():
     # the sent index r, changed on the group's last row only
     assert_tamper_rejected(ATTACK_SRC, {"x": X}, "argmax", lambda t: field_add(t, 4, 3, 1))
+
+
+def test_too_wide_input_is_refused():
+    src = """
+input x : i50[2] scale 0 public
+m = max x, axes=[0]
+output m
+"""
+    with pytest.raises(StatementError, match="instruction 0 .*too wide to range check"):
+        api.setup(assemble(src), "test")
