@@ -227,3 +227,22 @@ def test_proof_msgpack_round_trip(honest):
         FriProof.from_dict({"version": 99})
     with pytest.raises(FriShapeError):
         FriProof.from_dict({"version": 1, "layer_roots": [], "final_poly": b"123", "pow_nonce": 0, "openings": []})
+
+
+@pytest.mark.parametrize("log_n", [1, 2, 5, 11, 16])
+def test_fused_fold_matches_reference_and_python(log_n):
+    from zkvm.field import Ext, root_of_unity
+
+    rng = np.random.default_rng(log_n)
+    f = rng.integers(0, P, size=(1 << log_n, 2), dtype=np.uint64)
+    beta = Ext(int(rng.integers(0, 2**63)) * 3 % P, int(rng.integers(0, 2**63)) * 5 % P)
+    shift = pow(GENERATOR, 4, P)
+    got = fri.fold(f, beta, shift)
+    assert np.array_equal(got, fri.fold_reference(f, beta, shift))
+    half = f.shape[0] // 2
+    w = root_of_unity(log_n)
+    for i in sorted({0, half // 3, half - 1}):
+        x = shift * pow(w, i, P) % P
+        a, c = Ext.from_list(f[i]), Ext.from_list(f[i + half])
+        want = (a + c) * pow(2, P - 2, P) + beta * (a - c) * pow(2 * x % P, P - 2, P)
+        assert Ext.from_list(got[i]) == want

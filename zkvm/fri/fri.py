@@ -73,6 +73,26 @@ def _ext_arr(e: Ext) -> np.ndarray:
 def fold(f: np.ndarray, beta: Ext, shift: int) -> np.ndarray:
     """One arity-2 FRI fold of an ext codeword on ``shift * H_n`` (natural order).
 
+    Uses the fused numba kernel of :mod:`zkvm.fri.fri_kernels`;
+    :func:`fold_reference` is the same map built from the field's array ops.
+
+    Args:
+        f: ``uint64 (n, 2)`` evaluations, ``f[i] = f(shift * w_n^i)``.
+        beta: the folding challenge.
+        shift: the coset shift of ``f``'s domain.
+
+    Returns:
+        ``uint64 (n/2, 2)`` evaluations on ``shift^2 * H_{n/2}``.
+    """
+    from zkvm.fri.fri_kernels import fold_kernel
+
+    log_n = f.shape[0].bit_length() - 1
+    return fold_kernel(f, (beta.c0, beta.c1), _INV2 * s_inv(shift) % P, s_inv(root_of_unity(log_n)))
+
+
+def fold_reference(f: np.ndarray, beta: Ext, shift: int) -> np.ndarray:
+    """:func:`fold` composed from ``zkvm.field`` array operations (the test oracle).
+
     Args:
         f: ``uint64 (n, 2)`` evaluations, ``f[i] = f(shift * w_n^i)``.
         beta: the folding challenge.

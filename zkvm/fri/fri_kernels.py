@@ -1,0 +1,52 @@
+"""Numba kernels for the FRI prover (the verifier never imports this module).
+
+``fold_kernel`` fuses one arity-2 FRI fold (see :func:`zkvm.fri.fri.fold`)
+into a single pass: for ``i < n/2``, with ``a = f[i]``, ``c = f[i + n/2]`` and
+``x_i^{-1} = shift^{-1} w_n^{-i}``,
+
+    out[i] = (a + c)/2 + beta * (a - c) * x_i^{-1} / 2
+
+in F_p[X]/(X^2 - 7). Work is split into contiguous blocks (parallel), each
+starting from ``w^{-lo}`` and stepping by one multiplication.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from zkvm.field.arith import addmod, mulmod, powmod, submod
+
+_INV2 = np.uint64((2**64 - 2**32 + 2) // 2)
+_W = np.uint64(7)
+_BLOCK = 1 << 14
+
+
+@nb.njit(parallel=True, cache=True)
+def _fold_k(f, b0, b1, c, w_inv, out):
+    half = out.shape[0]
+    n_blocks = (half + _BLOCK - 1) // _BLOCK
+    for t in nb.prange(n_blocks):
+        lo = t * _BLOCK
+        hi = min(half, lo + _BLOCK)
+        x = mulmod(c, powmod(w_inv, np.uint64(lo)))
+        for i in range(lo, hi):
+            a0 = f[i, 0]
+            a1 = f[i, 1]
+            c0 = f[i + half, 0]
+            c1 = f[i + half, 1]
+            e0 = mulmod(addmod(a0, c0), _INV2)
+            e1 = mulmod(addmod(a1, c1), _INV2)
+            o0 = mulmod(submod(a0, c0), x)
+            o1 = mulmod(submod(a1, c1), x)
+            out[i, 0] = addmod(e0, addmod(mulmod(b0, o0), mulmod(_W, mulmod(b1, o1))))
+            out[i, 1] = addmod(e1, addmod(mulmod(b0, o1), mulmod(b1, o0)))
+            x = mulmod(x, w_inv)
+
+
+def fold_kernel(f: np.ndarray, beta: tuple[int, int], inv2_shift_inv: int, w_inv: int) -> np.ndarray:
+    """Fused fold of ``f`` (``uint64 (n, 2)``); ``inv2_shift_inv = (1/2) * shift^{-1}``."""
+    f = np.ascontiguousarray(f, dtype=np.uint64)
+    out = np.empty((f.shape[0] // 2, 2), dtype=np.uint64)
+    _fold_k(f, np.uint64(beta[0]), np.uint64(beta[1]), np.uint64(inv2_shift_inv), np.uint64(w_inv), out)
+    return out
