@@ -127,6 +127,36 @@ class ArrayBuilder(BuilderBase):
         self.acc = x if self.acc is None else self.acc * self.alpha + x
 
 
+def eval_expr(e: Any, env: dict, memo: dict) -> "FA":
+    """Evaluate a symbolic expression (``zkvm.air.expr``) on columns.
+
+    ``env`` maps ``"main"``, ``"next"``, ``"pre"``, ``"pre_next"``, ``"public"``
+    to lists of ``FA`` and ``"first"``, ``"last"``, ``"transition"`` to
+    selector ``FA``. Used to compute only the bus messages of a chip (its
+    LogUp columns) without evaluating its constraints.
+    """
+    from zkvm.air.expr import Bin, Const, Selector, Var
+
+    if not hasattr(e, "degree"):
+        return FA.lift(e)
+    key = id(e)
+    if key in memo:
+        return memo[key]
+    if isinstance(e, Const):
+        out = FA.lift(e.value)
+    elif isinstance(e, Var):
+        out = env[e.kind][e.index]
+    elif isinstance(e, Selector):
+        out = env[e.which]
+    elif isinstance(e, Bin):
+        a, b = eval_expr(e.a, env, memo), eval_expr(e.b, env, memo)
+        out = a + b if e.op == "+" else a - b if e.op == "-" else a * b
+    else:
+        raise TypeError(f"cannot evaluate {type(e).__name__}")
+    memo[key] = out
+    return out
+
+
 def trace_selectors(log_n: int):
     """The selector polynomials' values on the trace domain H_n.
 

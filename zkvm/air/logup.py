@@ -136,6 +136,7 @@ class AirInfo:
     max_degree: int
     plan: LogupPlan
     buses: tuple[int, ...]
+    interactions: tuple[Interaction, ...] = ()
 
 
 def analyse(air: Air) -> AirInfo:
@@ -148,4 +149,4 @@ def analyse(air: Air) -> AirInfo:
     eval_logup(sb, sb.interactions, plan, ch[0], ch[2:], [Var("perm", i) for i in range(k)],
                [Var("perm_next", i) for i in range(k)], ch[1])
     return AirInfo(len(sb.constraints), max(sb.max_degree, 1), plan,
-                   tuple(sorted({it.bus for it in sb.interactions})))
+                   tuple(sorted({it.bus for it in sb.interactions})), tuple(sb.interactions))

@@ -30,7 +30,8 @@ from typing import Callable
 
 import numpy as np
 
-from zkvm.air.array_builder import FA, ArrayBuilder, trace_selectors
+from zkvm.air.air import Interaction
+from zkvm.air.array_builder import FA, ArrayBuilder, eval_expr, trace_selectors
 from zkvm.air.logup import denominators, eval_logup
 from zkvm.field import kernels as K
 from zkvm.field.scalar import P, Ext, root_of_unity, s_inv
@@ -100,19 +101,26 @@ def _ext_cols(base: np.ndarray) -> list[np.ndarray]:
 def _logup_columns(t: TableLayout, main: np.ndarray, pre: np.ndarray | None, public: list[int],
                    alpha: Ext, betas: list[Ext]) -> tuple[np.ndarray, Ext]:
     """The LogUp helper and running-sum columns on the trace domain, as ``(2k, n)`` base."""
-    air, n = t.air, t.n
-    sel = trace_selectors(t.log_n)
-    b = ArrayBuilder(air, main, np.roll(main, -1, axis=1), pre,
-                     None if pre is None else np.roll(pre, -1, axis=1), public, sel, None)
-    air.eval(b)
-    ds = denominators(b.interactions, FA.lift(alpha), [FA.lift(x) for x in betas])
+    n = t.n
+    first, last, trans = trace_selectors(t.log_n)
+    env = {"main": [FA(c, False) for c in main],
+           "next": [FA(c, False) for c in np.roll(main, -1, axis=1)],
+           "pre": [] if pre is None else [FA(c, False) for c in pre],
+           "pre_next": [] if pre is None else [FA(c, False) for c in np.roll(pre, -1, axis=1)],
+           "public": [FA.lift(int(x)) for x in public],
+           "first": FA(first, False), "last": FA(last, False), "transition": FA(trans, False)}
+    memo: dict = {}
+    interactions = [Interaction(it.bus, tuple(eval_expr(v, env, memo) for v in it.values),
+                                eval_expr(it.multiplicity, env, memo), it.sign)
+                    for it in t.info.interactions]
+    ds = denominators(interactions, FA.lift(alpha), [FA.lift(x) for x in betas])
     d_all = np.stack([np.broadcast_to(d.as_ext(), (n, 2)) for d in ds])
     inv = K.ext_batch_inv(d_all)
     cols = []
     for idxs in t.info.plan.groups:
         h = np.zeros((n, 2), dtype=np.uint64)
         for j in idxs:
-            it = b.interactions[j]
+            it = interactions[j]
             m = FA.lift(it.multiplicity)
             m = m if it.sign > 0 else -m
             term = (FA(inv[j], True) * m).v
