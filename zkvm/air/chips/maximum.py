@@ -117,21 +117,21 @@ class _GroupMax(VmChip):
         self.main_columns = self.base_columns + ((("lim", n),) if n > 1 else ())
         super().__init__(log_height, params, data)
 
-    def _gap(self, m):  # pragma: no cover - abstract
+    def _gap(self, w):  # pragma: no cover - abstract
         raise NotImplementedError
 
     def eval(self, b):
-        m, p, nx = b.main, b.pre, b.next
-        b.assert_bool(m.is_arg)
-        b.assert_zero(m.is_arg * (m.x - m.m), f"{self.name}: the chosen row holds the maximum")
-        b.assert_zero(p.same * (nx.m - m.m), f"{self.name}: one maximum per group")
-        b.when_first_row().assert_eq(m.cnt, m.is_arg)
-        b.when_transition().assert_eq(nx.cnt, p.same * m.cnt + nx.is_arg,
+        w, p, nx = b.main, b.pre, b.next
+        b.assert_bool(w.is_arg)
+        b.assert_zero(w.is_arg * (w.x - w.m), f"{self.name}: the chosen row holds the maximum")
+        b.assert_zero(p.same * (nx.m - w.m), f"{self.name}: one maximum per group")
+        b.when_first_row().assert_eq(w.cnt, w.is_arg)
+        b.when_transition().assert_eq(nx.cnt, p.same * w.cnt + nx.is_arg,
                                       f"{self.name}: running count of chosen rows")
-        b.assert_zero((p.on - p.same) * (m.cnt - 1), f"{self.name}: exactly one chosen row")
-        limbs = m.lim if self.params["limbs"] > 1 else []
-        check_bounded(b, self._gap(m), limbs, self.params["bound"], p.on)
-        b.receive(BUS_MEM, [p.addr_x, m.x], p.on)
+        b.assert_zero((p.on - p.same) * (w.cnt - 1), f"{self.name}: exactly one chosen row")
+        limbs = w.lim if self.params["limbs"] > 1 else []
+        check_bounded(b, self._gap(w), limbs, self.params["bound"], p.on)
+        b.receive(BUS_MEM, [p.addr_x, w.x], p.on)
         b.send(BUS_MEM, [p.addr_y, self._out(b)], p.mult)
 
     def _out(self, b):
@@ -158,7 +158,7 @@ class _GroupMax(VmChip):
         return {"x": x, "m": mm, "is_arg": is_arg, "cnt": cnt}
 
     def _finish(self, cols: dict, gap: np.ndarray) -> np.ndarray:
-        names = [c for c in self.base_columns]
+        names = list(self.base_columns)
         data = [cols[c].ravel() for c in names]
         if self.params["limbs"] > 1:
             data += split_limbs(gap.ravel(), self.params["limbs"])
@@ -187,8 +187,8 @@ class MaxChip(_GroupMax):
 
     name = "max"
 
-    def _gap(self, m):
-        return m.m - m.x
+    def _gap(self, w):
+        return w.m - w.x
 
     def _gap_values(self, c: dict) -> np.ndarray:
         return c["m"] - c["x"]
@@ -209,8 +209,8 @@ class ArgmaxChip(_GroupMax):
     name = "argmax"
     base_columns = ("x", "m", "is_arg", "cnt", "r")
 
-    def _gap(self, m):
-        return m.m - m.x - 1 + m.cnt
+    def _gap(self, w):
+        return w.m - w.x - 1 + w.cnt
 
     def _gap_values(self, c: dict) -> np.ndarray:
         return c["m"] - c["x"] - 1 + c["cnt"]
@@ -220,9 +220,9 @@ class ArgmaxChip(_GroupMax):
 
     def eval(self, b):
         super().eval(b)
-        m, nx, p = b.main, b.next, b.pre
-        b.when_first_row().assert_eq(m.r, 1 - m.cnt)
-        b.when_transition().assert_eq(nx.r, p.same * m.r + 1 - nx.cnt,
+        w, nx, p = b.main, b.next, b.pre
+        b.when_first_row().assert_eq(w.r, 1 - w.cnt)
+        b.when_transition().assert_eq(nx.r, p.same * w.r + 1 - nx.cnt,
                                       "argmax: running count of rows before the chosen one")
 
     def trace(self, ex, event) -> np.ndarray:
