@@ -246,3 +246,19 @@ def test_fused_fold_matches_reference_and_python(log_n):
         a, c = Ext.from_list(f[i]), Ext.from_list(f[i + half])
         want = (a + c) * pow(2, P - 2, P) + beta * (a - c) * pow(2 * x % P, P - 2, P)
         assert Ext.from_list(got[i]) == want
+
+
+@pytest.mark.parametrize("log_n", [2, 6, 15])
+def test_fold_in_leaf_layout_matches_natural_fold(log_n):
+    from zkvm.field import Ext, root_of_unity, s_inv
+    from zkvm.fri.fri_kernels import fold_leaves_kernel
+
+    rng = np.random.default_rng(log_n)
+    f = rng.integers(0, 2**63, size=(1 << log_n, 2), dtype=np.uint64)
+    beta = Ext(12345, 678910)
+    shift = pow(GENERATOR, 2, P)
+    nat = fri.fold(f, beta, shift)
+    half = f.shape[0] // 2
+    lv = np.concatenate([f[:half], f[half:]], axis=1)
+    got = fold_leaves_kernel(lv, (beta.c0, beta.c1), (P + 1) // 2 * s_inv(shift) % P, s_inv(root_of_unity(log_n)))
+    assert np.array_equal(np.concatenate([got[:, :2], got[:, 2:]]), nat)

@@ -148,19 +148,33 @@ def prove(
         if cw.shape != (1 << log_n, 2):
             raise FriShapeError(f"input 2^{log_n} has shape {cw.shape}, expected ({1 << log_n}, 2)")
     log_n0 = shape.log_n
+    from zkvm.fri.fri_kernels import fold_leaves_kernel
+
     f = np.ascontiguousarray(inputs[log_n0], dtype=np.uint64)
+    # Layers are kept in leaf layout, row i = [f(x_i), f(-x_i)]: the fold reads
+    # and writes that layout directly, so no copy is made per layer.
+    lv = _leaves(f) if shape.n_layers else f
     trees: list[MerkleTree] = []
     # 1. Commit phase: commit, draw beta, fold, add the next input (if any).
     for k in range(shape.n_layers):
-        tree = MerkleTree(_leaves(f))
+        tree = MerkleTree(lv)
         trees.append(tree)
         transcript.observe_digest(tree.root)
         beta = transcript.sample_ext()
-        f = fold(f, beta, s_pow(GENERATOR, 1 << k))
-        log_next = log_n0 - k - 1
+        log_n = log_n0 - k
+        lv = fold_leaves_kernel(
+            lv,
+            (beta.c0, beta.c1),
+            _INV2 * s_inv(s_pow(GENERATOR, 1 << k)) % P,
+            s_inv(root_of_unity(log_n)),
+        )
+        log_next = log_n - 1
         if log_next in inputs:
             gamma = transcript.sample_ext()
-            f = ext_add(f, ext_mul(np.asarray(inputs[log_next], dtype=np.uint64), _ext_arr(gamma)))
+            extra = _leaves(np.asarray(inputs[log_next], dtype=np.uint64))
+            lv = ext_add(lv.reshape(-1, 2), ext_mul(extra.reshape(-1, 2), _ext_arr(gamma))).reshape(-1, 4)
+    if shape.n_layers:
+        f = np.concatenate([lv[:, :2], lv[:, 2:]])
     # 2. Final polynomial: coefficients of the last codeword, absorbed.
     shift = s_pow(GENERATOR, 1 << shape.n_layers)
     coeffs = coset_intt(np.ascontiguousarray(f.T), shift)  # (2, n_final)

@@ -50,3 +50,41 @@ def fold_kernel(f: np.ndarray, beta: tuple[int, int], inv2_shift_inv: int, w_inv
     out = np.empty((f.shape[0] // 2, 2), dtype=np.uint64)
     _fold_k(f, np.uint64(beta[0]), np.uint64(beta[1]), np.uint64(inv2_shift_inv), np.uint64(w_inv), out)
     return out
+
+
+@nb.njit(parallel=True, cache=True)
+def _fold_leaves_k(lv, b0, b1, c, w_inv, out):
+    # lv[i] = [f(x_i), f(-x_i)] for i < half; out in the same leaf layout one size down
+    half = lv.shape[0]
+    q = half // 2
+    n_blocks = (half + _BLOCK - 1) // _BLOCK
+    for t in nb.prange(n_blocks):
+        lo = t * _BLOCK
+        hi = min(half, lo + _BLOCK)
+        x = mulmod(c, powmod(w_inv, np.uint64(lo)))
+        for i in range(lo, hi):
+            a0 = lv[i, 0]
+            a1 = lv[i, 1]
+            c0 = lv[i, 2]
+            c1 = lv[i, 3]
+            e0 = mulmod(addmod(a0, c0), _INV2)
+            e1 = mulmod(addmod(a1, c1), _INV2)
+            o0 = mulmod(submod(a0, c0), x)
+            o1 = mulmod(submod(a1, c1), x)
+            v0 = addmod(e0, addmod(mulmod(b0, o0), mulmod(_W, mulmod(b1, o1))))
+            v1 = addmod(e1, addmod(mulmod(b0, o1), mulmod(b1, o0)))
+            if i < q:
+                out[i, 0] = v0
+                out[i, 1] = v1
+            else:
+                out[i - q, 2] = v0
+                out[i - q, 3] = v1
+            x = mulmod(x, w_inv)
+
+
+def fold_leaves_kernel(lv: np.ndarray, beta: tuple[int, int], inv2_shift_inv: int, w_inv: int) -> np.ndarray:
+    """Fold a codeword stored as Merkle leaves ``(n/2, 4)`` into leaves ``(n/4, 4)`` of the next layer."""
+    lv = np.ascontiguousarray(lv, dtype=np.uint64)
+    out = np.empty((lv.shape[0] // 2, 4), dtype=np.uint64)
+    _fold_leaves_k(lv, np.uint64(beta[0]), np.uint64(beta[1]), np.uint64(inv2_shift_inv), np.uint64(w_inv), out)
+    return out
