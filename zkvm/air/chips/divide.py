@@ -37,7 +37,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from zkvm.air.chips.common import BUS_MEM, RANGE_BITS, VmChip, pad_columns, range_check, range_lookups
+from zkvm.air.chips.common import (
+    BUS_MEM, RANGE_BITS, VmChip, pad_columns, range_check, range_lookups,
+)
 from zkvm.air.chips.memory import check_upto, upto_lookups
 from zkvm.air.chips.statement import StatementError, planner
 from zkvm.air.registry import register
