@@ -132,3 +132,16 @@ output y
         assert field.to_bytes(8, "little") not in data
         assert int(v).to_bytes(2, "little", signed=True) * 2 not in data
     assert "x" not in proof.public.meta["inputs"]
+
+
+def test_public_input_outside_its_declared_range_is_rejected(xor_proof):
+    from zkvm.air.chips import io as io_terms
+
+    _, _, key, proof = xor_proof
+    bad = copy.deepcopy(proof)
+    name = next(iter(bad.public.meta["inputs"]))
+    bad.public.meta["inputs"][name][0] = 1 << 40
+    with pytest.raises(VerificationError, match="declared range"):
+        api.verify(bad, key.vk)
+    with pytest.raises(ValueError, match="declared range"):
+        io_terms.bus_terms(key.vk.meta["io"], bad.public.meta["inputs"], bad.public.meta["outputs"])

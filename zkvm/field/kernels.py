@@ -103,14 +103,26 @@ def _batch_inv_flat(a):
 
 @numba.njit(parallel=True, **_JIT)
 def _batch_inv_par(a, out, nch):
-    """Montgomery's trick on ``nch`` independent chunks (one exponentiation each)."""
+    """Montgomery's trick on ``nch`` independent chunks (one exponentiation each).
+
+    The chunk loop is written out here (not a call to ``_batch_inv_flat``,
+    which allocates): numba can then cache this parallel kernel on disk
+    instead of recompiling it in every process.
+    """
     n = a.shape[0]
     size = (n + nch - 1) // nch
     for c in prange(nch):
         lo = c * size
         hi = min(n, lo + size)
         if lo < hi:
-            out[lo:hi] = _batch_inv_flat(a[lo:hi])
+            acc = ONE
+            for i in range(lo, hi):
+                out[i] = acc
+                acc = mulmod(acc, a[i])
+            inv = powmod(acc, P_ - ONE - ONE)
+            for i in range(hi - 1, lo - 1, -1):
+                out[i] = mulmod(out[i], inv)
+                inv = mulmod(inv, a[i])
 
 
 @numba.njit(parallel=True, **_JIT)

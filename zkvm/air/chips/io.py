@@ -22,8 +22,12 @@ def _arr(b: bytes, dtype: str) -> np.ndarray:
 def bus_terms(io: dict, inputs: dict[str, list[int]], outputs: dict[str, list[int]]):
     """``(bus, (addr, value), multiplicity)`` for every public input/output element.
 
+    Public inputs must lie in their declared range: every bound the chips rely
+    on (interval analysis, DESIGN.md checklist 8) starts from it.
+
     Raises:
-        ValueError: a value is missing or has the wrong number of elements.
+        ValueError: a value is missing, has the wrong number of elements, or
+            (inputs) leaves the declared range.
     """
     terms = []
     if io.get("zero_reads", 0):
@@ -35,6 +39,11 @@ def bus_terms(io: dict, inputs: dict[str, list[int]], outputs: dict[str, list[in
         mult = _arr(t["mult"], "<i4")
         if vals is None or len(vals) != mult.size:
             raise ValueError(f"public input {t['name']!r}: expected {mult.size} values")
+        lo, hi = int(t["lo"]), int(t["hi"])
+        bad = [v for v in vals if not (isinstance(v, int) and lo <= v <= hi)]
+        if bad:
+            raise ValueError(f"public input {t['name']!r}: value {bad[0]!r} outside its declared "
+                             f"range [{lo}, {hi}]")
         base = int(t["addr_base"])
         for i in np.flatnonzero(mult):
             terms.append((BUS_MEM, (base + int(i), int(vals[i]) % P), int(mult[i])))

@@ -166,7 +166,7 @@ def build_statement(program, zk: bool | None = None) -> VmStatement:
     io = {
         "zero_reads": int(reads[0]),
         "inputs": [{"name": t.name, "shape": list(t.shape), "scale": t.scale, "bits": t.bits,
-                    "visibility": t.visibility, "addr_base": int(a[0]) if a.size else 0,
+                    "lo": int(t.lo), "hi": int(t.hi), "visibility": t.visibility, "addr_base": int(a[0]) if a.size else 0,
                     "mult": reads[a].astype("<i4").tobytes()} for t, a in inputs_meta],
         "outputs": [{"name": o, "shape": list(program.tensors[o].shape),
                      "scale": program.tensors[o].scale,
