@@ -262,3 +262,12 @@ def test_fold_in_leaf_layout_matches_natural_fold(log_n):
     lv = np.concatenate([f[:half], f[half:]], axis=1)
     got = fold_leaves_kernel(lv, (beta.c0, beta.c1), (P + 1) // 2 * s_inv(shift) % P, s_inv(root_of_unity(log_n)))
     assert np.array_equal(np.concatenate([got[:, :2], got[:, 2:]]), nat)
+
+
+def test_salted_fri_opening_is_rejected(honest):
+    inputs, proof = honest
+    bad = copy.deepcopy(proof)
+    op = bad.openings[0]
+    bad.openings[0] = MerkleProof(op.rows, [b""] * op.rows.shape[0], op.siblings)
+    with pytest.raises(FriShapeError):
+        check(bad, inputs)

@@ -130,6 +130,8 @@ def verify(
         leaf_of = [i & (half - 1) for i in idx]
         uniq = sorted(set(leaf_of))
         op = proof.openings[k]
+        if op.salts is not None:
+            raise FriShapeError(f"layer {k}: FRI leaves are not salted, but the opening carries salts")
         rows = np.asarray(op.rows)
         if rows.shape != (len(uniq), 4):
             raise FriShapeError(f"layer {k}: expected opened rows ({len(uniq)}, 4), got {rows.shape}")
