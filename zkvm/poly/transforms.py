@@ -413,12 +413,12 @@ def coset_intt(evals: np.ndarray, shift: int) -> np.ndarray:
     shift = int(shift) % P
     if shift == 0:
         raise ValueError("coset_intt: shift must be non-zero")
-    out = _transform(a2, log_n, True, _EMPTY)
     ninv = s_inv(1 << log_n)
-    scale = powers(s_inv(shift), 1 << log_n) if shift != 1 else None
-    scale = (np.full(1 << log_n, ninv, dtype=np.uint64) if scale is None
-             else _mul_scalar(scale, ninv))
-    _scale_rows(out, scale)
+    if shift == 1:  # the 1/n is applied while loading (no extra pass)
+        out = _transform(a2, log_n, True, np.full(1 << log_n, ninv, dtype=np.uint64))
+    else:  # coefficient i also needs shift^-i: one scaling pass after the transform
+        out = _transform(a2, log_n, True, _EMPTY)
+        _scale_rows(out, _mul_scalar(powers(s_inv(shift), 1 << log_n), ninv))
     return out[0] if one else out
 
 
