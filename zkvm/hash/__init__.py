@@ -1,0 +1,1 @@
+"""Algebraic hashing over Goldilocks: Poseidon2 (reference, sponge, batch kernels)."""
