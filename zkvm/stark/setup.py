@@ -47,6 +47,14 @@ def setup(airs: list[Air], security: SecurityConfig, zk: bool, statement_id: byt
           meta: dict | None = None) -> ProvingKey:
     """Derive the proving and verifying keys of a statement shape."""
     layout = StarkLayout(airs, security.log_blowup, zk)
+    floor = security.log_final_poly_len + security.log_blowup
+    short = [t for t in layout.tables if t.log_lde < floor]
+    if short:
+        t = short[0]
+        raise ValueError(
+            f"table {t.air.name!r} has {t.n} rows: at these parameters every table needs at "
+            f"least 2^{floor - security.log_blowup - int(zk)} rows (FRI's final polynomial has "
+            f"2^{security.log_final_poly_len} coefficients); pad it")
     if zk:
         small = [t for t in layout.tables if t.n < security.n_queries + 2]
         if small:

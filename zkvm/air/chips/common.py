@@ -44,7 +44,7 @@ BUS_RANGE = 2
 BUS_LUT = 3
 
 RANGE_BITS = 16
-MIN_LOG_HEIGHT = 3       # tables are at least 8 rows
+MIN_LOG_HEIGHT = 5       # tables are at least 32 rows (FRI's final codeword at every preset)
 MIN_LOG_HEIGHT_ZK = 6    # zk: >= n_queries + 2 opened points per randomised column
 
 
