@@ -184,7 +184,7 @@ def permute(state: Sequence[int], params: Poseidon2Params = GOLDILOCKS_12) -> li
 # --- the sponge ---------------------------------------------------------------
 def sponge_iv(n_values: int, n_salt: int) -> list[int]:
     """The capacity's initial value: ``(len(values), len(salt), DOMAIN_TAG, 0)``."""
-    return [n_values % P, n_salt % P, DOMAIN_TAG, 0]
+    return [int(n_values) % P, int(n_salt) % P, DOMAIN_TAG, 0]
 
 
 def n_blocks(n_values: int, n_salt: int) -> int:
