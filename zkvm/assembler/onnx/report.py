@@ -1,0 +1,166 @@
+"""Accuracy of a compiled program against the float ONNX model.
+
+For every output: the largest absolute difference between the program's
+result (its integers divided by ``2^scale``, computed by the VM on the
+quantized inputs) and onnx's reference evaluator (on the real inputs); the
+relative error ``max|Δ| / max|reference|``; and for classifier-shaped outputs
+(``[rows, classes]`` with at least two classes) how many rows agree on the
+top-1 class.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ...isa.program import Program
+
+
+@dataclass
+class OutputAccuracy:
+    """Accuracy of one output over the samples compared."""
+
+    name: str
+    onnx_name: str
+    shape: tuple[int, ...]
+    scale: int
+    max_abs: float = 0.0
+    max_ref: float = 0.0
+    top1_agree: int = 0
+    top1_rows: int = 0
+
+    @property
+    def rel(self) -> float:
+        return self.max_abs / self.max_ref if self.max_ref > 0 else self.max_abs
+
+    @property
+    def classifier(self) -> bool:
+        return self.top1_rows > 0
+
+    def add(self, got: np.ndarray, ref: np.ndarray) -> None:
+        got = np.asarray(got, dtype=np.float64).reshape(ref.shape)
+        if ref.size:
+            self.max_abs = max(self.max_abs, float(np.max(np.abs(got - ref))))
+            self.max_ref = max(self.max_ref, float(np.max(np.abs(ref))))
+        if len(self.shape) in (1, 2) and self.shape[-1] >= 2 and ref.dtype.kind == "f":
+            g2, r2 = got.reshape(-1, self.shape[-1]), ref.reshape(-1, self.shape[-1])
+            self.top1_agree += int(np.sum(np.argmax(g2, axis=1) == np.argmax(r2, axis=1)))
+            self.top1_rows += len(r2)
+
+
+@dataclass
+class AccuracyReport:
+    """Per-output accuracy over ``n_samples`` inputs."""
+
+    n_samples: int
+    outputs: list[OutputAccuracy] = field(default_factory=list)
+    what: str = "calibration samples"
+
+    @property
+    def max_abs(self) -> float:
+        return max((o.max_abs for o in self.outputs), default=0.0)
+
+    def format(self) -> str:
+        """A small table (one line per output)."""
+        lines = [f"accuracy on {self.n_samples} {self.what} "
+                 "(zkvm integers vs onnx reference evaluator):",
+                 f"  {'output':<20} {'shape':<14} {'scale':>5} {'max|ref|':>10} "
+                 f"{'max abs err':>12} {'rel err':>9}  top-1 agreement"]
+        for o in self.outputs:
+            top = f"{o.top1_agree}/{o.top1_rows}" if o.classifier else "-"
+            shape = "[" + ",".join(map(str, o.shape)) + "]"
+            lines.append(f"  {o.name:<20} {shape:<14} {o.scale:>5} {o.max_ref:>10.4g} "
+                         f"{o.max_abs:>12.3e} {o.rel:>9.2e}  {top}")
+        return "\n".join(lines)
+
+    def summary(self) -> str:
+        """One line for program metadata."""
+        parts = []
+        for o in self.outputs:
+            s = f"{o.name}: max abs err {o.max_abs:.3e}, rel {o.rel:.2e}"
+            if o.classifier:
+                s += f", top-1 {o.top1_agree}/{o.top1_rows}"
+            parts.append(s)
+        return f"on {self.n_samples} {self.what}: " + "; ".join(parts)
+
+
+def io_map(program: Program, key: str) -> list[tuple[str, str]]:
+    """``[(program name, onnx name), ...]`` stored by the compiler in the metadata."""
+    raw = program.metadata.get(key)
+    if raw:
+        try:
+            return [(str(a), str(b)) for a, b in json.loads(raw)]
+        except (ValueError, TypeError):
+            pass
+    names = [t.name for t in program.inputs] if key == "onnx.inputs" else list(program.outputs)
+    return [(n, n) for n in names]
+
+
+def new_report(program: Program, n: int, what: str = "calibration samples") -> AccuracyReport:
+    rep = AccuracyReport(n, what=what)
+    for p, o in io_map(program, "onnx.outputs"):
+        t = program.tensors[p]
+        rep.outputs.append(OutputAccuracy(p, o, tuple(t.shape), t.scale))
+    return rep
+
+
+def accuracy(program: Program, real_inputs: list[dict[str, np.ndarray]],
+             references: list[list[np.ndarray]], what: str = "calibration samples"
+             ) -> AccuracyReport:
+    """Run the program on each real input and compare with the reference outputs.
+
+    Args:
+        program: the compiled program.
+        real_inputs: per sample, real-valued inputs by *program* input name.
+        references: per sample, the ONNX outputs in the program's output order.
+        what: how the samples are called in the report.
+    """
+    from ...io import quantize_inputs
+    from ...runtime import execute
+
+    rep = new_report(program, len(real_inputs), what)
+    for real, refs in zip(real_inputs, references):
+        ex = execute(program, quantize_inputs(real, program))
+        got = ex.output_floats()
+        for o, ref in zip(rep.outputs, refs):
+            o.add(got[o.name], np.asarray(ref))
+    return rep
+
+
+def compare_with_onnx(program: Program, model: Any, real: dict[str, np.ndarray],
+                      outputs: dict[str, np.ndarray]) -> AccuracyReport:
+    """The accuracy report of one run (``zkvm run --compare MODEL.onnx``).
+
+    Args:
+        program: the program that ran.
+        model: the ONNX model (path or ``ModelProto``).
+        real: the real inputs by program input name.
+        outputs: the program's outputs as real numbers, by name.
+
+    Raises:
+        OnnxCompileError: the model cannot be read or does not match the program.
+    """
+    from .calibrate import run_reference
+    from .errors import OnnxCompileError
+    from .graph import load_graph
+
+    g = load_graph(model)
+    dtypes = {i.name: i.dtype for i in g.inputs}
+    feeds = {}
+    for p, o in io_map(program, "onnx.inputs"):
+        if o not in dtypes:
+            raise OnnxCompileError(f"{g.path} has no input '{o}' (the program's input '{p}'); "
+                                   f"its inputs are: {', '.join(dtypes)}")
+        feeds[o] = np.asarray(real[p]).astype(np.float32 if dtypes[o] == "bfloat16" else dtypes[o])
+    res = run_reference(g.model, feeds, intermediate=False, where=g.path)
+    ref = dict(zip(g.outputs, res))
+    rep = new_report(program, 1, "input")
+    for o in rep.outputs:
+        if o.onnx_name not in ref:
+            raise OnnxCompileError(f"{g.path} has no output '{o.onnx_name}' (the program's "
+                                   f"output '{o.name}'); its outputs are: {', '.join(g.outputs)}")
+        o.add(outputs[o.name], np.asarray(ref[o.onnx_name], dtype=np.float64))
+    return rep
