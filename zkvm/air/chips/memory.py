@@ -86,19 +86,35 @@ class ConstChip(VmChip):
         return np.zeros((0, self.n_rows), dtype=np.uint64)
 
 
+RANGE_LANES = 16  # values per row of the range table
+
+
 @register
 class RangeTable(VmChip):
-    """``0 .. 2^16 - 1`` (preprocessed) received with the lookup counts as multiplicity."""
+    """``0 .. 2^16 - 1`` received with the lookup counts as multiplicities, 16 values a row.
+
+    Row ``i`` holds the values ``16 i + j`` (``j < 16``): one preprocessed
+    column ``base = 16 i`` and sixteen witness multiplicities. A row of 16
+    lanes makes the table 4096 rows high instead of 65536, which cuts the
+    cells the prover extends and hashes about threefold (the LogUp helpers
+    pair two lanes each, keeping degree 3).
+    """
 
     name = "range16"
-    main_columns = ("mult",)
-    preprocessed_columns = ("value",)
+    main_columns = (("mult", RANGE_LANES),)
+    preprocessed_columns = ("base",)
+
+    def __init__(self, log_height: int = RANGE_BITS - 4, params: dict | None = None, data=None):
+        super().__init__(log_height, params, data)
+        if self.n_rows * RANGE_LANES != 1 << RANGE_BITS:
+            raise ValueError("the range table holds exactly 2^16 values")
 
     def eval(self, b):
-        b.receive(BUS_RANGE, [b.pre.value], b.main.mult)
+        for j, m in enumerate(b.main.mult):
+            b.receive(BUS_RANGE, [b.pre.base + j], m)
 
     def preprocessed_trace(self):
-        return np.arange(1 << RANGE_BITS, dtype=np.uint64)[None, :]
+        return (np.arange(self.n_rows, dtype=np.uint64) * RANGE_LANES)[None, :]
 
     def trace_from_counts(self, lookups: list[np.ndarray]) -> np.ndarray:
         counts = np.zeros(1 << RANGE_BITS, dtype=np.int64)
@@ -109,4 +125,4 @@ class RangeTable(VmChip):
                 raise ValueError(f"range check of {bad}: out of [0, 2^16) (a value left its "
                                  "declared range)")
             counts += np.bincount(v, minlength=1 << RANGE_BITS)
-        return field(counts)[None, :]
+        return np.ascontiguousarray(field(counts).reshape(self.n_rows, RANGE_LANES).T)

@@ -153,7 +153,7 @@ def build_statement(program, zk: bool | None = None) -> VmStatement:
                       {"addr": a, "value": np.concatenate(wval), "mult": reads[a]})
         chips.append(c)
     if any(getattr(c, "uses_range", False) or isinstance(c, InputChip) for c in chips):
-        chips.append(RangeTable(16))
+        chips.append(RangeTable())
     # every read must have a producer
     for t in program.inputs:
         produced[program.base(t.name):program.base(t.name) + t.size] = True
