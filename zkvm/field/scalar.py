@@ -245,3 +245,35 @@ class Ext:
 
     def __reduce__(self):
         return (Ext, (self.c0, self.c1))
+
+
+def batch_inv(values: list[int]) -> list[int]:
+    """Inverses of many base elements with one exponentiation (Montgomery's trick).
+
+    Raises:
+        ZeroDivisionError: if any value is 0 mod P.
+    """
+    n = len(values)
+    prefix = [1] * n
+    acc = 1
+    for i, v in enumerate(values):
+        prefix[i] = acc
+        acc = acc * v % P
+    if acc == 0:
+        raise ZeroDivisionError("batch_inv: a value is 0")
+    inv = pow(acc, P - 2, P)
+    out = [0] * n
+    for i in range(n - 1, -1, -1):
+        out[i] = prefix[i] * inv % P
+        inv = inv * values[i] % P
+    return out
+
+
+def ext_batch_inv(values: list[Ext]) -> list[Ext]:
+    """Inverses of many ``Ext`` with one base-field exponentiation.
+
+    ``1 / (c0 + c1 X) = (c0 - c1 X) / (c0^2 - 7 c1^2)``: the norms are
+    inverted together with :func:`batch_inv`.
+    """
+    norms = batch_inv([(v.c0 * v.c0 - W * v.c1 * v.c1) % P for v in values])
+    return [Ext(v.c0 * ni, -v.c1 * ni) for v, ni in zip(values, norms)]

@@ -81,8 +81,15 @@ class VerifyingKey:
             raise KeyFileError(f"malformed verifying key: {e}") from e
 
     def digest(self) -> bytes:
-        """blake3 of the canonical msgpack encoding (sorted keys, no floats)."""
-        return blake3.blake3(_canonical(self.to_dict())).digest()
+        """blake3 of the canonical msgpack encoding (sorted keys, no floats).
+
+        Cached on first use: a key is not meant to be mutated after it is made.
+        """
+        cached = self.__dict__.get("_digest")
+        if cached is None:
+            cached = blake3.blake3(_canonical(self.to_dict())).digest()
+            self.__dict__["_digest"] = cached
+        return cached
 
     def to_bytes(self) -> bytes:
         return msgpack.packb({"magic": KEY_MAGIC, "format": KEY_FORMAT, "zkvm": __version__,

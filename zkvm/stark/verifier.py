@@ -23,7 +23,7 @@ import numpy as np
 from zkvm.air import registry
 from zkvm.air.builder import PointBuilder
 from zkvm.air.logup import eval_logup
-from zkvm.field.scalar import P, Ext, root_of_unity
+from zkvm.field.scalar import P, Ext, ext_batch_inv, root_of_unity
 from zkvm.fri import fri_verify
 from zkvm.fri.fri_types import FriError, FriProof
 from zkvm.fri.merkle_verify import MerklePathInvalid, verify as merkle_verify
@@ -136,11 +136,7 @@ def verify(vk: VerifyingKey, proof: StarkProof, *, min_bits: float | None = None
     total = Ext(0)
     for c in claimed:
         total = total + c
-    for bus, values, mult in public.bus_terms:
-        t_ = Ext(bus)
-        for k, v in enumerate(values):
-            t_ = t_ + betas[k] * v
-        total = total + Ext(mult % P) / (bus_alpha - t_)
+    total = total + _public_bus_sum(public.bus_terms, bus_alpha, betas)
     if total != Ext(0):
         raise LogupSumMismatch("the bus does not balance: a value read is not the value written"
                                " (or a public input/output differs from the proved one)")
@@ -157,6 +153,30 @@ def verify(vk: VerifyingKey, proof: StarkProof, *, min_bits: float | None = None
     except (FriError, MerklePathInvalid) as e:
         raise FriRejected(f"FRI rejected the proof: {type(e).__name__}: {e}") from e
     return public
+
+
+def _public_bus_sum(terms, alpha: Ext, betas: list[Ext]) -> Ext:
+    """``sum m / (alpha - (bus + sum_k beta^(k+1) v_k))`` over the verifier's own terms.
+
+    Plain-int arithmetic and one batched inversion: public inputs can number
+    in the thousands.
+    """
+    if not terms:
+        return Ext(0)
+    b0 = [b.c0 for b in betas]
+    b1 = [b.c1 for b in betas]
+    dens = []
+    for bus, values, _ in terms:
+        t0, t1 = bus, 0
+        for k, v in enumerate(values):
+            t0 += b0[k] * v
+            t1 += b1[k] * v
+        dens.append(Ext(alpha.c0 - t0, alpha.c1 - t1))
+    s0 = s1 = 0
+    for (_, _, m), inv in zip(terms, ext_batch_inv(dens)):
+        s0 += m * inv.c0
+        s1 += m * inv.c1
+    return Ext(s0, s1)
 
 
 def _check_shape(lay: StarkLayout, proof: StarkProof) -> None:
@@ -312,6 +332,8 @@ class _DeepEvaluator:
         t0 = lay.groups[g][0]
         w = root_of_unity(g)
         zw = self.z * t0.omega
+        xs = [t0.shift * pow(w, i, P) % P for i in idx]
+        invs = ext_batch_inv([x - self.z for x in xs] + [x - zw for x in xs])
         out = []
         for q, i in enumerate(idx):
             row: list[int] = []
@@ -325,9 +347,8 @@ class _DeepEvaluator:
                     mask = Ext(r[-2], r[-1])
                     r = r[:-2]
                 row += r
-            x = t0.shift * pow(w, i, P) % P
             fz = Ext(sum(a * b for a, b in zip(fz0, row)), sum(a * b for a, b in zip(fz1, row)))
             fw = Ext(sum(a * b for a, b in zip(fw0, row)), sum(a * b for a, b in zip(fw1, row)))
-            v = (fz - vz) / (x - self.z) + (fw - vzw) / (x - zw) + mask
+            v = (fz - vz) * invs[q] + (fw - vzw) * invs[len(idx) + q] + mask
             out.append((v.c0, v.c1))
         return np.array(out, dtype=np.uint64).reshape(len(idx), 2)
