@@ -117,6 +117,8 @@ def run(
     prove: bool = typer.Option(False, "--prove", help="also prove the run (zkvm verify checks it)"),
     proof: str = typer.Option(None, "--proof", help="proof file to write (default out.proof)"),
     security: str = typer.Option("standard", "--security", help="test | standard | high"),
+    compare: str = typer.Option(None, "--compare", help="ONNX model: print the error vs its "
+                                "reference evaluator on this input (zkvm compile)"),
 ) -> None:
     """Execute a program on inputs and print the outputs as floats (and prove it with --prove)."""
     from .io import quantize_inputs, read_real_inputs, write_outputs
@@ -135,6 +137,10 @@ def run(
         typer.echo(f"{name} = {shown}")
         typer.echo(f"  (scale {prog.tensors[name].scale}; max |int - float reference| = {err:.3g})")
     typer.echo(f"executed {len(prog.instructions)} instructions in {ms:.2f} ms")
+    if compare:
+        from .cli_compile import print_comparison
+
+        print_comparison(prog, real, ex.output_floats(), compare)
     if output:
         write_outputs(output, prog, ex.values)
         typer.echo(f"wrote {output}")
@@ -174,5 +180,6 @@ def inspect(program: str = typer.Argument(..., help="program file (.zkvm) or .za
 
 if importlib.util.find_spec("zkvm.cli_prove") is not None:  # commands added by the prover
     from . import cli_prove  # noqa: E402,F401
+from . import cli_compile  # noqa: E402,F401  (zkvm compile, run --compare)
 if __name__ == "__main__":
     app()

@@ -88,16 +88,39 @@ def lower_concat(c: Lowering, n: Node) -> None:
 
 @op("Slice")
 def lower_slice(c: Lowering, n: Node) -> None:
+    """``Slice``: one ``slice`` view for positive steps; negative steps gather element by element
+    (views too: the ISA's normalised slice cannot express a reversed range that reaches 0)."""
     x = c.tensor(n.inputs[0])
     rank = len(c.pshape(x))
     starts, ends = c.ints(n.inputs[1]), c.ints(n.inputs[2])
     axes = c.ints(n.inputs[3]) if len(n.inputs) > 3 and n.inputs[3] else list(range(len(starts)))
     steps = c.ints(n.inputs[4]) if len(n.inputs) > 4 and n.inputs[4] else [1] * len(starts)
     big = 1 << 62
-    clamp = [max(-big, min(big, v)) for v in ends]
-    y = c.emit("slice", [x], c.out_name(), {"starts": starts, "ends": clamp,
-                                            "axes": [a % rank for a in axes], "steps": steps})
-    c.set(_reshape(c, y, c.shape(n.outputs[0]), c.out_name("r")))
+    spec = [(max(-big, min(big, st)), max(-big, min(big, en)), a % rank, sp)
+            for st, en, a, sp in zip(starts, ends, axes, steps)]
+    pos = [t for t in spec if t[3] > 0]
+    y = x
+    if pos:
+        y = c.emit("slice", [x], c.out_name("s"), {"starts": [t[0] for t in pos],
+                                                   "ends": [t[1] for t in pos],
+                                                   "axes": [t[2] for t in pos],
+                                                   "steps": [t[3] for t in pos]})
+    for st, en, ax, sp in spec:
+        if sp < 0:
+            idx = list(range(*slice(st, en, sp).indices(c.pshape(x)[ax])))
+            y = gather(c, y, ax, idx)
+    c.set(_reshape(c, y, c.shape(n.outputs[0]), c.out_name()))
+
+
+def gather(c: Lowering, x: QT, axis: int, idx: list[int]) -> QT:
+    """Elements ``idx`` of ``x`` along ``axis`` (a concat of one-element slices: views)."""
+    if not idx:
+        raise c.unsupported("an empty selection")
+    parts = [c.emit("slice", [x], c.out_name(f"g{k}"), {"starts": [i], "ends": [i + 1],
+                                                        "axes": [axis]})
+             for k, i in enumerate(idx)]
+    return parts[0] if len(parts) == 1 else c.emit("concat", parts, c.out_name("cat"),
+                                                   {"axis": axis})
 
 
 @op("Split")
@@ -123,10 +146,4 @@ def lower_gather(c: Lowering, n: Node) -> None:
     shape = c.pshape(x)
     axis = int(n.attrs.get("axis", 0)) % len(shape)
     idx = np.asarray(c.const(n.inputs[1])).astype(np.int64).reshape(-1) % shape[axis]
-    parts: list[QT] = []
-    for k, i in enumerate(idx.tolist()):
-        parts.append(c.emit("slice", [x], c.out_name(f"g{k}"),
-                            {"starts": [i], "ends": [i + 1], "axes": [axis]}))
-    y = parts[0] if len(parts) == 1 else c.emit("concat", parts, c.out_name("cat"),
-                                                  {"axis": axis})
-    c.set(_reshape(c, y, c.shape(n.outputs[0]), c.out_name()))
+    c.set(_reshape(c, gather(c, x, axis, idx.tolist()), c.shape(n.outputs[0]), c.out_name()))

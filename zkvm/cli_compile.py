@@ -1,0 +1,88 @@
+"""``zkvm compile MODEL.onnx -o PROGRAM`` and the ``--compare`` report of ``zkvm run``.
+
+The ONNX compiler lives in :mod:`zkvm.assembler.onnx` and needs the optional
+``onnx`` package (``pip install zkvm[onnx]``); it is imported only when one of
+these commands runs. Errors are one line on stderr with exit status 2; an
+unexpected failure inside the compiler is reported the same way (set
+``ZKVM_DEBUG=1`` to see the traceback).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+import typer
+
+from zkvm.cli import app, fail, user_errors
+from zkvm.isa.errors import ZkvmError
+
+
+def _guard(what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run ``fn``; user errors pass through, anything else becomes one line."""
+    try:
+        return fn(*args, **kwargs)
+    except (ZkvmError, typer.Exit):
+        raise
+    except Exception as e:  # noqa: BLE001 - never show a traceback to a user
+        if os.environ.get("ZKVM_DEBUG"):
+            raise
+        msg = " ".join(str(e).split())[:300]
+        fail(f"internal error while {what}: {type(e).__name__}: {msg} (please report it with "
+             "the model; ZKVM_DEBUG=1 shows the traceback)")
+
+
+@app.command("compile")
+@user_errors
+def compile_cmd(
+    model: str = typer.Argument(..., help="ONNX model (.onnx)"),
+    out: str = typer.Option(None, "-o", "--output", help="program file to write (default MODEL.zkvm)"),
+    calibrate: str = typer.Option(
+        None, "--calibrate", "-c",
+        help="calibration samples: JSON ({\"input_data\": ...} as EZKL, or by input name), "
+             ".npy or .npz; several samples may be stacked on a first axis"),
+    scale: int = typer.Option(
+        None, "--scale", help="fixed scale S (values v·2^S) for every input and activation "
+                              "(default: chosen per tensor from the samples)"),
+    bits: int = typer.Option(16, "--bits", help="activation bits the calibrated ranges fill"),
+    weight_bits: int = typer.Option(16, "--weight-bits", help="weight bits"),
+    input_visibility: str = typer.Option("public", "--input-visibility",
+                                         help="public | private (private inputs: zero knowledge)"),
+    batch: int = typer.Option(1, "--batch", help="size given to a dynamic first dimension"),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="also list the graph rewrites"),
+) -> None:
+    """Compile an ONNX model to a quantized program and print its accuracy on the samples."""
+    from zkvm.assembler.onnx import CompileOptions, compile_onnx
+
+    opts = CompileOptions(scale=scale, bits=bits, weight_bits=weight_bits,
+                          input_visibility=input_visibility, batch=batch)
+    res = _guard(f"compiling {model}", compile_onnx, model, calibrate, opts)
+    prog = res.program
+    out = out or os.path.splitext(model)[0] + ".zkvm"
+    try:
+        prog.save(out)
+    except OSError as e:
+        fail(f"cannot write {out}: {e.strerror}")
+    echo = typer.echo
+    for note in res.notes:
+        echo(f"note: {note}")
+    if verbose:
+        for r in res.rewrites:
+            echo(f"rewrite: {r}")
+    for name, (s, lo, hi) in res.inputs.items():
+        t = prog.tensors[name]
+        echo(f"input {name}: {t.type_str} scale {s}, range [{lo:g}, {hi:g}] "
+             f"(values outside are refused), {t.visibility}")
+    echo(res.report.format())
+    echo(f"wrote {out}: {len(prog.instructions)} instructions, {prog.n_params} parameters, "
+         f"digest {prog.digest_hex}")
+
+
+def print_comparison(program: Any, real: dict[str, np.ndarray], outputs: dict[str, np.ndarray],
+                     model: str) -> None:
+    """``zkvm run --compare MODEL.onnx``: the accuracy report of this one run."""
+    from zkvm.assembler.onnx import compare_with_onnx
+
+    rep = _guard(f"comparing with {model}", compare_with_onnx, program, model, real, outputs)
+    typer.echo(rep.format())
