@@ -71,6 +71,11 @@ def params8() -> Poseidon2Params:
     return Poseidon2Params.generate(8)
 
 
+@pytest.fixture(scope="module")
+def generated12() -> dict:
+    return grain.generate(12)
+
+
 # --- parameters ------------------------------------------------------------------
 def test_round_numbers_reproduce_the_paper_for_goldilocks():
     assert grain.round_numbers(8) == (8, 22)
@@ -96,8 +101,8 @@ def test_grain_internal_diagonal_matches_published_width_8(params8):
     assert [(d - 1) % P for d in params8.internal_diag] == DIAG8_M1
 
 
-def test_constants_module_is_reproduced_by_the_grain_procedure():
-    gen = grain.generate(12)
+def test_constants_module_is_reproduced_by_the_grain_procedure(generated12):
+    gen = generated12
     assert gen["external_rc"] == C.EXTERNAL_RC
     assert gen["internal_rc"] == C.INTERNAL_RC
     assert gen["internal_diag"] == C.INTERNAL_DIAG
@@ -105,10 +110,9 @@ def test_constants_module_is_reproduced_by_the_grain_procedure():
     assert list(GOLDILOCKS_12.diag_m1) == DIAG12_M1
 
 
-def test_generated_module_text_matches_the_file():
-    import zkvm.hash.poseidon2_constants as mod
-    with open(mod.__file__) as f:
-        assert f.read() == grain._module_text(grain.generate(12))
+def test_generated_module_text_matches_the_file(generated12):
+    with open(C.__file__) as f:
+        assert f.read() == grain._module_text(generated12)
 
 
 @settings(max_examples=15, deadline=None, derandomize=True)
