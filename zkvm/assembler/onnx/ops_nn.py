@@ -30,6 +30,8 @@ LN_MIN_SCALE = 12
 LN_VAR_MARGIN = 4.0
 #: the rsqrt table holds at most 2^LN_TABLE_BITS entries
 LN_TABLE_BITS = 16
+#: worst-case width of the normalised value before its clamp (relu checks up to 48 bits)
+LN_PRECLAMP_BITS = 40
 #: rsqrt output scale for a standard deviation <= 1 (one more bit per doubling above)
 LN_RSQRT_SCALE = 12
 
@@ -219,7 +221,7 @@ def lower_layernorm(c: Lowering, n: Node) -> None:
     x2, r = c.product_fit(cc, r)
     nm = c.emit("mul", [x2, r], c.out_name("n"))
     t = c.opts.scale if c.opts.scale is not None else c.opts.bits - 2
-    nr = c.requant(nm, t, c.out_name("nr"))
+    nr = c.requant(nm, t, c.out_name("nr"), cap=LN_PRECLAMP_BITS)  # the clamp narrows it
     # |x_i - mean| <= sqrt(m - 1)·std: a tight bound for the interval analysis
     bound = math.ceil(math.sqrt(max(m - 1, 0)) * 1.001 * 2.0**nr.scale) + 2
     nr = clamp(c, nr, -bound, bound, c.out_name("nc"))
