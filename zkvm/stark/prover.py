@@ -189,7 +189,9 @@ def _quotient_chunks(pk: ProvingKey, t: TableLayout, main: _Committed, perm: _Co
     mq = _on_quotient_domain(main.lde.get(t.index), main.coeffs.get(t.index), t)
     pq = _on_quotient_domain(pk.pre_lde.get(t.index), pk.pre_coeffs.get(t.index), t)
     xs = K.mul(K.powers(root_of_unity(t.log_n + t.log_quotient), m), np.uint64(t.shift))
-    zh = K.sub(K.pow_(xs, n), np.uint64(1))
+    # Z_H(x) = x^n - 1 takes only m/n values on the coset: shift^n * w_(m/n)^i - 1
+    period = K.mul(K.powers(root_of_unity(t.log_quotient), m // n), np.uint64(pow(t.shift, n, P)))
+    zh = np.tile(K.sub(period, np.uint64(1)), n)
     sel = _selectors(t, xs, zh)
     b = ArrayBuilder(t.air, mq, None if mq is None else np.roll(mq, -step, axis=1),
                      pq, None if pq is None else np.roll(pq, -step, axis=1), public, sel, alpha)
