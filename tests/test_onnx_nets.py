@@ -139,3 +139,10 @@ def test_transformer_block_proves(block):
     if legacy:
         pytest.skip("one proof per network kind (the opset-20 variant)")
     prove_and_verify(res.program, test_x[0])
+
+
+def test_compiled_programs_round_trip_through_assembly(block, lenet):
+    from zkvm.assembler import assemble, disassemble
+
+    for res in (block[1], lenet[1]):
+        assert assemble(disassemble(res.program)).digest == res.program.digest

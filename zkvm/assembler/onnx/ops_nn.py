@@ -4,10 +4,18 @@ Pools are ``window`` views reduced by ``max`` or ``sum``; ONNX's
 ``count_include_pad=0`` (the default) divides each window by its own count of
 real elements (a constant multiplier per position). Max pooling over padding
 shifts negative inputs to ``>= 0`` first, so the zeros read by padding never
-win. Softmax and LayerNormalization use the assembler's macros (docs/isa.md);
-LayerNorm's variance table is sized from the calibrated variances
-(``var_max`` = 4 × the largest seen: larger variances are clamped).
-"""
+win. Softmax uses the assembler's macro (docs/isa.md "softmax") on an input
+rescaled to at most scale 10.
+
+LayerNormalization is expanded here (not with the ``layernorm`` macro) so that
+its result gets a *tight* worst-case bound: ``mean``, ``c = x - mean``,
+``var = mean(c·c)``, ``r = rsqrt(var + eps)`` (a table over ``[0, var_max]``,
+``var_max`` = 4 × the largest calibrated variance: larger variances are
+clamped), ``n = c·r`` rescaled, then clamped to ``±sqrt(m-1)`` (which
+``|x_i - mean| <= sqrt(m-1)·std`` guarantees, so the clamp changes nothing)
+with :func:`.ops_math.clamp`, then ``n·gamma + beta``. Without the clamp the
+interval analysis would bound ``n`` by ``max|c| / sqrt(eps)`` and every later
+layer (attention's ``Q·Kᵀ``) would lose most of its precision to fit ``i32``."""
 
 from __future__ import annotations
 
