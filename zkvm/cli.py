@@ -181,5 +181,6 @@ def inspect(program: str = typer.Argument(..., help="program file (.zkvm) or .za
 if importlib.util.find_spec("zkvm.cli_prove") is not None:  # commands added by the prover
     from . import cli_prove  # noqa: E402,F401
 from . import cli_compile  # noqa: E402,F401  (zkvm compile, run --compare)
+from . import cli_bench  # noqa: E402,F401  (zkvm bench)
 if __name__ == "__main__":
     app()

@@ -1,0 +1,96 @@
+"""Smoke tests of the model benchmark harness (bench/bench_models.py, bench/models.py).
+
+No timing is asserted: only that the harness runs and writes well-formed rows.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+
+import numpy as np
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+import bench.bench_models as bm  # noqa: E402
+from bench.models import MODELS, build  # noqa: E402
+
+SPLIT_KEYS = set(bm.SPLIT)
+
+
+def _check_row(row: dict) -> None:
+    assert "error" not in row, row.get("error")
+    for k in ("prove_s", "prove_cpu_s", "verify_ms", "proof_kib", "peak_mib", "base_mib",
+              "first_prove_s"):
+        assert isinstance(row[k], float) and math.isfinite(row[k]) and row[k] > 0, k
+    assert set(row["split_s"]) == SPLIT_KEYS
+    assert sum(row["split_s"].values()) <= row["prove_s"] * 1.05
+    assert row["proof_bytes"] > 0 and row["macs"] > 0 and row["params"] > 0
+    assert row["runs"] == len(row["prove_s_all"])
+    assert row["tables"] and all(t["rows"] == 1 << t["log_n"] for t in row["tables"])
+    assert row["trace_rows"] == sum(t["rows"] for t in row["tables"])
+    assert row["peak_mib"] >= row["base_mib"]
+
+
+def test_tiny_at_test_preset_writes_a_well_formed_row(tmp_path, capsys):
+    out = tmp_path / "models.json"
+    doc = bm.run_suite(["tiny"], runs=1, security="test", out=str(out))
+    on_disk = json.loads(out.read_text())
+    assert on_disk == json.loads(json.dumps(doc))
+    m = on_disk["machine"]
+    assert m["nproc"] >= 1 and len(m["loadavg_start"]) == 3 and len(m["loadavg_end"]) == 3
+    (row,) = on_disk["results"]
+    assert row["model"] == "tiny" and row["security"] == "test"
+    _check_row(row)
+    text = capsys.readouterr().out
+    assert "tiny" in text and "range16" in text
+
+
+def test_a_failing_model_is_a_row_not_a_crash(tmp_path, capsys):
+    doc = bm.run_suite(["no-such-model"], runs=1, security="test", out=str(tmp_path / "m.json"))
+    (row,) = doc["results"]
+    assert "error" in row and "no-such-model" in row["error"]
+    assert "FAILED" in capsys.readouterr().out
+
+
+def test_ezkl_mode_skips_with_a_message_when_absent(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(bm, "ezkl_available", lambda: False)
+    monkeypatch.setattr(bm, "run_worker", lambda name, runs, sec, mode="--worker": {
+        "model": name, "error": "not run"})
+    bm.run_suite(["tiny"], runs=1, security="test", ezkl=True, out=str(tmp_path / "m.json"))
+    assert "ezkl is not installed" in capsys.readouterr().out
+
+
+def test_benchmark_models_have_the_issue_shapes():
+    want = {"mlp": 101_770, "cnn": 5_874, "tiny": 844, "lenet": 61_706, "mlp1m": 1_068_810}
+    for name, n in want.items():
+        assert build(name).n_params == n, name
+    att = build("attention")
+    assert att.program.tensors["x"].shape == (8, 16) and att.macs == 3 * 8 * 16 * 16 + 2 * 8 * 8 * 16
+    tr = build("transformer")
+    assert tr.program.tensors["x"].shape == (16, 32)
+    assert build("mlp-w64").macs == 784 * 64 + 64 * 10
+
+
+@pytest.mark.parametrize("name", ["attention", "lenet", "transformer"])
+def test_program_matches_its_onnx_float_model(name):
+    """The program (VM, integers) computes the same model as the ONNX graph EZKL would prove."""
+    pytest.importorskip("onnx")
+    from onnx.reference import ReferenceEvaluator
+
+    from zkvm.runtime import execute
+
+    m = build(name)
+    out = m.program.outputs[0]
+    got = execute(m.program, m.inputs).values[out] / 2.0 ** m.program.tensors[out].scale
+    feeds = {k: v.astype(np.float32) for k, v in m.real_inputs.items()}
+    ref = ReferenceEvaluator(m.onnx()).run(None, feeds)[0].reshape(got.shape)
+    assert np.abs(got - ref).max() <= 0.05 * max(1.0, float(np.abs(ref).max()))
+
+
+def test_every_model_is_listed():
+    assert list(MODELS) == list(bm.DEFAULT_MODELS)

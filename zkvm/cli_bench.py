@@ -1,0 +1,67 @@
+"""``zkvm bench``: the model benchmark suite of ``bench/bench_models.py`` (issue 7).
+
+The suite and its models live in the repository checkout (``bench/``), not
+in the installed package; this command finds them next to the package and
+says so when they are missing.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from zkvm.cli import app, fail, user_errors
+
+
+def _bench_module():
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if not os.path.exists(os.path.join(root, "bench", "bench_models.py")):
+        fail("zkvm bench needs the repository checkout (bench/bench_models.py not found next to "
+             "the zkvm package)")
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    import bench.bench_models as bm
+
+    return bm
+
+
+@app.command()
+@user_errors
+def bench(
+    models: str = typer.Option(None, "--models", "-m",
+                               help="comma-separated: tiny, mlp, cnn, attention, lenet, "
+                                    "transformer, mlp1m, mlp-w<K> (default: all seven)"),
+    runs: int = typer.Option(3, "--runs", "-n", help="timed proofs per model (median)"),
+    security: str = typer.Option("standard", help="test | standard | high"),
+    scaling: bool = typer.Option(False, "--scaling", help="the 784-k-10 MLP family instead"),
+    ezkl: bool = typer.Option(False, "--ezkl", help="also run EZKL on the same ONNX model "
+                                                    "(when the ezkl package is installed)"),
+    out: str = typer.Option(None, "--out", "-o", help="JSON file (default bench/results/)"),
+) -> None:
+    """Prove a fixed set of models; print prove/verify times, proof size, memory, trace rows."""
+    from zkvm.fri.security import SecurityConfig
+
+    if runs < 1:
+        fail("--runs must be at least 1")
+    try:
+        SecurityConfig.preset(security)
+    except ValueError as e:
+        fail(str(e))
+    bm = _bench_module()
+    if scaling:
+        from bench.models import SCALING_WIDTHS
+
+        names = [f"mlp-w{k}" for k in SCALING_WIDTHS]
+        doc = bm.run_suite(names, runs, security, False,
+                           out or os.path.join(bm.RESULTS, "scaling.json"), echo=typer.echo)
+        typer.echo("\n" + bm.scaling_rows(doc["results"]))
+        return
+    names = [m.strip() for m in (models or ",".join(bm.DEFAULT_MODELS)).split(",") if m.strip()]
+    from bench.models import MODELS
+
+    bad = [m for m in names if m not in MODELS and not (m.startswith("mlp-w") and m[5:].isdigit())]
+    if bad:
+        fail(f"unknown model(s) {', '.join(bad)}; known: {', '.join(MODELS)}, mlp-w<K>")
+    bm.run_suite(names, runs, security, ezkl, out, echo=typer.echo)
