@@ -231,7 +231,7 @@ class Lowering:
 
     # ------------------------------------------------------------ emitting
     def emit(self, op: str, ins: list[QT], name: str, params: dict[str, Any] | None = None,
-             scale: int | None = None, bits: int | None = None) -> QT:
+             bits: int | None = None) -> QT:
         """Emit an instruction or macro; returns the result (its scale from the builder)."""
         where = self.node.where if self.node else ""
         try:
@@ -298,7 +298,7 @@ class Lowering:
         s = min(q.scale for q in xs)
         if scale is not None:
             s = min(s, scale)
-        return [self.requant(q, s) for q in xs]
+        return [self.requant(q, s, cap=MAX_BITS) for q in xs]  # exactly scale s, no more
 
     def product_fit(self, a: QT, b: QT, k: int = 1) -> tuple[QT, QT]:
         """Rescale ``a``/``b`` until ``max|a|·max|b|·k < 2^PRODUCT_BITS`` (field-safe products)."""
