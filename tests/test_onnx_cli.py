@@ -220,3 +220,33 @@ def test_missing_onnx_package_says_how_to_install(monkeypatch, files):
     with pytest.raises(OnnxNotInstalled, match=r"pip install zkvm\[onnx\]"):
         compile_onnx(str(files / "m.onnx"))
     assert_clean_error(invoke("compile", files / "m.onnx"), "pip install zkvm[onnx]")
+
+
+def test_mutated_models_fail_only_with_user_errors():
+    """Dropped attributes/inputs and mis-shaped initializers: a ZkvmError or a program, never
+    another exception (seeded sample of the mutations)."""
+    import copy
+
+    from zkvm.isa.errors import ZkvmError
+
+    base = examples.transformer_block(legacy=True)
+    xs = np.random.default_rng(0).standard_normal((2, 1, 8, 16))
+    muts = [("attr", i, j) for i, nd in enumerate(base.graph.node) for j in range(len(nd.attribute))]
+    muts += [("input", i, j) for i, nd in enumerate(base.graph.node) for j in range(len(nd.input))]
+    muts += [("init", i, 0) for i in range(len(base.graph.initializer))]
+    rng = np.random.default_rng(1)
+    for k in rng.choice(len(muts), 30, replace=False):
+        kind, i, j = muts[k]
+        m = copy.deepcopy(base)
+        if kind == "attr":
+            del m.graph.node[i].attribute[j]
+        elif kind == "input":
+            m.graph.node[i].input[j] = ""
+        else:
+            a = numpy_helper.to_array(m.graph.initializer[i]).reshape(-1)
+            m.graph.initializer[i].CopyFrom(numpy_helper.from_array(
+                a[:-1].copy() if a.size > 1 else a[:0].copy(), m.graph.initializer[i].name))
+        try:
+            compile_onnx(m, samples={"x": xs})
+        except ZkvmError:
+            pass

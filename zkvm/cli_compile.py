@@ -50,7 +50,8 @@ def compile_cmd(
     input_visibility: str = typer.Option("public", "--input-visibility",
                                          help="public | private (private inputs: zero knowledge)"),
     batch: int = typer.Option(1, "--batch", help="size given to a dynamic first dimension"),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="also list the graph rewrites"),
+    verbose: bool = typer.Option(False, "--verbose", "-v",
+                                 help="also list the graph rewrites and every tensor's error"),
 ) -> None:
     """Compile an ONNX model to a quantized program and print its accuracy on the samples."""
     from zkvm.assembler.onnx import CompileOptions, compile_onnx
@@ -75,6 +76,11 @@ def compile_cmd(
         echo(f"input {name}: {t.type_str} scale {s}, range [{lo:g}, {hi:g}] "
              f"(values outside are refused), {t.visibility}")
     echo(res.report.format())
+    if verbose:
+        from zkvm.assembler.onnx.report import format_tensor_errors
+
+        echo("error of every tensor (calibration samples):")
+        echo(format_tensor_errors(res.layers))
     echo(f"wrote {out}: {len(prog.instructions)} instructions, {prog.n_params} parameters, "
          f"digest {prog.digest_hex}")
 

@@ -38,7 +38,7 @@ from .errors import OnnxCompileError, UnsupportedOpError
 from .graph import Graph, load_graph
 from .lower import MAX_ACT_SCALE, MIN_ACT_SCALE, QT, REGISTRY, CompileOptions, Lowering, fit_bits, \
     sanitize
-from .report import AccuracyReport, accuracy
+from .report import AccuracyReport, TensorError, accuracy, tensor_errors
 from .rewrite import Rewriter
 from .samples import read_sample_file, resolve_shapes
 
@@ -59,7 +59,8 @@ class CompileResult:
             dimensions, precision given up for provable bounds, ...).
         rewrites: the graph rewrites applied (folds, fused patterns).
         inputs: per input, ``(scale, real lo, real hi)`` of its declared range.
-        tensors: ONNX tensor name -> program tensor name (for per-layer checks).
+        tensors: ONNX tensor name -> program tensor name.
+        layers: per ONNX tensor, its error on (up to 8 of) the calibration samples.
     """
 
     program: Program
@@ -68,6 +69,7 @@ class CompileResult:
     rewrites: list[str] = field(default_factory=list)
     inputs: dict[str, tuple[int, float, float]] = field(default_factory=dict)
     tensors: dict[str, str] = field(default_factory=dict)
+    layers: list[TensorError] = field(default_factory=list)
 
 
 def check_supported(graph: Graph) -> None:
@@ -149,8 +151,9 @@ def compile_onnx(model: Any, calibrate: str | None = None,
     refs = [calib.outputs(k) for k in range(calib.n)]
     report = accuracy(program, real, refs)
     program.metadata["accuracy"] = report.summary()
-    return CompileResult(program, report, low.notes, rw.applied, declared,
-                         {k: v.name for k, v in low.env.items()})
+    tmap = {k: v.name for k, v in low.env.items()}
+    layers = tensor_errors(program, real[:8], calib.runs[:8], tmap)
+    return CompileResult(program, report, low.notes, rw.applied, declared, tmap, layers)
 
 
 def _const(graph: Graph, calib: Calibration, name: str) -> np.ndarray | None:

@@ -102,10 +102,12 @@ class FitBuilder(Builder):
     """A :class:`Builder` that gives an unannotated result the tightest width of its bound."""
 
     def _check_bounds(self, desc: str, name: str, iv: tuple[int, int], acc: int,
-                      bits: int | None) -> int:
+                      bits: int | None, *args: Any, **kwargs: Any) -> Any:
+        # the builder picks i8/i16/i32/i63 for an unannotated result; a chip's range checks
+        # follow the declared width, so the tightest one is both cheaper and always provable
         if bits is None:
             bits = fit_bits(*iv)
-        return super()._check_bounds(desc, name, iv, acc, bits)
+        return super()._check_bounds(desc, name, iv, acc, bits, *args, **kwargs)
 
 
 def weight_scale(values: np.ndarray, bits: int, cap: int = MAX_WEIGHT_SCALE) -> int:

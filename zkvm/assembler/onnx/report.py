@@ -130,6 +130,57 @@ def accuracy(program: Program, real_inputs: list[dict[str, np.ndarray]],
     return rep
 
 
+@dataclass
+class TensorError:
+    """Error of one intermediate tensor (ONNX name, program name, scale, max abs err, max|ref|)."""
+
+    onnx_name: str
+    name: str
+    scale: int
+    max_abs: float
+    max_ref: float
+
+
+def tensor_errors(program: Program, real_inputs: list[dict[str, np.ndarray]],
+                  values: list[dict[str, np.ndarray]], tensors: dict[str, str]
+                  ) -> list[TensorError]:
+    """Per ONNX tensor with a program counterpart: the largest error over the samples.
+
+    Args:
+        program: the compiled program.
+        real_inputs: per sample, real inputs by program input name.
+        values: per sample, every ONNX tensor's reference value.
+        tensors: ONNX tensor name -> program tensor name.
+    """
+    from ...io import quantize_inputs
+    from ...runtime import execute
+
+    out: dict[str, TensorError] = {}
+    for real, ref in zip(real_inputs, values):
+        ex = execute(program, quantize_inputs(real, program))
+        for o, p in tensors.items():
+            if o not in ref or p not in ex.values or program.tensors[p].kind == "input":
+                continue
+            r = np.asarray(ref[o], dtype=np.float64)
+            v = ex.values[p].astype(np.float64) / 2.0 ** program.tensors[p].scale
+            if v.size != r.size:
+                continue
+            e = out.setdefault(o, TensorError(o, p, program.tensors[p].scale, 0.0, 0.0))
+            if r.size:
+                e.max_abs = max(e.max_abs, float(np.max(np.abs(v.reshape(r.shape) - r))))
+                e.max_ref = max(e.max_ref, float(np.max(np.abs(r))))
+    return list(out.values())
+
+
+def format_tensor_errors(errors: list[TensorError]) -> str:
+    lines = [f"  {'onnx tensor':<28} {'program tensor':<28} {'scale':>5} {'max|ref|':>10} "
+             f"{'max abs err':>12}"]
+    for e in errors:
+        lines.append(f"  {e.onnx_name[:28]:<28} {e.name[:28]:<28} {e.scale:>5} {e.max_ref:>10.4g} "
+                     f"{e.max_abs:>12.3e}")
+    return "\n".join(lines)
+
+
 def compare_with_onnx(program: Program, model: Any, real: dict[str, np.ndarray],
                       outputs: dict[str, np.ndarray]) -> AccuracyReport:
     """The accuracy report of one run (``zkvm run --compare MODEL.onnx``).
