@@ -104,6 +104,13 @@ def test_options_scale_bits_and_private_input(files):
     assert all(t.scale <= 10 for t in p.tensors.values() if t.name == "logits")
 
 
+def test_without_samples_a_note_says_random_inputs_were_used(files):
+    r = invoke("compile", files / "m.onnx", "-o", files / "r.zkvm", "-v")
+    assert r.exit_code == 0, r.stderr
+    assert "note: no calibration samples" in r.stdout and "--calibrate" in r.stdout
+    assert "rewrite: Gemm" in r.stdout and "error of every tensor" in r.stdout
+
+
 def test_private_input_wider_than_16_bits_is_refused(files):
     r = invoke("compile", files / "m.onnx", "-c", files / "calib.npy", "--scale", "20",
                "--input-visibility", "private")
