@@ -8,6 +8,13 @@
 
 ``verify`` uses only the verifying key and the proof: it never runs the
 program and imports nothing from the runtime or the assembler.
+
+Hidden values (docs/visibility.md): a program with private or hashed weights
+is proved with its private weights file, ``prove(program, inputs,
+weights="model.zkw")``; the verifier needs only the public program (or its
+key), which holds the model commitment. Hashed inputs and outputs get a
+fresh random salt per proof unless ``salts={name: [...]}`` is given; the
+digests are public values of the proof (``public_digests``).
 """
 
 from __future__ import annotations
@@ -58,13 +65,34 @@ def setup(program, security: str | SecurityConfig = "standard", zk: bool | None 
 
 @dataclass
 class ProveReport:
-    """Timings of each phase (seconds) and the outputs."""
+    """Timings of each phase (seconds), the outputs, and the salts and digests of hashed tensors.
+
+    ``salts`` are private (keep them to open a digest later); ``digests`` are
+    public values of the proof, by tensor name (``model``: the weights).
+    """
 
     timings: dict[str, float] = field(default_factory=dict)
     outputs: dict[str, np.ndarray] = field(default_factory=dict)
+    salts: dict[str, list[int]] = field(default_factory=dict)
+    digests: dict[str, list[int]] = field(default_factory=dict)
+
+
+def bind(program, weights: Any = None):
+    """``program`` bound to its hidden weights (a ``PrivateWeights``, a path or bytes).
+
+    Raises:
+        WeightsError: hidden weights and no (or wrong) weights given.
+    """
+    from zkvm.weights_file import as_private_weights
+
+    if weights is not None:
+        return program.bind_weights(as_private_weights(weights))
+    program.require_weights()
+    return program
 
 
 def prove(program, inputs: dict[str, Any], security: str | SecurityConfig = "standard", *,
+          weights: Any = None, salts: dict[str, list[int]] | None = None,
           key: ProvingKeyVm | None = None, zk: bool | None = None, debug: bool = False,
           seed: bytes | None = None, report: ProveReport | None = None,
           progress: Callable[[str], None] | None = None,
@@ -72,8 +100,12 @@ def prove(program, inputs: dict[str, Any], security: str | SecurityConfig = "sta
     """Run ``program`` on integer ``inputs`` and prove the run.
 
     Args:
-        program: a ``zkvm.isa.Program``.
+        program: a ``zkvm.isa.Program`` (public, or bound to its hidden weights).
         inputs: integer inputs at their scales (use ``zkvm.io`` to quantize floats).
+        weights: the private weights (``PrivateWeights``, a ``.zkw`` path or
+            bytes) of a program with private/hashed weights; checked against
+            the program's model commitment.
+        salts: salts of hashed inputs/outputs by name (random when absent).
         security: preset name or a ``SecurityConfig``.
         key: a key from ``setup`` (derived here when omitted).
         debug: check every constraint and the bus before proving.
@@ -81,11 +113,17 @@ def prove(program, inputs: dict[str, Any], security: str | SecurityConfig = "sta
         report: filled with per-phase timings and the outputs.
         _tamper: tests only: edits the traces before proving (the proof is then
             built even though the constraints fail, so the verifier can be tested).
+
+    Raises:
+        WeightsError: hidden weights missing or not matching the commitment.
     """
+    from zkvm.hash.poseidon2 import random_salt
+    from zkvm.isa.program import WeightsError
     from zkvm.runtime import execute
     from zkvm.stark.prover import prove as stark_prove
 
     rep = report if report is not None else ProveReport()
+    program = bind(program, weights)
     t0 = time.perf_counter()
     key = key or setup(program, security, zk)
     rep.timings["setup"] = time.perf_counter() - t0
@@ -93,16 +131,31 @@ def prove(program, inputs: dict[str, Any], security: str | SecurityConfig = "sta
     ex = execute(program, inputs)
     rep.timings["execute"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    traces = key.statement.traces(ex)
+    salts = dict(salts or {})
+    for h in key.statement.hashed:
+        if h.kind != "weights" and h.name not in salts:
+            salts[h.name] = random_salt(h.salt_addrs.size)
+    traces, digests = key.statement.witness(ex, salts)
+    rep.digests = {h.name: d for h, d in zip(key.statement.hashed, digests)}
+    rep.salts = {k: v for k, v in salts.items()}
+    model = rep.digests.get("model") if program.commitment is not None else None
+    if model is not None and tuple(model) != tuple(program.commitment.digest) and _tamper is None:
+        raise WeightsError("the weights hash to a different digest than the program's model "
+                           "commitment: use the weights file written with this program")
     if _tamper is not None:
         traces = _tamper(traces)
     rep.timings["trace"] = time.perf_counter() - t0
     pub_in = {t.name: [int(v) for v in ex.values[t.name].ravel()]
               for t in program.inputs if t.visibility == "public"}
-    outs = {o: [int(v) for v in ex.values[o].ravel()] for o in program.outputs}
+    outs = {o: [int(v) for v in ex.values[o].ravel()] for o in program.outputs
+            if program.tensors[o].visibility == "public"}
+    pub_digests = {h.name: [int(v) for v in d] for h, d in zip(key.statement.hashed, digests)
+                   if h.kind != "weights"}
+    meta = {"inputs": pub_in, "outputs": outs}
+    if pub_digests:
+        meta["digests"] = pub_digests
     public = PublicValues([[] for _ in key.statement.chips],
-                          io_terms.bus_terms(key.statement.io, pub_in, outs),
-                          {"inputs": pub_in, "outputs": outs})
+                          io_terms.bus_terms(key.statement.io, pub_in, outs, pub_digests), meta)
     last = [time.perf_counter(), None]
 
     def note(step: str) -> None:
@@ -135,7 +188,8 @@ def verify(proof: StarkProof, key: VerifyingKey, *, min_bits: float | None = Non
         raise PublicIoMismatch("this verifying key is not a program's key")
     meta = proof.public.meta
     try:
-        expected = io_terms.bus_terms(io, meta.get("inputs", {}), meta.get("outputs", {}))
+        expected = io_terms.bus_terms(io, meta.get("inputs", {}), meta.get("outputs", {}),
+                                      meta.get("digests", {}))
     except (ValueError, TypeError, AttributeError) as e:
         raise PublicIoMismatch(f"public inputs/outputs do not fit the program: {e}") from None
     if [(b, tuple(v), m) for b, v, m in expected] != [(b, tuple(v), m) for b, v, m in
@@ -147,4 +201,22 @@ def verify(proof: StarkProof, key: VerifyingKey, *, min_bits: float | None = Non
     out = {}
     for t in io["outputs"]:
         out[t["name"]] = np.array(meta["outputs"][t["name"]], dtype=np.int64).reshape(t["shape"])
+    return out
+
+
+def public_digests(proof: StarkProof, key: VerifyingKey) -> dict[str, dict]:
+    """The digests a (verified) proof binds: ``{name: {"kind", "hex", "value"}}``.
+
+    ``model`` (kind ``weights``) is the model commitment from the key (the
+    program's); hashed inputs/outputs come from the proof's public values.
+    Call after ``verify``: the values are only meaningful for a valid proof.
+    """
+    from zkvm.isa.hidden import digest_hex
+
+    out = {}
+    claimed = proof.public.meta.get("digests", {})
+    for d in key.meta.get("io", {}).get("digests", []):
+        v = d["value"] if "value" in d else claimed.get(d["name"])
+        if v is not None:
+            out[d["name"]] = {"kind": d["kind"], "value": list(v), "hex": digest_hex(v)}
     return out

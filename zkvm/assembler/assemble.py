@@ -15,7 +15,8 @@ from .builder import POSITIONAL, Builder, known_opcodes
 from .parser import AssemblyError, Call, Pos, Stmt, Word, parse
 
 
-def assemble(text: str, filename: str = "<string>", base_dir: str | None = None) -> Program:
+def assemble(text: str, filename: str = "<string>", base_dir: str | None = None,
+             salt: list[int] | None = None) -> Program:
     """Assemble source text into a validated program.
 
     Args:
@@ -23,6 +24,8 @@ def assemble(text: str, filename: str = "<string>", base_dir: str | None = None)
         filename: shown in error messages.
         base_dir: folder that ``file("...")`` paths are relative to (default:
             the folder of ``filename``, or the current folder).
+        salt: the model commitment's salt when weights are ``hashed`` (random
+            when None; give one only for reproducible tests).
 
     Raises:
         AssemblyError: ``FILE:LINE:COL: error: ...`` for any malformed or refused program.
@@ -38,7 +41,7 @@ def assemble(text: str, filename: str = "<string>", base_dir: str | None = None)
         except ZkvmError as e:
             raise AssemblyError(f"{st.pos}: error: {e}") from None
     try:
-        return b.build()
+        return b.build(salt=salt)
     except ZkvmError as e:
         raise AssemblyError(f"{filename}: error: {e}") from None
 
@@ -62,8 +65,8 @@ def _statement(b: Builder, st: Stmt, base_dir: str) -> None:
         values = _weight_values(st, base_dir)
         b.weight(st.name, values, st.bits, st.scale, st.shape, st.visibility or "public")
     elif st.kind == "output":
-        for n in st.names:
-            b.output(n)
+        for n, vis in zip(st.names, st.visibilities):
+            b.output(n, visibility=vis or "public")
     else:
         _instruction(b, st)
 

@@ -3,6 +3,9 @@
 Weights are printed inline as integer lists (no sidecar file), every result
 carries its width annotation, and a ``lut`` prints its table only when it is not
 the one the assembler would compute from ``fn``/``range``/``scale``/``eps``.
+Hidden (private/hashed) weights of a public program have no values to print:
+they show as ``= hidden`` (not re-assemblable; docs/visibility.md), and the
+model commitment as a comment.
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ from .builder import POSITIONAL
 def disassemble(program: Program) -> str:
     """Text of ``program`` in the assembly language."""
     lines = [f"# zkvm program {program.digest_hex}"]
+    if program.commitment is not None:
+        lines.append(f"# model commitment {program.commitment.hex} "
+                     f"({', '.join(program.commitment.tensors)})")
     for k, v in program.metadata.items():
         lines.append(f"meta {k} = {_str(v)}")
     for t in program.tensors.values():
@@ -26,11 +32,14 @@ def disassemble(program: Program) -> str:
             rng = f" range [{t.value_range[0]}, {t.value_range[1]}]" if t.value_range else ""
             lines.append(f"input {t.name} : {t.type_str} scale {t.scale} {t.visibility}{rng}")
         elif t.kind == "weight":
-            vals = _array(program.weights[t.name], 1)
+            w = program.weights.get(t.name)
+            vals = "hidden" if w is None else _array(w, 1)
             lines.append(f"weight {t.name} : {t.type_str} scale {t.scale} {t.visibility} = {vals}")
         else:
             lines.append(_instruction(program, i, t))
-    lines.append("output " + ", ".join(program.outputs))
+    lines.append("output " + ", ".join(
+        o + ("" if program.tensors[o].visibility == "public" else
+             f" {program.tensors[o].visibility}") for o in program.outputs))
     return "\n".join(lines) + "\n"
 
 

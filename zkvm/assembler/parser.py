@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..isa.errors import ZkvmError
-from ..isa.tensor import MAX_SCALE
+from ..isa.tensor import MAX_SCALE, VISIBILITIES
 
 
 class AssemblyError(ZkvmError):
@@ -51,6 +51,7 @@ class Stmt:
     pos: Pos
     name: str = ""
     names: list[str] = field(default_factory=list)
+    visibilities: list[str | None] = field(default_factory=list)  # per output name
     bits: int | None = None
     shape: tuple[int, ...] = ()
     scale: int = 0
@@ -231,10 +232,12 @@ class _Parser:
             s = self.declaration(t)
         elif t.text == "output" and nxt.kind == "name":
             self.i += 1
-            names = [self.name("an output name").text]
-            while self.accept(","):
-                names.append(self.name("an output name").text)
-            s = Stmt("output", t.pos, names=names)
+            s = Stmt("output", t.pos)
+            while True:
+                s.names.append(self.name("an output name").text)
+                s.visibilities.append(self.visibility())
+                if not self.accept(","):
+                    break
         else:
             s = self.instruction()
         self.end()
@@ -252,9 +255,7 @@ class _Parser:
         if abs(s.scale) > MAX_SCALE:
             raise AssemblyError(f"{stok.pos}: error: scale {s.scale} is out of range "
                                 f"(use -{MAX_SCALE} .. {MAX_SCALE})")
-        if self.tok.text in ("public", "private") and self.tok.kind == "name":
-            s.visibility = self.tok.text
-            self.i += 1
+        s.visibility = self.visibility()
         if kw.text == "input":
             if self.accept("range"):
                 self.take("[")
@@ -271,6 +272,13 @@ class _Parser:
             if isinstance(s.value, bool) or not isinstance(s.value, (list, Call, int, float)):
                 raise self.err('weight values: [list], file("...") or quantize(...)', vtok)
         return s
+
+    def visibility(self) -> str | None:
+        """An optional ``public``/``private``/``hashed`` word."""
+        if self.tok.kind == "name" and self.tok.text in VISIBILITIES:
+            self.i += 1
+            return self.toks[self.i - 1].text
+        return None
 
     def instruction(self) -> Stmt:
         name = self.name("a result name")

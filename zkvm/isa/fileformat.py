@@ -1,8 +1,13 @@
 """Program files (``.zkvm``) and the canonical encoding behind the digest.
 
-File layout: one msgpack array ``[MAGIC, FORMAT_VERSION, zkvm_version, body,
+File layout: one msgpack array ``[MAGIC, version, zkvm_version, body,
 metadata]`` where ``MAGIC = b"ZKVMPROG"``, ``body`` is a map with keys
-``tensors``, ``instructions``, ``weights``, ``outputs``. Arrays (weights, lut
+``tensors``, ``instructions``, ``weights``, ``outputs`` and, with hashed
+weights, ``commitment`` (docs/visibility.md). ``weights`` holds the *public*
+weights only: private and hashed weights live in the private weights file
+(``zkvm.weights_file``). Version 1 is written when every weight and output is
+public and no input is hashed (so older programs keep their digests);
+version 2 otherwise (an older reader refuses it instead of misreading it). Arrays (weights, lut
 tables) are msgpack ext type 1 holding ``[dtype, shape, raw little-endian
 bytes]``; weights are stored in the smallest of int8/16/32/64 that holds their
 declared width.
@@ -39,7 +44,9 @@ from .errors import ProgramFileError, ZkvmError
 from .tensor import TensorInfo, storage_dtype
 
 MAGIC = b"ZKVMPROG"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: versions this reader accepts
+READ_VERSIONS = (1, 2)
 _DIGEST_DOMAIN = b"zkvm-program-v1"
 _EXT_ARRAY = 1
 
@@ -97,18 +104,33 @@ def _tensor_record(t: TensorInfo) -> dict[str, Any]:
     }
 
 
+def file_version(p: Any) -> int:
+    """1 for programs version 1 can express, else 2 (see module docstring)."""
+    for t in p.tensors.values():
+        if (t.kind in ("weight", "output") and t.visibility != "public") or (
+                t.kind == "input" and t.visibility == "hashed"):
+            return 2
+    return 1
+
+
 def program_body(p: Any) -> dict[str, Any]:
-    """The program as plain data (what the file stores and the digest hashes)."""
-    return {
-        "format": FORMAT_VERSION,
+    """The program as plain data (what the file stores and the digest hashes).
+
+    Hidden weight values are never part of it; the model commitment is.
+    """
+    body = {
+        "format": file_version(p),
         "tensors": [_tensor_record(t) for t in p.tensors.values()],
         "instructions": [
             {"op": i.op, "inputs": list(i.inputs), "output": i.output, "attrs": dict(i.attrs)}
             for i in p.instructions
         ],
-        "weights": {n: w for n, w in p.weights.items()},
+        "weights": {n: w for n, w in p.weights.items() if p.tensors[n].visibility == "public"},
         "outputs": list(p.outputs),
     }
+    if getattr(p, "commitment", None) is not None:
+        body["commitment"] = p.commitment.to_body()
+    return body
 
 
 def program_digest(p: Any) -> bytes:
@@ -143,7 +165,7 @@ def _ext_hook(code: int, data: bytes) -> Any:
 
 def dump_program(p: Any) -> bytes:
     """Encode a program as file bytes."""
-    doc = [MAGIC, FORMAT_VERSION, __version__, program_body(p), dict(p.metadata)]
+    doc = [MAGIC, file_version(p), __version__, program_body(p), dict(p.metadata)]
     return msgpack.packb(doc, default=_pack_default, use_bin_type=True)
 
 
@@ -175,10 +197,10 @@ def load_program(data: bytes) -> Any:
     if not isinstance(doc, list) or len(doc) != 5:
         raise ProgramFileError("program file is corrupt (unexpected top-level layout)")
     _, version, _producer, body, meta = doc
-    if version != FORMAT_VERSION:
+    if version not in READ_VERSIONS:
         raise ProgramFileError(
             f"program file format version {version!r} is not supported (this zkvm reads "
-            f"version {FORMAT_VERSION}); re-assemble it with this zkvm"
+            f"versions {', '.join(map(str, READ_VERSIONS))}); re-assemble it with this zkvm"
         )
     try:
         b = ProgramBuilder()
@@ -190,8 +212,9 @@ def load_program(data: bytes) -> Any:
                 rng = tuple(t["range"]) if t["range"] is not None else None
                 b.input(t["name"], t["shape"], t["bits"], t["scale"], t["visibility"], rng)
             elif t["kind"] == "weight":
-                b.weight(t["name"], body["weights"][t["name"]], t["bits"], t["scale"],
-                         tuple(t["shape"]), t["visibility"])
+                values = body["weights"][t["name"]] if t["visibility"] == "public" else None
+                b.weight(t["name"], values, t["bits"], t["scale"], tuple(t["shape"]),
+                         t["visibility"])
             else:
                 ins = next(instructions)
                 if ins["output"] != t["name"]:
@@ -202,9 +225,19 @@ def load_program(data: bytes) -> Any:
                     raise ProgramFileError(f"tensor '{info.name}' does not match its instruction")
         if next(instructions, None) is not None:
             raise ProgramFileError("program file has instructions with no tensor entry")
+        vis = {t["name"]: t["visibility"] for t in body["tensors"]}
         for name in body["outputs"]:
-            b.output(name)
+            b.output(name, visibility=vis.get(name, "public"))
+        if body.get("commitment") is not None:
+            from .hidden import ModelCommitment
+
+            b.commitment = ModelCommitment.from_body(body["commitment"])
+        if version == 1 and (b.commitment is not None or b.hidden):
+            raise ProgramFileError("a version 1 program file cannot hold hidden weights")
         prog = b.build()
+        if file_version(prog) != version:
+            raise ProgramFileError(f"program file says version {version} but describes a "
+                                   f"version {file_version(prog)} program")
     except ProgramFileError:
         raise
     except ZkvmError as e:

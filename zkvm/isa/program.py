@@ -10,6 +10,18 @@ Addresses (docs/architecture.md §5): address 0 is the constant 0; materialised
 tensors (inputs, weights, results of compute instructions) own contiguous
 row-major ranges starting at 1, in the order they are declared; a view's
 addresses are gathered from its sources'.
+
+Hidden weights (docs/visibility.md). A ``private`` or ``hashed`` weight is
+declared with its width and, when known, its values; the public program
+never depends on the values: bounds start from the declared width (the
+prover range-checks the values to it), and a ``hashed`` weight is bound by
+the :class:`~zkvm.isa.hidden.ModelCommitment` that ``build`` computes. A
+program *bound* to its hidden values (built with them, or
+:meth:`Program.bind_weights`) can be executed; its digest and file are the
+public program's. Because worst-case bounds through a hidden weight are only
+width-based, a ``rescale``/``div`` whose operand depends on one may declare a
+result narrower than the worst case: its chip range-checks the result to the
+declared width, and the VM refuses a run that leaves it.
 """
 
 from __future__ import annotations
@@ -21,6 +33,7 @@ import numpy as np
 
 from .analysis import Interval, interval
 from .errors import IsaError, ProgramOverflowError, ZkvmError
+from .hidden import ModelCommitment
 from .ops import OPS, check_size
 from .tensor import (
     FIELD_SAFE_BITS,
@@ -33,6 +46,12 @@ from .tensor import (
 )
 
 _LIMIT = 1 << FIELD_SAFE_BITS
+#: ops whose chips range-check the result to its declared width (see module docstring)
+CHECKED_RESULT_OPS = ("rescale", "div")
+
+
+class WeightsError(ZkvmError):
+    """Hidden weight values are missing, malformed, or do not match the model commitment."""
 
 
 class Program:
@@ -41,8 +60,10 @@ class Program:
     Attributes:
         tensors: every tensor by name, in declaration order.
         instructions: the instructions, in execution order.
-        weights: weight values (int64 arrays of the declared shapes).
+        weights: weight values known to this object (int64 arrays of the declared
+            shapes): every public weight, and hidden ones only when bound.
         outputs: output names, in order.
+        commitment: the model commitment (hashed weights), or None.
         metadata: free-form strings (not part of the digest).
         intervals: worst-case ``(lo, hi)`` of every tensor.
         acc_bounds: for ``matmul``/``sum`` results, a bound on every partial sum.
@@ -57,6 +78,8 @@ class Program:
         self.intervals: dict[str, Interval] = dict(b.intervals)
         self.acc_bounds: dict[str, int] = dict(b.acc_bounds)
         self.n_addresses: int = b.next_addr
+        self.commitment: ModelCommitment | None = b.commitment
+        self.weight_salt: tuple[int, ...] | None = b.weight_salt
         self._addr = b.addr
         self._base = b.base
         self._producer = {ins.output: i for i, ins in enumerate(self.instructions)}
@@ -92,8 +115,108 @@ class Program:
 
     @property
     def n_params(self) -> int:
-        """Number of weight values."""
-        return sum(int(w.size) for w in self.weights.values())
+        """Number of weight values (hidden ones included)."""
+        return sum(t.size for t in self.tensors.values() if t.kind == "weight")
+
+    @property
+    def hidden_weights(self) -> list[str]:
+        """Names of the private and hashed weights, in declaration order."""
+        return [t.name for t in self.tensors.values()
+                if t.kind == "weight" and t.visibility != "public"]
+
+    @property
+    def public_weights(self) -> dict[str, np.ndarray]:
+        """Values of the public weights (what the program file stores)."""
+        return {n: w for n, w in self.weights.items() if self.tensors[n].visibility == "public"}
+
+    @property
+    def weights_bound(self) -> bool:
+        """True when every hidden weight's values (and the commitment's salt) are known."""
+        return all(n in self.weights for n in self.hidden_weights) and (
+            self.commitment is None or self.weight_salt is not None)
+
+    @property
+    def has_hidden(self) -> bool:
+        """Anything private or hashed (the proof must be zero-knowledge)."""
+        return any(t.visibility != "public" for t in self.tensors.values()
+                   if t.kind in ("input", "weight", "output"))
+
+    def require_weights(self) -> None:
+        """Raise WeightsError unless the hidden weights are bound (needed to execute)."""
+        if not self.weights_bound:
+            names = ", ".join(self.hidden_weights)
+            raise WeightsError(
+                f"program {self.digest_hex[:16]}… has private weights ({names}) whose values "
+                "are not in the program file: give the private weights file (--weights FILE, "
+                "or weights= in Python)")
+
+    def bind_weights(self, private: Any, check: bool = True) -> Program:
+        """This program with its hidden weights' values (a ``zkvm.weights_file.PrivateWeights``).
+
+        Args:
+            private: values of every hidden weight and the commitment's salt.
+            check: verify shapes, widths and the commitment (``False`` only to
+                build a deliberately wrong witness in tests).
+
+        Raises:
+            WeightsError: a weight is missing, has the wrong shape, leaves its
+                declared width, or the values and salt do not hash to the
+                program's model commitment.
+        """
+        import copy
+
+        from .hidden import digest_hex, hash_tensors
+
+        values = dict(private.values)
+        for n in self.hidden_weights:
+            t = self.tensors[n]
+            if n not in values:
+                raise WeightsError(f"the weights file has no values for weight '{n}'")
+            v = np.asarray(values[n])
+            if v.dtype.kind not in "iu" or tuple(v.shape) != tuple(t.shape):
+                raise WeightsError(f"weight '{n}': expected integers of shape {list(t.shape)}, "
+                                   f"got {v.dtype} {list(v.shape)}")
+            v = v.astype(np.int64)
+            if check and v.size and (int(v.min()) < t.lo or int(v.max()) > t.hi):
+                raise WeightsError(f"weight '{n}' has values outside its declared {t.type_str} "
+                                   f"range [{t.lo}, {t.hi}]")
+            v.flags.writeable = False
+            values[n] = v
+        extra = sorted(set(values) - set(self.hidden_weights))
+        if extra:
+            raise WeightsError(f"the weights file has values for '{extra[0]}', which is not a "
+                               "private weight of this program")
+        salt = None
+        if self.commitment is not None:
+            salt = tuple(int(s) for s in (private.salt or ()))
+            if len(salt) != self.commitment.salt_len:
+                raise WeightsError(f"the weights file's salt has {len(salt)} elements, the "
+                                   f"commitment expects {self.commitment.salt_len}")
+            if check:
+                got = hash_tensors([values[n] for n in self.commitment.tensors], salt)
+                if tuple(got) != tuple(self.commitment.digest):
+                    raise WeightsError(
+                        "these weights do not match the program's model commitment "
+                        f"{self.commitment.hex[:16]}… (they hash to "
+                        f"{digest_hex(got)[:16]}…): "
+                        "use the weights file written with this program")
+        out = copy.copy(self)
+        out.__dict__.pop("_vm_cache", None)
+        out.weights = {**self.public_weights, **values}
+        out.weight_salt = salt
+        return out
+
+    def private_weights(self) -> Any:
+        """The hidden weights and salt as a ``zkvm.weights_file.PrivateWeights``."""
+        from zkvm.weights_file import PrivateWeights
+
+        self.require_weights()
+        return PrivateWeights(
+            {n: self.weights[n] for n in self.hidden_weights},
+            list(self.weight_salt) if self.weight_salt is not None else None,
+            list(self.commitment.digest) if self.commitment is not None else None,
+            self.digest,
+            list(self.commitment.tensors) if self.commitment is not None else [])
 
     @cached_property
     def digest(self) -> bytes:
@@ -152,6 +275,11 @@ class ProgramBuilder:
         self.addr: dict[str, np.ndarray] = {}
         self.base: dict[str, int] = {}
         self.next_addr = 1
+        #: tensors whose bound depends on a hidden weight (see module docstring)
+        self.hidden: set[str] = set()
+        #: set by the file reader (public programs); computed by ``build`` otherwise
+        self.commitment: ModelCommitment | None = None
+        self.weight_salt: tuple[int, ...] | None = None
 
     # ----------------------------------------------------------- declarations
     def _new_name(self, name: str, where: str) -> None:
@@ -184,8 +312,7 @@ class ProgramBuilder:
         self._new_name(name, where)
         shape = _shape(shape, where)
         lo, hi = _bits(bits, where)
-        if visibility not in VISIBILITIES:
-            raise IsaError(f"{_loc(where)}visibility must be public or private, got {visibility!r}")
+        _visibility(visibility, where)
         if value_range is not None:
             value_range = (int(value_range[0]), int(value_range[1]))
             if not lo <= value_range[0] <= value_range[1] <= hi:
@@ -210,11 +337,28 @@ class ProgramBuilder:
         visibility: str = "public",
         where: str = "",
     ) -> TensorInfo:
-        """Declare a weight (constant, public) tensor from integer values."""
+        """Declare a weight tensor from integer values.
+
+        ``visibility`` is ``public`` (values in the program), ``private`` or
+        ``hashed`` (values only in the private weights file; bounds from the
+        declared width). A hidden weight's ``values`` may be ``None`` (a public
+        program read from its file); ``shape`` is then required.
+        """
         self._new_name(name, where)
         scale = _scale(scale, where)
-        if visibility != "public":
-            raise IsaError(f"{_loc(where)}private weights are not supported yet (weight '{name}')")
+        _visibility(visibility, where)
+        if values is None:
+            if visibility == "public" or shape is None:
+                raise IsaError(f"{_loc(where)}weight '{name}' has no values (only private or "
+                               "hashed weights of a public program may omit them)")
+            shape = _shape(shape, where)
+            lo, hi = _bits(bits, where)
+            info = TensorInfo(name, shape, int(bits), int(scale), "weight", visibility)
+            self.tensors[name] = info
+            self.intervals[name] = (lo, hi)
+            self.hidden.add(name)
+            self._materialise(info)
+            return info
         arr = np.asarray(values)
         if arr.dtype == object or arr.dtype.kind not in "iub":
             raise IsaError(
@@ -237,7 +381,11 @@ class ProgramBuilder:
         self.tensors[name] = info
         self.weights[name] = arr
         arr.flags.writeable = False
-        self.intervals[name] = (int(arr.min()), int(arr.max())) if arr.size else (0, 0)
+        if visibility == "public":
+            self.intervals[name] = (int(arr.min()), int(arr.max())) if arr.size else (0, 0)
+        else:  # the public program must not depend on hidden values
+            self.intervals[name] = (lo, hi)
+            self.hidden.add(name)
         self._materialise(info)
         return info
 
@@ -245,8 +393,13 @@ class ProgramBuilder:
         """Attach free-form metadata (not part of the digest)."""
         self.metadata[str(key)] = str(value)
 
-    def output(self, name: str, where: str = "") -> None:
-        """Mark the result of an instruction as a program output."""
+    def output(self, name: str, where: str = "", visibility: str = "public") -> None:
+        """Mark the result of an instruction as a program output.
+
+        ``visibility``: ``public`` (the verifier learns it), ``hashed`` (the
+        verifier learns its salted digest) or ``private`` (nothing).
+        """
+        _visibility(visibility, where)
         info = self.tensors.get(name)
         if info is None:
             raise IsaError(f"{_loc(where)}output '{name}' is not defined")
@@ -255,7 +408,7 @@ class ProgramBuilder:
         if name in self.outputs:
             raise IsaError(f"{_loc(where)}'{name}' is already an output")
         self.outputs.append(name)
-        self.tensors[name] = _replace(info, kind="output")
+        self.tensors[name] = _replace(info, kind="output", visibility=visibility)
 
     # ----------------------------------------------------------- instructions
     def instruction(
@@ -266,8 +419,13 @@ class ProgramBuilder:
         attrs: dict[str, Any] | None = None,
         bits: int | None = None,
         where: str = "",
+        widen: bool = False,
     ) -> TensorInfo:
         """Append ``output = op inputs, attrs`` and return the result's metadata.
+
+        ``widen``: when the declared ``bits`` do not hold the worst case, pick
+        a wider width instead of refusing (used when weights become hidden and
+        bounds grow; see :func:`zkvm.isa.visibility.with_visibility`).
 
         Raises:
             IsaError: unknown opcode/name, bad attributes, redefinition.
@@ -312,7 +470,11 @@ class ProgramBuilder:
             iv, acc = interval(op, attrs, ins, [self.intervals[n] for n in inputs], static)
         if bits is None and spec.view:
             bits = max(t.bits for t in ins)
-        bits = self._check_bounds(desc, output, iv, acc, bits)
+        dep = any(n in self.hidden for n in inputs)
+        iv, bits = self._check_bounds(desc, output, iv, acc, bits,
+                                      checked=dep and op in CHECKED_RESULT_OPS, widen=widen)
+        if dep:
+            self.hidden.add(output)
         info = TensorInfo(output, tuple(shape), bits, scale, view=spec.view)
         self.tensors[output] = info
         self.instructions.append(inst)
@@ -325,7 +487,14 @@ class ProgramBuilder:
             self._materialise(info)
         return info
 
-    def _check_bounds(self, desc: str, name: str, iv: Interval, acc: int, bits: int | None) -> int:
+    def _check_bounds(self, desc: str, name: str, iv: Interval, acc: int, bits: int | None,
+                      checked: bool = False, widen: bool = False) -> tuple[Interval, int]:
+        """``(interval, bits)`` of a result; refuses bounds that do not fit.
+
+        ``checked``: the result is range-checked to its declared width by its
+        chip, so an explicit width narrower than the worst case is allowed and
+        becomes the interval. ``widen``: a too-narrow explicit width is widened.
+        """
         worst = max(abs(iv[0]), abs(iv[1]), acc)
         if worst >= _LIMIT:
             raise ProgramOverflowError(
@@ -337,20 +506,26 @@ class ProgramBuilder:
             for b in STANDARD_BITS:
                 lo, hi = bits_range(b)
                 if lo <= iv[0] and iv[1] <= hi:
-                    return b
-            return STANDARD_BITS[-1]
+                    return iv, b
+            return iv, STANDARD_BITS[-1]
         lo, hi = _bits(bits, desc)
         if iv[0] < lo or iv[1] > hi:
+            if checked:
+                return (max(iv[0], lo), min(iv[1], hi)), int(bits)
             need = _fit_bits(iv)
+            if widen:
+                return iv, max(int(bits), next((b for b in STANDARD_BITS if b >= need), need))
             raise ProgramOverflowError(
                 f"{desc}: worst-case range [{_big(iv[0])}, {_big(iv[1])}] of '{name}' does not "
                 f"fit i{bits} [{lo}, {hi}]; declare it i{need} or wider, rescale earlier, or "
                 "declare a narrower input range"
             )
-        return int(bits)
+        return iv, int(bits)
 
     def _static(self, name: str) -> np.ndarray | None:
-        """Values of ``name`` when fixed at assembly time (a weight, or a view of weights)."""
+        """Values of ``name`` when fixed by the public program (a public weight or a view of them)."""
+        if name in self.hidden:
+            return None
         if name in self.weights:
             return self.weights[name]
         info = self.tensors[name]
@@ -361,6 +536,8 @@ class ProgramBuilder:
         known = np.zeros(self.next_addr, dtype=bool)
         known[0] = True
         for w, vals in self.weights.items():
+            if w in self.hidden:
+                continue
             b = self.base[w]
             mem[b : b + vals.size] = vals.ravel()
             known[b : b + vals.size] = True
@@ -368,10 +545,29 @@ class ProgramBuilder:
             return None
         return mem[addr]
 
-    def build(self) -> Program:
-        """Finish: at least one output is required."""
+    def build(self, salt: list[int] | None = None) -> Program:
+        """Finish: at least one output is required.
+
+        With hashed weights whose values are known, computes the model
+        commitment under ``salt`` (random from the OS CSPRNG when None; give
+        one only for reproducible tests). A file reader sets ``commitment``
+        instead (values unknown).
+        """
         if not self.outputs:
             raise IsaError("program declares no output (add a line 'output NAME')")
+        hashed = [n for n, t in self.tensors.items() if t.kind == "weight"
+                  and t.visibility == "hashed"]
+        if self.commitment is not None:
+            if list(self.commitment.tensors) != hashed:
+                raise IsaError(f"the model commitment covers {list(self.commitment.tensors)} but "
+                               f"the hashed weights are {hashed}")
+        elif hashed:
+            if not all(n in self.weights for n in hashed):
+                raise IsaError("hashed weights without values need the model commitment")
+            from .hidden import make_commitment
+
+            self.commitment, self.weight_salt = make_commitment(
+                hashed, [self.weights[n] for n in hashed], salt)
         return Program(self)
 
 
@@ -389,6 +585,12 @@ def _fit_bits(iv: Interval) -> int:
         if lo <= iv[0] and iv[1] <= hi:
             return b
     return 63
+
+
+def _visibility(v: str, where: str) -> None:
+    if v not in VISIBILITIES:
+        raise IsaError(f"{_loc(where)}visibility must be one of {', '.join(VISIBILITIES)}, "
+                       f"got {v!r}")
 
 
 def _scale(scale: int, where: str) -> int:

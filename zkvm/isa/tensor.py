@@ -18,7 +18,8 @@ MAX_BITS = 63
 #: Declared scales (and lut output scales) lie in [-MAX_SCALE, MAX_SCALE].
 MAX_SCALE = 62
 KINDS = ("input", "weight", "intermediate", "output")
-VISIBILITIES = ("public", "private")
+#: ``hashed``: private, bound to a public Poseidon2 digest (docs/visibility.md).
+VISIBILITIES = ("public", "private", "hashed")
 #: Widths the assembler picks for a result with no annotation.
 STANDARD_BITS = (8, 16, 32, 63)
 
@@ -48,7 +49,8 @@ class TensorInfo:
         bits: declared signed width N of ``iN``.
         scale: fixed-point exponent s; an integer v stands for ``v / 2**s``.
         kind: ``input``, ``weight``, ``intermediate`` or ``output``.
-        visibility: ``public`` or ``private`` (inputs; weights are public for now).
+        visibility: ``public``, ``private`` or ``hashed`` for inputs, weights and
+            outputs (docs/visibility.md); ``public`` for every other tensor.
         value_range: for inputs, an optional narrower declared range ``(lo, hi)``.
         view: True when the tensor is an address map of others (owns no addresses).
     """

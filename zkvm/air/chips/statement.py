@@ -1,15 +1,23 @@
 """From a program to the tables that prove it, and from an execution to their traces.
 
-``build_statement(program)`` depends on the program alone (so anyone can
-derive the verifying key): one chip per compute instruction (from the
-planner registered for its opcode), an ``InputChip`` per private input, a
-``ConstChip`` for public weights read through the bus, the range table when
-some chip range-checks, and whatever tables the planners add (lookup tables).
-Address maps (views) cost nothing: consumers just read other addresses.
+``build_statement(program)`` depends on the public program alone (so anyone
+can derive the verifying key; hidden weight values are never used): one chip
+per compute instruction (from the planner registered for its opcode), an
+``InputChip`` per private or hashed input, a ``PrivateWeightsChip`` table per
+range of private/hashed weights, a ``ConstChip`` for public weights read
+through the bus, the hash tables of hashed tensors (``zkvm.air.chips.hashed``:
+a ``SaltChip`` and one ``Poseidon2Chip``), the range table when some chip
+range-checks, and whatever tables the planners add (lookup tables). Address
+maps (views) cost nothing: consumers just read other addresses.
 
 Multiplicities are counted once all chips have declared what they read: an
 element's producer sends it as many times as chips receive it, plus one per
-public output element (the verifier's read).
+public output element and per digest element (the verifier's reads).
+
+Visibility (docs/visibility.md): anything private or hashed makes the
+statement zero-knowledge; only public inputs and outputs, the model
+commitment and the digests of hashed inputs/outputs are verifier-side bus
+terms (``io`` meta, ``zkvm.air.chips.io``).
 """
 
 from __future__ import annotations
@@ -19,8 +27,11 @@ from typing import Callable
 
 import numpy as np
 
+from zkvm.field.scalar import P
+
 from zkvm.air.chips.common import VmChip, log_height_for
 from zkvm.air.chips.memory import ConstChip, InputChip, RangeTable
+from zkvm.air.chips.poseidon2 import Poseidon2Chip, SaltChip
 
 #: opcode -> planner(ctx, index, instruction) -> list of chips
 PLANNERS: dict[str, Callable] = {}
@@ -56,11 +67,29 @@ class VmStatement:
     zk: bool
     chips: list[VmChip]
     io: dict = field(default_factory=dict)
+    hashed: list = field(default_factory=list)   # zkvm.air.chips.hashed.HashedTensor
+    n_addresses: int = 0                          # program addresses + salts and digests
 
-    def traces(self, ex) -> list[np.ndarray]:
+    def traces(self, ex, salts: dict[str, list[int]] | None = None) -> list[np.ndarray]:
         """Main traces of every chip from an execution of the program."""
+        return self.witness(ex, salts)[0]
+
+    def witness(self, ex, salts: dict[str, list[int]] | None = None
+                ) -> tuple[list[np.ndarray], list[list[int]]]:
+        """``(traces, digests)``: main traces and the digest of each hash job (``self.hashed``).
+
+        Args:
+            ex: an execution of the program (bound to its hidden weights).
+            salts: the salt of each hashed input/output by tensor name (the
+                model commitment's salt is the program's ``weight_salt``).
+
+        Raises:
+            StatementError: a salt is missing or has the wrong length.
+        """
         events = {e.index: e for e in ex.events}
+        mem = self._memory(ex, salts or {})
         out: list[np.ndarray | None] = []
+        digests: list[list[int]] = []
         lookups = []
         range_idx = None
         for i, c in enumerate(self.chips):
@@ -72,6 +101,10 @@ class VmStatement:
                 tr = c.trace(ex.values[c.source])
             elif isinstance(c, ConstChip):
                 tr = c.trace()
+            elif isinstance(c, SaltChip):
+                tr = c.trace(mem[c.data["addr"]])
+            elif isinstance(c, Poseidon2Chip):
+                tr, digests = c.trace_from_memory(mem)
             elif hasattr(c, "trace_from_execution"):
                 tr = c.trace_from_execution(ex, self)
             else:
@@ -80,11 +113,28 @@ class VmStatement:
             lookups += c.range_values(tr)
         if range_idx is not None:
             out[range_idx] = self.chips[range_idx].trace_from_counts(lookups)
-        return out
+        return out, digests
+
+    def _memory(self, ex, salts: dict[str, list[int]]) -> np.ndarray:
+        """The execution's memory image (field elements) extended with the salts."""
+        from zkvm.air.chips.common import field as to_field
+
+        if not self.hashed:
+            return ex.memory
+        mem = np.zeros(self.n_addresses, dtype=np.uint64)
+        mem[:ex.memory.size] = to_field(ex.memory)
+        for h in self.hashed:
+            s = ex.program.weight_salt if h.kind == "weights" else salts.get(h.name)
+            if s is None or len(s) != h.salt_addrs.size:
+                what = "the model commitment" if h.kind == "weights" else f"hashed {h.kind} " \
+                    f"'{h.name}'"
+                raise StatementError(f"{what} needs a salt of {h.salt_addrs.size} field elements"
+                                     f" (got {None if s is None else len(s)})")
+            mem[h.salt_addrs] = [int(v) % P for v in s]
+        return mem
 
 
-def _fill_multiplicities(program, chips: list[VmChip], io_outputs: list[np.ndarray]) -> np.ndarray:
-    n = program.n_addresses
+def _fill_multiplicities(n: int, chips: list[VmChip], io_outputs: list[np.ndarray]) -> np.ndarray:
     reads = np.zeros(n, dtype=np.int64)
     for c in chips:
         r = c.data.get("read_addrs")
@@ -100,9 +150,22 @@ def _fill_multiplicities(program, chips: list[VmChip], io_outputs: list[np.ndarr
 
 
 def build_statement(program, zk: bool | None = None) -> VmStatement:
-    """The chips proving ``program`` (``zk`` defaults to: some input is private)."""
+    """The chips proving ``program`` (``zk`` defaults to: something is private or hashed).
+
+    Raises:
+        StatementError: an instruction no chip proves, a private input wider
+            than 16 bits, ``zk=False`` for a program with hidden values, or a
+            read with no producer.
+    """
+    from zkvm.air.chips.hashed import plan_hashes
+    from zkvm.air.chips.private_weights import plan_private_weights
+
+    hidden = program.has_hidden
     if zk is None:
-        zk = any(t.visibility != "public" for t in program.inputs)
+        zk = hidden
+    if hidden and not zk:
+        raise StatementError("this program has private or hashed values: its proofs must be "
+                             "zero-knowledge (do not pass zk=False / --no-zk)")
     ctx = Context(program, zk)
     chips: list[VmChip] = []
     for idx, ins in enumerate(program.instructions):
@@ -115,12 +178,8 @@ def build_statement(program, zk: bool | None = None) -> VmStatement:
                 f"instruction {idx} {ins.describe()}: no chip proves '{ins.op}' yet")
         for c in PLANNERS[ins.op](ctx, idx, ins):
             chips.append(c)
-    # producers of inputs and weights
-    produced = np.zeros(program.n_addresses, dtype=bool)
-    for c in chips:
-        w = c.data.get("write_addrs")
-        if w is not None:
-            produced[w] = True
+    # producers of hidden weights and of private inputs
+    chips += plan_private_weights(ctx, program.hidden_weights)
     inputs_meta = []
     for t in program.inputs:
         base = program.base(t.name)
@@ -137,11 +196,14 @@ def build_statement(program, zk: bool | None = None) -> VmStatement:
         c.source = t.name
         chips.append(c)
         inputs_meta.append((t, addrs))
-    out_addrs = [np.asarray(program.addresses(o), dtype=np.int64).ravel() for o in program.outputs]
-    reads = _fill_multiplicities(program, chips, out_addrs)
+    hashed, hash_chips, n_total = plan_hashes(ctx, program.n_addresses)
+    chips += hash_chips
+    public_out = [o for o in program.outputs if program.tensors[o].visibility == "public"]
+    out_addrs = [np.asarray(program.addresses(o), dtype=np.int64).ravel() for o in public_out]
+    reads = _fill_multiplicities(n_total, chips, out_addrs + [h.digest_addrs for h in hashed])
     # public weights read through the bus
     waddr, wval = [], []
-    for name, w in program.weights.items():
+    for name, w in program.public_weights.items():
         base = program.base(name)
         a = np.arange(base, base + w.size, dtype=np.int64)
         keep = reads[a] > 0
@@ -155,10 +217,15 @@ def build_statement(program, zk: bool | None = None) -> VmStatement:
     if any(getattr(c, "uses_range", False) or isinstance(c, InputChip) for c in chips):
         chips.append(RangeTable())
     # every read must have a producer
+    produced = np.zeros(n_total, dtype=bool)
+    for c in chips:
+        w = c.data.get("write_addrs")
+        if w is not None:
+            produced[w] = True
     for t in program.inputs:
         produced[program.base(t.name):program.base(t.name) + t.size] = True
-    for name in program.weights:
-        produced[program.base(name):program.base(name) + program.weights[name].size] = True
+    for name in program.public_weights:
+        produced[program.base(name):program.base(name) + program.tensors[name].size] = True
     produced[0] = True
     orphan = np.flatnonzero((reads > 0) & ~produced)
     if orphan.size:
@@ -170,6 +237,13 @@ def build_statement(program, zk: bool | None = None) -> VmStatement:
                     "mult": reads[a].astype("<i4").tobytes()} for t, a in inputs_meta],
         "outputs": [{"name": o, "shape": list(program.tensors[o].shape),
                      "scale": program.tensors[o].scale,
-                     "addrs": a.astype("<i8").tobytes()} for o, a in zip(program.outputs, out_addrs)],
+                     "addrs": a.astype("<i8").tobytes()} for o, a in zip(public_out, out_addrs)],
     }
-    return VmStatement(program, zk, chips, io)
+    hidden_out = [{"name": o, "visibility": program.tensors[o].visibility,
+                   "shape": list(program.tensors[o].shape), "scale": program.tensors[o].scale}
+                  for o in program.outputs if o not in public_out]
+    if hidden_out:
+        io["hidden_outputs"] = hidden_out
+    if hashed:
+        io["digests"] = [h.meta() for h in hashed]
+    return VmStatement(program, zk, chips, io, hashed, n_total)

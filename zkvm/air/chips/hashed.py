@@ -1,0 +1,100 @@
+"""Hashed tensors in a statement: the model commitment and the digests of hashed inputs/outputs.
+
+For every hashed thing (docs/visibility.md) the statement proves
+``digest = hash_elements(mem[value addresses], salt)`` with one Poseidon2
+sponge (``zkvm.air.chips.poseidon2``) that *reads* the values from the memory
+bus at program-fixed addresses, so the hashed values are exactly the ones the
+rest of the program reads:
+
+* ``weights`` (``name = "model"``): every hashed weight tensor, concatenated
+  in declaration order, under the model commitment's salt; the digest is the
+  program's published commitment, which the verifier takes from the
+  verifying key (``io["digests"][i]["value"]``, made from the program at
+  setup), never from the proof;
+* ``input`` / ``output`` (``name`` = the tensor): one sponge per hashed
+  tensor under a per-proof salt; the digest is a public value of the proof
+  (``proof.public.meta["digests"]``), bound in the transcript.
+
+Salts and digests need addresses: the statement gives each job ``SALT_LEN``
+salt and 4 digest addresses past the program's last address. A ``SaltChip``
+writes the salts (private, unconstrained: they only blind); the Poseidon2
+chip writes the digests, and the verifier reads each digest element once as
+a bus term (``zkvm.air.chips.io``), with the value it knows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from zkvm.air.chips.poseidon2 import HashJob, Poseidon2Chip, SaltChip
+from zkvm.hash.poseidon2 import DIGEST_LEN, SALT_LEN
+
+
+@dataclass
+class HashedTensor:
+    """One hash the statement proves (``kind``: weights, input or output)."""
+
+    kind: str
+    name: str
+    value_addrs: np.ndarray
+    salt_addrs: np.ndarray
+    digest_addrs: np.ndarray
+    digest: list[int] | None = None   # known from the program (the model commitment)
+
+    @property
+    def key(self) -> str:
+        """Name of its salt and digest: ``model`` for the weights, else the tensor's name."""
+        return self.name
+
+    def meta(self) -> dict:
+        """The verifying key's record (``io["digests"]``)."""
+        d = {"kind": self.kind, "name": self.name, "addr": int(self.digest_addrs[0])}
+        if self.digest is not None:
+            d["value"] = [int(v) for v in self.digest]
+        return d
+
+
+def plan_hashes(ctx, first_free: int) -> tuple[list[HashedTensor], list, int]:
+    """Hash jobs of ``ctx.program`` with addresses from ``first_free`` on.
+
+    Returns:
+        ``(hashed, chips, next_free)``: the jobs, the chips proving them (a
+        ``SaltChip`` and one ``Poseidon2Chip`` table for all jobs; none when
+        nothing is hashed) and the first address left unused.
+    """
+    prog = ctx.program
+    todo: list[tuple[str, str, np.ndarray, list[int] | None, int]] = []
+    if prog.commitment is not None:
+        c = prog.commitment
+        addrs = np.concatenate([_span(prog, n) for n in c.tensors])
+        todo.append(("weights", "model", addrs, list(c.digest), c.salt_len))
+    for t in prog.inputs:
+        if t.visibility == "hashed":
+            todo.append(("input", t.name, _span(prog, t.name), None, SALT_LEN))
+    for o in prog.outputs:
+        if prog.tensors[o].visibility == "hashed":
+            addrs = np.asarray(prog.addresses(o), dtype=np.int64).ravel()
+            todo.append(("output", o, addrs, None, SALT_LEN))
+    if not todo:
+        return [], [], first_free
+    hashed, nxt = [], first_free
+    for kind, name, addrs, digest, n_salt in todo:
+        salt = np.arange(nxt, nxt + n_salt, dtype=np.int64)
+        dig = np.arange(nxt + n_salt, nxt + n_salt + DIGEST_LEN, dtype=np.int64)
+        nxt += n_salt + DIGEST_LEN
+        hashed.append(HashedTensor(kind, name, addrs, salt, dig, digest))
+    salt_addrs = np.concatenate([h.salt_addrs for h in hashed])
+    salt_chip = SaltChip(ctx.log_height(salt_addrs.size), {},
+                         {"addr": salt_addrs, "write_addrs": salt_addrs})
+    jobs = [HashJob(h.value_addrs, h.salt_addrs, h.digest_addrs) for h in hashed]
+    rows = sum(j.n_rows for j in jobs)
+    hash_chip = Poseidon2Chip.for_jobs(jobs, ctx.log_height(rows))
+    hash_chip.source = tuple(h.key for h in hashed)
+    return hashed, [salt_chip, hash_chip], nxt
+
+
+def _span(prog, name: str) -> np.ndarray:
+    base = prog.base(name)
+    return np.arange(base, base + prog.tensors[name].size, dtype=np.int64)

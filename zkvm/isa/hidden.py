@@ -1,0 +1,151 @@
+"""Hidden tensors: the model commitment and the digests of hashed tensors (docs/visibility.md).
+
+A *hashed* tensor is private but bound to a public digest: the Poseidon2
+sponge (``zkvm.hash.poseidon2.hash_elements``; Poseidon2-Goldilocks, width 12,
+eprint 2023/323) of ``salt || values``, where ``values`` are the tensor's
+integers taken mod p in row-major order and ``salt`` is ``SALT_LEN`` random
+field elements absorbed first (hiding). The AIR proves the same hash of the
+same memory addresses (``zkvm.air.chips.poseidon2``).
+
+The *model commitment* is one such digest over every hashed weight tensor,
+concatenated in declaration order, under one salt. It is public: the program
+file stores it (and the program digest covers it); the weights file stores
+the values and the salt.
+
+Digests are shown as 64 hex characters: the four field elements, each as 8
+little-endian bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from zkvm.field.scalar import P
+from zkvm.hash.poseidon2 import DIGEST_LEN, SALT_LEN, hash_elements, random_salt  # noqa: F401
+
+from .errors import IsaError
+
+#: the hash behind every commitment (the AIR chip is ``poseidon2-goldilocks-w12-rf8-rp22``)
+SCHEME = "poseidon2-goldilocks-w12-sponge"
+#: below this many values the plain-int reference hash is fast enough (no JIT)
+_FAST_FROM = 2048
+
+
+def digest_hex(digest: Sequence[int]) -> str:
+    """The 64-hex-character form of a digest (4 field elements, 8 LE bytes each)."""
+    return b"".join(int(v).to_bytes(8, "little") for v in digest).hex()
+
+
+def parse_digest(text: str) -> list[int]:
+    """Inverse of :func:`digest_hex`.
+
+    Raises:
+        IsaError: not 64 hex characters, or an element not below p.
+    """
+    try:
+        raw = bytes.fromhex(text.strip())
+    except ValueError:
+        raw = b""
+    if len(raw) != 8 * DIGEST_LEN:
+        raise IsaError(f"a digest is {16 * DIGEST_LEN} hex characters, got {text!r}")
+    out = [int.from_bytes(raw[8 * i:8 * i + 8], "little") for i in range(DIGEST_LEN)]
+    if any(v >= P for v in out):
+        raise IsaError(f"digest {text!r} holds a value that is not a field element")
+    return out
+
+
+def hash_tensors(values: Sequence[np.ndarray], salt: Sequence[int]) -> list[int]:
+    """Digest of ``salt || concat(values)`` (each array row-major, signed ints mod p).
+
+    Long messages use the numba sponge kernel (prover side); short ones the
+    plain-int reference. Both compute ``hash_elements``.
+    """
+    flat = [np.asarray(v, dtype=np.int64).ravel() for v in values]
+    msg = np.concatenate(flat) if flat else np.zeros(0, np.int64)
+    if msg.size < _FAST_FROM:
+        return hash_elements([int(v) for v in msg], [int(s) for s in salt])
+    return _hash_fast(msg, [int(s) % P for s in salt])
+
+
+def _hash_fast(msg: np.ndarray, salt: list[int]) -> list[int]:
+    from zkvm.hash.poseidon2 import RATE, sponge_iv
+    from zkvm.hash.poseidon2_kernels import sponge_rows
+
+    field = np.where(msg < 0, np.uint64(P) - (-msg).astype(np.uint64), msg.astype(np.uint64))
+    full = np.concatenate([np.array(salt, dtype=np.uint64), field.astype(np.uint64)])
+    n = max(1, -(-full.size // RATE))
+    rate = np.zeros(n * RATE, np.uint64)
+    rate[:full.size] = full
+    cap = np.zeros((n, 4), np.uint64)
+    cap[0] = sponge_iv(msg.size, len(salt))
+    chain = np.ones(n, np.uint8)
+    chain[0] = 0
+    _, outs = sponge_rows(rate.reshape(n, RATE), cap, chain)
+    return [int(v) for v in outs[-1, :DIGEST_LEN]]
+
+
+@dataclass(frozen=True)
+class ModelCommitment:
+    """The public commitment to a program's hashed weights.
+
+    Attributes:
+        tensors: the hashed weight tensors, in the order their values are absorbed.
+        digest: the 4-element Poseidon2 digest of ``salt || values``.
+        salt_len: number of salt elements (absorbed first).
+
+    In the program file: ``{"scheme", "tensors", "salt_len", "digest"}`` with
+    the digest as its 32 bytes (``digest_hex``'s bytes).
+        scheme: the hash (``SCHEME``).
+    """
+
+    tensors: tuple[str, ...]
+    digest: tuple[int, ...]
+    salt_len: int = SALT_LEN
+    scheme: str = SCHEME
+
+    @property
+    def hex(self) -> str:
+        return digest_hex(self.digest)
+
+    def to_body(self) -> dict[str, Any]:
+        return {"scheme": self.scheme, "tensors": list(self.tensors),
+                "salt_len": int(self.salt_len), "digest": bytes.fromhex(self.hex)}
+
+    @classmethod
+    def from_body(cls, d: Any) -> "ModelCommitment":
+        """Parse the program file's ``commitment`` record (raises IsaError)."""
+        try:
+            if not isinstance(d["digest"], bytes):
+                raise TypeError("the digest must be bytes")
+            c = cls(tuple(str(n) for n in d["tensors"]), tuple(parse_digest(d["digest"].hex())),
+                    int(d["salt_len"]), str(d["scheme"]))
+        except (KeyError, TypeError, ValueError, IsaError) as e:
+            raise IsaError(f"malformed model commitment ({type(e).__name__}: {e})") from None
+        c.validate()
+        return c
+
+    def validate(self) -> None:
+        if self.scheme != SCHEME:
+            raise IsaError(f"model commitment uses hash {self.scheme!r}; this zkvm proves "
+                           f"{SCHEME!r}")
+        if len(self.digest) != DIGEST_LEN or not all(0 <= v < P for v in self.digest):
+            raise IsaError(f"model commitment digest must be {DIGEST_LEN} field elements")
+        if not 2 <= self.salt_len <= 64:
+            raise IsaError(f"model commitment salt length {self.salt_len} must be in 2..64 "
+                           "(at least 128 bits of blinding)")
+
+
+def make_commitment(tensors: Sequence[str], values: Sequence[np.ndarray],
+                    salt: Sequence[int] | None = None) -> tuple[ModelCommitment, tuple[int, ...]]:
+    """Commit to ``values`` (one array per name in ``tensors``) under ``salt`` (random if None).
+
+    Returns:
+        ``(commitment, salt)``.
+    """
+    salt = tuple(int(s) % P for s in (random_salt() if salt is None else salt))
+    c = ModelCommitment(tuple(tensors), tuple(hash_tensors(values, salt)), len(salt))
+    c.validate()
+    return c, salt

@@ -1,0 +1,156 @@
+"""The private weights file (``.zkw``): hidden weight values and the commitment's salt.
+
+``zkvm assemble/compile … --weights hashed`` writes two files: the public
+program (shapes, scales, the model commitment; no weight values) and this
+one, which only the model owner keeps. ``zkvm run PROGRAM --weights FILE
+--prove`` binds them (``Program.bind_weights`` checks that the values and the
+salt hash to the program's commitment) and proves.
+
+File layout: a msgpack map ``{"magic": b"ZKVMWGHT", "format": 1, "zkvm":
+version, "program": program digest (32 bytes, informational), "hashed":
+[names in commitment order], "commitment": [4 ints] | None, "salt": [ints] |
+None, "weights": {name: [dtype, shape, raw little-endian bytes]}}``. Reading a
+file of another kind or version, or a truncated/corrupt one, raises
+:class:`WeightsFileError` with what to do.
+
+Keep this file secret: the salt is what makes the commitment hiding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgpack
+import numpy as np
+
+from zkvm import __version__
+from zkvm.isa.errors import ZkvmError
+from zkvm.isa.hidden import digest_hex, hash_tensors
+from zkvm.isa.tensor import storage_dtype
+
+WEIGHTS_MAGIC = b"ZKVMWGHT"
+WEIGHTS_FORMAT = 1
+_DTYPES = ("<i1", "<i2", "<i4", "<i8")
+
+
+class WeightsFileError(ZkvmError):
+    """A private weights file is not readable (wrong kind, version, or corrupt)."""
+
+
+@dataclass
+class PrivateWeights:
+    """Values of a program's private/hashed weights and the model commitment's salt.
+
+    Attributes:
+        values: int64 arrays by weight name.
+        salt: the commitment's salt (None when no weight is hashed).
+        commitment: the digest the values and salt hash to (None without hashed weights).
+        program_digest: the program this file was written with (informational).
+        hashed: the hashed weights, in the order the commitment absorbs them.
+    """
+
+    values: dict[str, np.ndarray]
+    salt: list[int] | None = None
+    commitment: list[int] | None = None
+    program_digest: bytes = b""
+    hashed: list[str] = field(default_factory=list)
+
+    def recompute(self) -> list[int] | None:
+        """The commitment these values and salt hash to (None without hashed weights)."""
+        if not self.hashed:
+            return None
+        missing = [n for n in self.hashed if n not in self.values]
+        if missing or self.salt is None:
+            raise WeightsFileError(f"weights file lacks the values of hashed weight "
+                                   f"'{missing[0]}'" if missing else "weights file has no salt")
+        return hash_tensors([self.values[n] for n in self.hashed], self.salt)
+
+    @property
+    def commitment_hex(self) -> str | None:
+        return None if self.commitment is None else digest_hex(self.commitment)
+
+    @property
+    def n_values(self) -> int:
+        return sum(int(v.size) for v in self.values.values())
+
+    # --- file --------------------------------------------------------------
+    def to_bytes(self) -> bytes:
+        def arr(v: np.ndarray) -> list:
+            v = np.asarray(v, dtype=np.int64)
+            lo, hi = (int(v.min()), int(v.max())) if v.size else (0, 0)
+            dt = storage_dtype(max(hi.bit_length(), (-lo - 1).bit_length()) + 1)
+            return [dt, list(v.shape), np.ascontiguousarray(v, dtype=dt).tobytes()]
+
+        doc = {"magic": WEIGHTS_MAGIC, "format": WEIGHTS_FORMAT, "zkvm": __version__,
+               "program": bytes(self.program_digest), "hashed": list(self.hashed),
+               "commitment": None if self.commitment is None else [int(v) for v in
+                                                                   self.commitment],
+               "salt": None if self.salt is None else [int(s) for s in self.salt],
+               "weights": {n: arr(v) for n, v in self.values.items()}}
+        return msgpack.packb(doc, use_bin_type=True)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "PrivateWeights":
+        """Decode a weights file (raises WeightsFileError)."""
+        try:
+            d = msgpack.unpackb(data, raw=False, strict_map_key=False)
+        except Exception as e:  # msgpack raises several unrelated types on bad data
+            raise WeightsFileError(f"not a zkvm weights file (undecodable: "
+                                   f"{type(e).__name__}); is it truncated?") from None
+        if not isinstance(d, dict) or d.get("magic") != WEIGHTS_MAGIC:
+            raise WeightsFileError("not a zkvm private weights file (magic ZKVMWGHT not found): "
+                                   "is this a program, a proof or a key?")
+        if d.get("format") != WEIGHTS_FORMAT:
+            raise WeightsFileError(f"weights file format {d.get('format')!r} is not supported "
+                                   f"(this zkvm reads format {WEIGHTS_FORMAT})")
+        try:
+            values = {}
+            for name, (dt, shape, raw) in dict(d["weights"]).items():
+                if dt not in _DTYPES:
+                    raise ValueError(f"weight {name!r}: unsupported dtype {dt!r}")
+                a = np.frombuffer(raw, dtype=dt)
+                n = int(np.prod(shape)) if shape else 1
+                if a.size != n:
+                    raise ValueError(f"weight {name!r}: shape {shape} but {a.size} values")
+                values[str(name)] = a.astype(np.int64).reshape([int(s) for s in shape])
+            out = cls(values,
+                      None if d["salt"] is None else [int(s) for s in d["salt"]],
+                      None if d["commitment"] is None else [int(v) for v in d["commitment"]],
+                      bytes(d["program"]), [str(n) for n in d["hashed"]])
+        except Exception as e:  # any malformed field
+            raise WeightsFileError(f"weights file is corrupt ({type(e).__name__}: {e})") from None
+        return out
+
+    def save(self, path: str) -> None:
+        with open(path, "wb") as f:
+            f.write(self.to_bytes())
+
+    @classmethod
+    def load(cls, path: str) -> "PrivateWeights":
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError as e:
+            raise WeightsFileError(f"cannot read weights file {path}: {e.strerror}") from None
+        try:
+            return cls.from_bytes(data)
+        except WeightsFileError as e:
+            raise WeightsFileError(f"{path}: {e}") from None
+
+
+def as_private_weights(weights: Any) -> PrivateWeights:
+    """A ``PrivateWeights``, a path to a weights file, or its bytes -> ``PrivateWeights``."""
+    if isinstance(weights, PrivateWeights):
+        return weights
+    if isinstance(weights, (bytes, bytearray)):
+        return PrivateWeights.from_bytes(bytes(weights))
+    if isinstance(weights, str):
+        return PrivateWeights.load(weights)
+    raise TypeError(f"weights must be a PrivateWeights, a path or bytes, got {type(weights)}")
+
+
+def weights_path(program_path: str) -> str:
+    """``dir/NAME.zkvm`` -> ``dir/NAME.zkw`` (where the private weights go by default)."""
+    base = program_path[:-5] if program_path.endswith(".zkvm") else program_path
+    return base + ".zkw"
