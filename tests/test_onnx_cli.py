@@ -127,7 +127,8 @@ def test_bad_options_are_one_line(files, args, needles):
 
 def test_unsupported_op_names_op_node_and_supported_list(tmp_path):
     m = graph_model([helper.make_node("Relu", ["x"], ["r"], name="/pre/Relu"),
-                     helper.make_node("Hardmax", ["r"], ["y"], name="/head/Hardmax")], {"x": [1, 4]})
+                     helper.make_node("Hardmax", ["r"], ["y"], name="/head/Hardmax")],
+                    {"x": [1, 4]})
     onnx.save(m, tmp_path / "u.onnx")
     r = invoke("compile", tmp_path / "u.onnx")
     assert_clean_error(r, "op Hardmax at node /head/Hardmax is not supported", "supported ops:",
@@ -238,8 +239,9 @@ def test_mutated_models_fail_only_with_user_errors():
 
     base = examples.transformer_block(legacy=True)
     xs = np.random.default_rng(0).standard_normal((2, 1, 8, 16))
-    muts = [("attr", i, j) for i, nd in enumerate(base.graph.node) for j in range(len(nd.attribute))]
-    muts += [("input", i, j) for i, nd in enumerate(base.graph.node) for j in range(len(nd.input))]
+    nodes = list(enumerate(base.graph.node))
+    muts = [("attr", i, j) for i, nd in nodes for j in range(len(nd.attribute))]
+    muts += [("input", i, j) for i, nd in nodes for j in range(len(nd.input))]
     muts += [("init", i, 0) for i in range(len(base.graph.initializer))]
     rng = np.random.default_rng(1)
     for k in rng.choice(len(muts), 30, replace=False):

@@ -37,7 +37,8 @@ def _guard(what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
 @user_errors
 def compile_cmd(
     model: str = typer.Argument(..., help="ONNX model (.onnx)"),
-    out: str = typer.Option(None, "-o", "--output", help="program file to write (default MODEL.zkvm)"),
+    out: str = typer.Option(None, "-o", "--output",
+                            help="program file to write (default MODEL.zkvm)"),
     calibrate: str = typer.Option(
         None, "--calibrate", "-c",
         help="calibration samples: JSON ({\"input_data\": ...} as EZKL, or by input name), "

@@ -65,8 +65,9 @@ class Calibration:
         try:
             ev = ReferenceEvaluator(graph.model)
         except Exception as e:  # noqa: BLE001
+            msg = " ".join(str(e).split())[:300]
             raise OnnxCompileError(f"onnx's reference evaluator cannot load {graph.path}: "
-                                   f"{type(e).__name__}: {' '.join(str(e).split())[:300]}") from None
+                                   f"{type(e).__name__}: {msg}") from None
         self.runs: list[dict[str, np.ndarray]] = []
         for k in range(self.n):
             feeds = {n: v[k].astype(_np_dtype(dtypes[n])) for n, v in samples.items()}

@@ -44,7 +44,7 @@ from .samples import read_sample_file, resolve_shapes
 
 
 def supported_ops() -> list[str]:
-    """Every ONNX op the compiler lowers (ops of constant subgraphs are folded, whatever they are)."""
+    """Every ONNX op the compiler lowers (constant subgraphs are folded, whatever their ops)."""
     return sorted(set(REGISTRY) | {"Constant"})
 
 

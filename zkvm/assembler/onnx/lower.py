@@ -125,7 +125,10 @@ def weight_scale(values: np.ndarray, bits: int, cap: int = MAX_WEIGHT_SCALE) -> 
 
 
 def sanitize(name: str) -> str:
-    """An ONNX tensor name as an assembly identifier (``/fc1/Gemm_output_0`` -> ``fc1_Gemm_output_0``)."""
+    """An ONNX tensor name as an assembly identifier.
+
+    ``/fc1/Gemm_output_0`` -> ``fc1_Gemm_output_0``.
+    """
     s = re.sub(r"[^A-Za-z0-9_]+", "_", name).strip("_")
     if not s or not (s[0].isalpha() or s[0] == "_"):
         s = "t_" + s

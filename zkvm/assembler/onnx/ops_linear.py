@@ -1,4 +1,4 @@
-"""Lowering of the linear layers: MatMul (plain, with bias, batched), Gemm, Conv, BatchNormalization.
+"""Lowering of the linear layers: MatMul (plain, biased, batched), Gemm, Conv, BatchNormalization.
 
 A product with a constant is one ``matmul`` against a weight (its bias, if
 any, at the accumulator's scale ``s_x + s_w``, so the sum is exact); a
@@ -194,7 +194,8 @@ def lower_conv(c: Lowering, n: Node) -> None:
     if r == 1:
         x = _reshape(c, x, (xs[0], xs[1], 1, xs[2]), c.out_name("x4"))
         w = w[:, :, None, :]
-        kernel, strides, dil, pads = [1] + kernel, [1] + strides, [1] + dil, [0, pads[0], 0, pads[1]]
+        kernel, strides, dil = [1] + kernel, [1] + strides, [1] + dil
+        pads = [0, pads[0], 0, pads[1]]
     groups = int(n.attrs.get("group", 1))
     cin, cout = c.pshape(x)[1], w.shape[0]
     if cin % groups or cout % groups or w.shape[1] * groups != cin:

@@ -98,7 +98,7 @@ def lower_div(c: Lowering, n: Node) -> None:
     c.set(_mul(c, a, r, out))
 
 
-def _range(c: Lowering, onnx_name: str, what: str) -> tuple[float, float]:
+def _range(c: Lowering, onnx_name: str) -> tuple[float, float]:
     st = c.calib.stats(onnx_name)
     return st.lo, st.hi
 
@@ -121,7 +121,7 @@ def lut(c: Lowering, x: QT, fn: str, lo: float, hi: float, out_scale: int, name:
 
 
 def _saturation(f, limit: float, s_out: int, sign: int) -> float:
-    """Smallest ``T`` (on a 1/16 grid) with ``|f(sign·t) - limit| < 2^-(s_out+2)`` for all ``t >= T``."""
+    """Smallest ``T`` (1/16 grid) with ``|f(sign·t) - limit| < 2^-(s_out+2)`` for ``t >= T``."""
     t = 64.0
     while t > 0 and abs(f(sign * (t - 1.0 / 16)) - limit) < 2.0 ** -(s_out + 2):
         t -= 1.0 / 16
@@ -181,7 +181,7 @@ def lower_gelu(c: Lowering, n: Node) -> None:
 
 def _reciprocal(c: Lowering, onnx_name: str, x: QT, sqrt: bool = False) -> QT:
     """``1/x`` (or ``1/sqrt(x)``) as a table over the calibrated range of ``x`` (one sign)."""
-    lo, hi = _range(c, onnx_name, "divisor")
+    lo, hi = _range(c, onnx_name)
     fn = "rsqrt" if sqrt else "reciprocal"
     if sqrt and lo < 0:
         raise c.error(f"'{onnx_name}' takes negative values on the calibration samples "

@@ -190,7 +190,7 @@ def lower_softmax(c: Lowering, n: Node) -> None:
 
 @op("LayerNormalization")
 def lower_layernorm(c: Lowering, n: Node) -> None:
-    """LayerNorm over the trailing axes from ``axis`` (see the module docstring and docs/onnx.md)."""
+    """LayerNorm over the trailing axes from ``axis`` (see the module docstring)."""
     x = c.tensor(n.inputs[0])
     xs = c.pshape(x)
     axis = int(n.attrs.get("axis", -1)) % len(xs)

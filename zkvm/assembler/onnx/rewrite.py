@@ -154,7 +154,8 @@ class Rewriter:
             if bn.op != "BatchNormalization" or len(bn.inputs) < 5:
                 continue
             p = self.prod.get(bn.inputs[0])
-            if p is None or p.op not in ("Conv", "MatMul") or not self._only_reader(bn.inputs[0], bn):
+            if p is None or p.op not in ("Conv", "MatMul") or \
+                    not self._only_reader(bn.inputs[0], bn):
                 continue
             if len(bn.outputs) > 1 and any(o and self.cons.get(o) for o in bn.outputs[1:]):
                 continue

@@ -69,7 +69,8 @@ def read_sample_file(path: str, inputs: list[InputInfo]) -> dict[str, np.ndarray
         try:
             arr = np.asarray(raw[n], dtype=np.float64)
         except (TypeError, ValueError):
-            raise OnnxCompileError(f"{path}: input '{n}' must be a (nested) list of numbers") from None
+            raise OnnxCompileError(
+                f"{path}: input '{n}' must be a (nested) list of numbers") from None
         if not np.all(np.isfinite(arr)):
             raise OnnxCompileError(f"{path}: input '{n}' holds NaN or infinite values")
         out[n] = arr
