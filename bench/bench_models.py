@@ -141,7 +141,7 @@ def profile(name: str, security: str, top: int = 40) -> str:
     pr = cProfile.Profile()
     t0 = time.perf_counter()
     pr.enable()
-    api.prove(model.program, model.inputs, security, report=rep)
+    proof = api.prove(model.program, model.inputs, security, report=rep)
     pr.disable()
     wall = time.perf_counter() - t0
     out = io.StringIO()
@@ -149,9 +149,23 @@ def profile(name: str, security: str, top: int = 40) -> str:
               f"{wall:.2f} s under the profiler\n# phases (s): "
               + ", ".join(f"{k} {v:.3f}" for k, v in rep.timings.items() if k != "done") + "\n")
     for key in ("tottime", "cumulative"):
-        out.write(f"\n## top {top} by {key}\n")
-        st = pstats.Stats(pr, stream=out)
-        st.strip_dirs().sort_stats(key).print_stats(top)
+        out.write(f"\n## prove: top {top} by {key}\n")
+        pstats.Stats(pr, stream=out).strip_dirs().sort_stats(key).print_stats(top)
+    from zkvm.stark.keys import VerifyingKey
+    from zkvm.stark.proof import StarkProof
+
+    vk = VerifyingKey.from_bytes(api.setup(model.program, security, zk=proof.zk).vk.to_bytes())
+    data = proof.to_bytes()
+    api.verify(StarkProof.from_bytes(data), vk)
+    p = StarkProof.from_bytes(data)
+    pv = cProfile.Profile()
+    t0 = time.perf_counter()
+    pv.enable()
+    api.verify(p, vk)
+    pv.disable()
+    out.write(f"\n## verify ({(time.perf_counter() - t0) * 1e3:.1f} ms under the profiler): "
+              f"top {top // 2} by tottime\n")
+    pstats.Stats(pv, stream=out).strip_dirs().sort_stats("tottime").print_stats(top // 2)
     return out.getvalue()
 
 

@@ -234,13 +234,26 @@ class Net:
         self.ops.append(op)
         return y
 
-    def matmul(self, a: str, b: str, out: str, transpose_b: bool = False) -> str:
-        """``a @ b`` (or ``a @ bᵀ``) of two activations, rescaled to fit ``i16``."""
+    def matmul(self, a: str, b: str, out: str, transpose_b: bool = False,
+               convex: bool = False) -> str:
+        """``a @ b`` (or ``a @ bᵀ``) of two activations, rescaled (fitting ``act_bits``).
+
+        ``convex``: the rows of ``a`` are softmax outputs (non-negative, summing
+        to 1 up to rounding), so ``|y| ≤ max|b|``: the result is clamped to that
+        bound (never active on an honest run) to keep the interval analysis tight.
+        """
         bb = b
         if transpose_b:
             bb = self.b.emit("transpose", [b], f"{out}.bt", {"perm": [1, 0]}).name
         acc = self.b.emit("matmul", [a, bb], f"{out}.acc").name
-        y = self._rescale_to(acc, out, None)
+        y = self._rescale_to(acc, out + ".full" if convex else out, None)
+        if convex:
+            n, s_a = self.b.tensors[a].shape[-1], self.scale(a)
+            b_max = max(abs(v) for v in self.b.intervals[b])
+            shift = self.scale(y) - self.scale(b)
+            bound = math.ceil(b_max * 2.0**shift * (1 + n / 2.0 ** (s_a + 1))) + 2
+            y = self.clamp(y, bound, out)
+            self.ops.pop()
 
         def op(g: Any, env: dict[str, str]) -> None:
             rhs = g.node("Transpose", [env[b]], perm=[1, 0]) if transpose_b else env[b]
@@ -262,10 +275,18 @@ class Net:
         self.ops.append(lambda g, env: env.__setitem__(y, env[x]))
         return y
 
-    def layernorm(self, x: str, out: str, var_max: float = 4.0) -> str:
+    def layernorm(self, x: str, out: str, var_max: float = 3.99) -> str:
         """LayerNorm over the last axis (the ``layernorm`` macro), output clamped to its true bound
-        ``sqrt(n-1)·max|γ| + max|β|`` so that the next layer keeps its precision."""
+        ``sqrt(n-1)·max|γ| + max|β|`` so that the next layer keeps its precision. An input
+        too wide for an ``i32`` variance is rescaled first (the LN then runs at a lower scale)."""
         n = self.b.tensors[x].shape[-1]
+        m = max(abs(v) for v in self.b.intervals[x])
+        k = 0
+        while (2 * m >> k) ** 2 >= 2**31:  # the variance must stay i32 (the divide's output)
+            k += 1
+        src = x
+        if k:
+            x = self.b.emit("rescale", [x], f"{out}.in", {"k": k}).name
         s = self.scale(x)
         gamma = self.rng.uniform(0.8, 1.2, n)
         beta = self.rng.normal(0, 0.1, n)
@@ -277,7 +298,7 @@ class Net:
         y = self.clamp(ln, bound, out)
 
         def op(g: Any, env: dict[str, str]) -> None:
-            env[y] = g.node("LayerNormalization", [env[x], self._const(g, gamma),
+            env[y] = g.node("LayerNormalization", [env[src], self._const(g, gamma),
                                                    self._const(g, beta)], axis=-1, epsilon=1e-5)
         self.ops.pop()  # the clamp's identity: replaced by the LayerNorm node
         self.ops.append(op)
@@ -350,7 +371,7 @@ def transformer(seed: int = 3, seq: int = 16, d: int = 32, ffn: int = 64) -> Ben
     k = net.dense(h, d, "k", gain=math.sqrt(0.5))
     v = net.dense(h, d, "v", gain=math.sqrt(0.5))
     p = net.softmax(net.matmul(q, k, "s", transpose_b=True), "p")
-    o = net.dense(net.matmul(p, v, "att"), d, "proj", gain=math.sqrt(0.5), target=ACT_SCALE)
+    o = net.dense(net.matmul(p, v, "att", convex=True), d, "proj", gain=math.sqrt(0.5), target=ACT_SCALE)
     x1 = net.add("x", o, "x1")
     h2 = net.layernorm(x1, "ln2")
     f = net.gelu(net.dense(h2, ffn, "ff1", gain=math.sqrt(0.5)), "gelu")
