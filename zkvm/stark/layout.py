@@ -137,6 +137,19 @@ class StarkLayout:
         """``(phase, log_lde)`` of every non-empty tree, in commitment order."""
         return [(ph, g) for ph in PHASES for g in self.group_logs if self.group_width(g, ph)]
 
+    def pack(self, log_lde: int, phase: str) -> int:
+        """LDE rows per Merkle leaf: narrow trees pack consecutive rows, up to 16 elements.
+
+        A leaf of up to 16 elements costs at most two BLAKE3 compressions, so
+        packing a 2-column tree 8 rows a leaf cuts its leaves and inner nodes
+        eightfold; an opening then carries the few neighbouring rows too.
+        """
+        w = self.group_width(log_lde, phase)
+        f = 1
+        while w * f * 2 <= 16 and f * 2 <= (1 << log_lde):
+            f *= 2
+        return f
+
     def trees_of(self, phase: str) -> list[int]:
         return [g for ph, g in self.trees if ph == phase]
 

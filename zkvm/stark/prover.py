@@ -88,7 +88,7 @@ def _commit(pk: ProvingKey, phase: str, evals: dict[int, np.ndarray], rng: Rando
             coeffs[t.index] = c
             lde[t.index] = extend(c, t)
             parts.append(lde[t.index])
-        rows = group_rows(parts)
+        rows = group_rows(parts, lay.pack(g, phase))
         trees[g] = MerkleTree(rows, rng.salts(rows.shape[0]) if salted else None)
     return _Committed(coeffs, lde, trees)
 
@@ -355,7 +355,7 @@ def prove(pk: ProvingKey, traces: list[np.ndarray], public: PublicValues | None 
             t0 = lay.groups[g][0]
             masks[g] = extend(rng.field((2, 1 << t0.log_ext)), t0)
             parts.append(masks[g])
-        rows = group_rows(parts)
+        rows = group_rows(parts, lay.pack(g, "quot"))
         quot_trees[g] = MerkleTree(rows, rng.salts(rows.shape[0]) if lay.zk else None)
     quot_roots = [quot_trees[g].root for g in lay.group_logs]
     for r in quot_roots:
@@ -446,7 +446,8 @@ def prove(pk: ProvingKey, traces: list[np.ndarray], public: PublicValues | None 
     all_trees = {"pre": pk.pre_trees, "main": main.trees,
                  "perm": perm.trees if perm else {}, "quot": quot_trees}
     for phase, g in lay.trees:
-        openings.append(all_trees[phase][g].open(queries & ((1 << g) - 1)))
+        f = lay.pack(g, phase)
+        openings.append(all_trees[phase][g].open((queries & ((1 << g) - 1)) // f))
 
     return StarkProof(
         vk_digest=vk_digest, security=cfg.to_dict(), zk=lay.zk, public=public,

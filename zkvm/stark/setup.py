@@ -38,9 +38,14 @@ def extend(coeffs: np.ndarray, t: TableLayout) -> np.ndarray:
     return coset_ntt(padded, t.shift)
 
 
-def group_rows(parts: list[np.ndarray]) -> np.ndarray:
-    """Side-by-side columns ``[(w_i, N), ...]`` as a row-major ``(N, sum w_i)`` matrix."""
-    return np.ascontiguousarray(np.concatenate(parts, axis=0).T)
+def group_rows(parts: list[np.ndarray], pack: int = 1) -> np.ndarray:
+    """Side-by-side columns ``[(w_i, N), ...]`` as Merkle rows ``(N / pack, pack * sum w_i)``.
+
+    Row ``r`` of the result holds LDE rows ``r * pack .. r * pack + pack - 1``
+    one after the other (see ``StarkLayout.pack``).
+    """
+    rows = np.ascontiguousarray(np.concatenate(parts, axis=0).T)
+    return rows.reshape(rows.shape[0] // pack, rows.shape[1] * pack)
 
 
 def setup(airs: list[Air], security: SecurityConfig, zk: bool, statement_id: bytes,
@@ -77,7 +82,7 @@ def setup(airs: list[Air], security: SecurityConfig, zk: bool, statement_id: byt
             pre_lde[t.index] = extend(pre_coeffs[t.index], t)
             parts.append(pre_lde[t.index])
         if parts:
-            trees[g] = MerkleTree(group_rows(parts))
+            trees[g] = MerkleTree(group_rows(parts, layout.pack(g, "pre")))
             roots[g] = trees[g].root
     vk = VerifyingKey(statement_id, security, zk, [a.spec() for a in airs], roots, dict(meta or {}))
     return ProvingKey(vk, layout, pre_coeffs, pre_lde, trees, pre_trace)

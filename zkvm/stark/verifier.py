@@ -195,7 +195,8 @@ def _check_shape(lay: StarkLayout, proof: StarkProof) -> None:
         need(all(0 <= v < P for v in flat), f"table {t.air.name!r}: OOD value out of range")
     need(len(proof.openings) == len(lay.trees), "wrong number of tree openings")
     for (phase, g), op in zip(lay.trees, proof.openings):
-        need(op.rows.ndim == 2 and op.rows.shape[1] == lay.group_width(g, phase),
+        need(op.rows.ndim == 2
+             and op.rows.shape[1] == lay.group_width(g, phase) * lay.pack(g, phase),
              f"{phase} tree of size 2^{g}: wrong opened row width")
     pub = proof.public
     need(len(pub.table_publics) == lay.n_original, "wrong number of public-value blocks")
@@ -311,16 +312,21 @@ class _DeepEvaluator:
             if (phase, g) not in self.openings:
                 continue
             op = self.openings[(phase, g)]
-            uniq = sorted(set(idx))
+            f = lay.pack(g, phase)
+            w = lay.group_width(g, phase)
+            leaf_idx = [i // f for i in idx]
+            uniq = sorted(set(leaf_idx))
             if op.rows.shape[0] != len(uniq):
                 raise OpeningInvalid(f"{phase} tree of size 2^{g}: wrong number of opened rows")
             by_idx = {u: op.rows[k] for k, u in enumerate(uniq)}
-            rows = [by_idx[i] for i in idx]
+            leaves = [by_idx[i] for i in leaf_idx]
             try:
-                merkle_verify(self.roots[(phase, g)], g, idx, rows, op, tree=f"{phase}/{g}")
+                merkle_verify(self.roots[(phase, g)], g - f.bit_length() + 1, leaf_idx, leaves, op,
+                              tree=f"{phase}/{g}")
             except MerklePathInvalid as e:
                 raise OpeningInvalid(str(e)) from None
-            rows_by_phase[phase] = [[int(v) for v in r] for r in rows]
+            rows_by_phase[phase] = [[int(v) for v in leaf[(i % f) * w:(i % f + 1) * w]]
+                                    for leaf, i in zip(leaves, idx)]
         fz0, fz1, fw0, fw1 = [], [], [], []
         for phase in ("pre", "main", "perm", "quot"):
             a0, a1 = self._flatten(cz[phase])
