@@ -72,23 +72,60 @@ def _load(path: str):  # noqa: ANN202 - Program
     return load_program(path)
 
 
+VIS_HELP = "public | private | hashed (default: as declared in the source)"
+
+
 @app.command()
 @user_errors
 def assemble(
     src: str = typer.Argument(..., help="assembly source (.zasm)"),
     out: str = typer.Option(None, "-o", "--output", help="program file to write (.zkvm)"),
+    input_vis: str = typer.Option(None, "--input", help="visibility of every input: " + VIS_HELP),
+    weights_vis: str = typer.Option(None, "--weights", help="visibility of every weight: "
+                                    + VIS_HELP),
+    outputs_vis: str = typer.Option(None, "--outputs", help="visibility of every output: "
+                                    + VIS_HELP),
+    weights_out: str = typer.Option(None, "--weights-file", help="private weights file to write "
+                                    "(default OUT.zkw) when weights are private or hashed"),
 ) -> None:
-    """Assemble a .zasm source into a program file."""
+    """Assemble a .zasm source into a program file (and a private weights file)."""
     from .assembler import assemble_file
 
     prog = assemble_file(src)
     out = out or os.path.splitext(src)[0] + ".zkvm"
+    save_program(prog, out, input_vis, weights_vis, outputs_vis, weights_out)
+
+
+def save_program(prog: Any, out: str, input_vis: str | None = None,
+                 weights_vis: str | None = None, outputs_vis: str | None = None,
+                 weights_out: str | None = None, quiet: bool = False) -> Any:
+    """Apply visibility flags, write the public program and, with hidden weights, the weights file.
+
+    Returns the program as written (``quiet``: print only the weights file and commitment).
+    """
+    from .isa.visibility import with_visibility
+    from .weights_file import weights_path
+
+    if input_vis or weights_vis or outputs_vis:
+        prog = with_visibility(prog, inputs=input_vis, weights=weights_vis, outputs=outputs_vis)
+    wpath = None
+    if prog.hidden_weights:
+        wpath = weights_out or weights_path(out)
     try:
         prog.save(out)
+        if wpath:
+            prog.private_weights().save(wpath)
     except OSError as e:
-        fail(f"cannot write {out}: {e.strerror}")
-    typer.echo(f"wrote {out}: {len(prog.instructions)} instructions, {prog.n_params} parameters, "
-               f"digest {prog.digest_hex}")
+        fail(f"cannot write {e.filename}: {e.strerror}")
+    if not quiet:
+        typer.echo(f"wrote {out}: {len(prog.instructions)} instructions, {prog.n_params} "
+                   f"parameters, digest {prog.digest_hex}")
+    if wpath:
+        typer.echo(f"wrote {wpath}: private weights ({', '.join(prog.hidden_weights)}); keep it "
+                   "secret, it is needed to prove")
+    if prog.commitment is not None:
+        typer.echo(f"model commitment {prog.commitment.hex}")
+    return prog
 
 
 @app.command()
@@ -119,12 +156,21 @@ def run(
     security: str = typer.Option("standard", "--security", help="test | standard | high"),
     compare: str = typer.Option(None, "--compare", help="ONNX model: print the error vs its "
                                 "reference evaluator on this input (zkvm compile)"),
+    weights: str = typer.Option(None, "--weights", "-w", help="private weights file (.zkw) of a "
+                                "program with private or hashed weights"),
+    salts: str = typer.Option(None, "--salts", help="JSON salts of hashed inputs/outputs (e.g. "
+                              "an earlier PROOF.open.json); default: fresh random salts"),
 ) -> None:
     """Execute a program on inputs and print the outputs as floats (and prove it with --prove)."""
     from .io import quantize_inputs, read_real_inputs, write_outputs
     from .runtime import execute, execute_float
 
     prog = _load(program)
+    if weights:
+        from .weights_file import PrivateWeights
+
+        prog = prog.bind_weights(PrivateWeights.load(weights))
+    prog.require_weights()
     real = read_real_inputs(input, prog)
     t0 = time.perf_counter()
     ints = quantize_inputs(real, prog)
@@ -147,7 +193,7 @@ def run(
     if prove:
         from .cli_prove import prove_and_write
 
-        prove_and_write(prog, ints, security, proof)
+        prove_and_write(prog, ints, security, proof, salts_path=salts)
 
 
 @app.command()
@@ -155,22 +201,32 @@ def run(
 def inspect(program: str = typer.Argument(..., help="program file (.zkvm) or .zasm")) -> None:
     """Show a program's tensors, instructions, parameter count and estimated trace size."""
     from .isa.cost import estimated_rows
-    from .isa.fileformat import FORMAT_VERSION
+    from .isa.fileformat import file_version
 
     prog = _load(program)
     echo = typer.echo
-    echo(f"program  {prog.digest_hex}  (format {FORMAT_VERSION})")
+    echo(f"program  {prog.digest_hex}  (format {file_version(prog)})")
     for k, v in prog.metadata.items():
         echo(f"  {k}: {v}")
-    echo(f"inputs   {', '.join(t.name for t in prog.inputs)}   outputs  {', '.join(prog.outputs)}")
+
+    def vis(names: list[str]) -> str:
+        return ", ".join(f"{n} ({prog.tensors[n].visibility})" for n in names)
+    weights = [t.name for t in prog.tensors.values() if t.kind == "weight"]
+    echo(f"inputs   {vis([t.name for t in prog.inputs])}   outputs  {vis(prog.outputs)}")
+    if prog.hidden_weights:
+        echo(f"hidden weights {', '.join(prog.hidden_weights)} (values in the private weights "
+             f"file; {len(weights) - len(prog.hidden_weights)} public weight tensors)")
+    if prog.commitment is not None:
+        echo(f"model commitment {prog.commitment.hex} (Poseidon2, salted; over "
+             f"{', '.join(prog.commitment.tensors)})")
     echo(f"parameters {prog.n_params}   addresses {prog.n_addresses}")
     echo("\ntensors:")
-    echo(f"  {'name':<16} {'kind':<12} {'type':<20} {'scale':>5}  {'bound':<28} addresses")
+    echo(f"  {'name':<16} {'kind':<14} {'type':<20} {'scale':>5}  {'bound':<28} addresses")
     for t in prog.tensors.values():
         lo, hi = prog.intervals[t.name]
         where = "view" if t.view else f"{prog.base(t.name)}..{prog.base(t.name) + t.size - 1}"
-        kind = t.kind + (f"/{t.visibility}" if t.kind == "input" else "")
-        echo(f"  {t.name:<16} {kind:<12} {t.type_str:<20} {t.scale:>5}  {f'[{lo}, {hi}]':<28} {where}")
+        kind = t.kind + (f"/{t.visibility}" if t.kind in ("input", "weight", "output") else "")
+        echo(f"  {t.name:<16} {kind:<14} {t.type_str:<20} {t.scale:>5}  {f'[{lo}, {hi}]':<28} {where}")
     echo("\ninstructions:")
     rows = estimated_rows(prog)
     for i, (ins, r) in enumerate(zip(prog.instructions, rows)):

@@ -48,8 +48,14 @@ def compile_cmd(
                               "(default: chosen per tensor from the samples)"),
     bits: int = typer.Option(16, "--bits", help="activation bits the calibrated ranges fill"),
     weight_bits: int = typer.Option(16, "--weight-bits", help="weight bits"),
-    input_visibility: str = typer.Option("public", "--input-visibility",
-                                         help="public | private (private inputs: zero knowledge)"),
+    input_visibility: str = typer.Option("public", "--input-visibility", "--input",
+                                         help="public | private | hashed (zero knowledge unless "
+                                              "public)"),
+    weights_vis: str = typer.Option(None, "--weights", help="public | private | hashed: hidden "
+                                    "weights go to a private weights file (docs/visibility.md)"),
+    outputs_vis: str = typer.Option(None, "--outputs", help="public | private | hashed"),
+    weights_out: str = typer.Option(None, "--weights-file", help="private weights file to write "
+                                    "(default OUT.zkw)"),
     batch: int = typer.Option(1, "--batch", help="size given to a dynamic first dimension"),
     verbose: bool = typer.Option(False, "--verbose", "-v",
                                  help="also list the graph rewrites and every tensor's error"),
@@ -57,15 +63,17 @@ def compile_cmd(
     """Compile an ONNX model to a quantized program and print its accuracy on the samples."""
     from zkvm.assembler.onnx import CompileOptions, compile_onnx
 
+    from zkvm.cli import save_program
+
+    hashed_in = input_visibility == "hashed"   # compiled as private, then hashed
     opts = CompileOptions(scale=scale, bits=bits, weight_bits=weight_bits,
-                          input_visibility=input_visibility, batch=batch)
+                          input_visibility="private" if hashed_in else input_visibility,
+                          batch=batch)
     res = _guard(f"compiling {model}", compile_onnx, model, calibrate, opts)
     prog = res.program
     out = out or os.path.splitext(model)[0] + ".zkvm"
-    try:
-        prog.save(out)
-    except OSError as e:
-        fail(f"cannot write {out}: {e.strerror}")
+    prog = save_program(prog, out, "hashed" if hashed_in else None, weights_vis, outputs_vis,
+                        weights_out, quiet=True)
     echo = typer.echo
     for note in res.notes:
         echo(f"note: {note}")

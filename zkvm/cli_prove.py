@@ -1,4 +1,4 @@
-"""``zkvm setup``, ``zkvm verify``, ``zkvm demo`` and the proving half of ``zkvm run --prove``.
+"""``zkvm setup``, ``verify``, ``commit``, ``demo`` and the proving half of ``zkvm run --prove``.
 
 ``verify`` with ``--key`` reads only the key and the proof: it imports
 nothing from the runtime, the assembler or the prover, so it starts fast and
@@ -51,12 +51,45 @@ def _security(name: str) -> SecurityConfig:
     raise AssertionError
 
 
+def read_salts(path: str) -> dict[str, list[int]]:
+    """Salts of hashed inputs/outputs from JSON ``{name: [ints]}`` or an opening file."""
+    import json
+
+    try:
+        doc = json.loads(_read(path, "salts file"))
+    except ValueError as e:
+        fail(f"salts file {path} is not JSON: {e}")
+    doc = doc.get("salts", doc) if isinstance(doc, dict) else doc
+    if not isinstance(doc, dict) or not all(
+            isinstance(v, list) and all(isinstance(x, int) and 0 <= x for x in v)
+            for v in doc.values()):
+        fail(f"salts file {path}: expected {{NAME: [non-negative integers], ...}}")
+    return {str(k): [int(x) for x in v] for k, v in doc.items()}
+
+
+def write_opening(path: str, prog, rep) -> None:
+    """Write the private opening of hashed inputs/outputs: their salts and digests."""
+    import json
+
+    from zkvm.isa.hidden import digest_hex
+
+    doc = {"program": prog.digest_hex, "salts": rep.salts,
+           "digests": {k: digest_hex(v) for k, v in rep.digests.items() if k in rep.salts}}
+    _write(path, (json.dumps(doc, indent=1) + "\n").encode(), "opening")
+
+
 def prove_and_write(prog, ints: dict, security: str, proof_path: str | None,
-                    key_path: str | None = None, zk: bool | None = None) -> StarkProof:
-    """Prove one run with a progress bar and phase timings; write the proof file."""
+                    key_path: str | None = None, zk: bool | None = None,
+                    salts_path: str | None = None) -> StarkProof:
+    """Prove one run with a progress bar and phase timings; write the proof file.
+
+    With hashed inputs/outputs, also writes ``PROOF.open.json`` (their salts and
+    digests: private, it opens the digests later).
+    """
     import zkvm.api as api
 
     cfg = _security(security)
+    salts = read_salts(salts_path) if salts_path else None
     key = None
     if key_path:
         typer.echo("note: --key is the verifying key; the proving key is derived from the program",
@@ -71,7 +104,8 @@ def prove_and_write(prog, ints: dict, security: str, proof_path: str | None,
             if step in STEPS and step not in seen:
                 seen.add(step)
                 bar.update(1)
-        proof = api.prove(prog, ints, cfg, key=key, zk=zk, report=rep, progress=progress)
+        proof = api.prove(prog, ints, cfg, key=key, zk=zk, report=rep, progress=progress,
+                          salts=salts)
         bar.update(len(STEPS))
     total = time.perf_counter() - t0
     typer.echo(f"proved in {total:.2f} s ({cfg.name} security, zk={'on' if proof.zk else 'off'})")
@@ -82,6 +116,16 @@ def prove_and_write(prog, ints: dict, security: str, proof_path: str | None,
     path = proof_path or "out.proof"
     _write(path, data, "proof")
     typer.echo(f"wrote {path} ({len(data) / 1024:.1f} KiB)")
+    if prog.commitment is not None:
+        typer.echo(f"model commitment {prog.commitment.hex}")
+    if rep.salts:
+        from zkvm.isa.hidden import digest_hex
+
+        for k in rep.salts:
+            typer.echo(f"digest of hashed {k}: {digest_hex(rep.digests[k])}")
+        write_opening(path + ".open.json", prog, rep)
+        typer.echo(f"wrote {path}.open.json (salts of hashed inputs/outputs: private; reuse "
+                   "with --salts)")
     return proof
 
 
@@ -144,6 +188,14 @@ def verify(
     for t in io["outputs"]:
         v = outs[t["name"]].astype(np.float64) / 2.0 ** t["scale"]
         typer.echo(f"{t['name']} = {np.array2string(v, precision=6, separator=', ', threshold=64)}")
+    digests = api.public_digests(p, vk)
+    for name, d in digests.items():
+        what = "model commitment (weights)" if d["kind"] == "weights" else \
+            f"hashed {d['kind']} {name}: digest"
+        typer.echo(f"{what} {d['hex']}")
+    for t in io.get("hidden_outputs", []):
+        if t["visibility"] == "private":
+            typer.echo(f"{t['name']}: private output (not revealed)")
     typer.echo(f"proof valid ({vk.security.name} security, program {vk.statement_id.hex()[:16]}…) "
                f"verified in {ms:.1f} ms")
 
@@ -199,3 +251,48 @@ def demo(
         if v.size > 1:
             typer.echo(f"  argmax = {int(v.argmax())}")
     typer.echo(f"verified {proof_path} against {key_path} in {ms:.1f} ms")
+
+
+@app.command()
+@user_errors
+def commit(
+    files: list[str] = typer.Argument(..., help="WEIGHTS.zkw, PROGRAM.zkvm, or PROGRAM WEIGHTS"),
+) -> None:
+    """Print a model's commitment (from its weights file, its program, or check both agree)."""
+    from zkvm.assembler import load_program
+    from zkvm.isa.hidden import digest_hex
+    from zkvm.weights_file import WEIGHTS_MAGIC, PrivateWeights
+
+    if not 1 <= len(files) <= 2:
+        fail("give a weights file, a program, or a program and its weights file")
+    progs, weights = [], []
+    for f in files:
+        data = _read(f, "file")
+        if WEIGHTS_MAGIC in data[:32]:
+            weights.append(PrivateWeights.from_bytes(data))
+        else:
+            progs.append(load_program(f))
+    if len(progs) > 1 or len(weights) > 1:
+        fail("give at most one program and one weights file")
+    prog = progs[0] if progs else None
+    w = weights[0] if weights else None
+    if prog is not None and prog.commitment is None:
+        fail(f"program {files[0]} has no hashed weights (no model commitment); assemble or "
+             "compile it with --weights hashed")
+    if w is not None:
+        got = w.recompute()
+        if got is None:
+            fail("this weights file holds private (not hashed) weights: there is no commitment")
+        if w.commitment is not None and list(got) != list(w.commitment):
+            fail("the weights file is inconsistent: its values and salt do not hash to the "
+                 "commitment it records")
+        if prog is not None:
+            prog.bind_weights(w)   # raises WeightsError when they do not match
+            typer.echo("weights match the program's model commitment")
+        typer.echo(f"model commitment {digest_hex(got)}")
+        typer.echo(f"  over {', '.join(w.hashed)} ({w.n_values} values, salt of {len(w.salt)} "
+                   "field elements; Poseidon2-Goldilocks)")
+    else:
+        typer.echo(f"model commitment {prog.commitment.hex}")
+        typer.echo(f"  over {', '.join(prog.commitment.tensors)} (published in program "
+                   f"{prog.digest_hex[:16]}…)")
