@@ -30,6 +30,7 @@ FUNCTIONS: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
     "tanh": lambda x, eps: np.tanh(x),
     "exp": lambda x, eps: np.exp(x),
     "gelu": _gelu,
+    "erf": lambda x, eps: _erf(x).astype(np.float64),
     "reciprocal": lambda x, eps: 1.0 / (x + eps),
     "rsqrt": lambda x, eps: 1.0 / np.sqrt(x + eps),
 }

@@ -399,7 +399,10 @@ def _addr_window(src: list[np.ndarray], a: Attrs) -> np.ndarray:
 VIEW_ADDR: dict[str, Callable[[list[np.ndarray], Attrs], np.ndarray]] = {
     "reshape": lambda s, a: s[0].reshape(a["shape"]),
     "transpose": lambda s, a: s[0].transpose(a["perm"]),
-    "slice": lambda s, a: s[0][tuple(slice(*t) for t in zip(a["starts"], a["ends"], a["steps"]))],
+    # explicit index ranges: a normalised negative-step end of -1 means "past index 0",
+    # which a Python slice would read as the last element
+    "slice": lambda s, a: s[0][np.ix_(*[np.arange(*t) for t in zip(a["starts"], a["ends"],
+                                                                  a["steps"])])],
     "concat": lambda s, a: np.concatenate(s, axis=a["axis"]),
     "pad": lambda s, a: np.pad(s[0], a["pads"]),
     "broadcast": lambda s, a: np.broadcast_to(s[0], a["shape"]),
