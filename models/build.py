@@ -2,11 +2,18 @@
 
     python -m models.build mlp|cnn|tiny -o OUT.zkvm [--private-input]
         [--weights W.npz] [--weight-bits 16|8] [--sample N]
+        [--input-visibility V] [--weights-visibility V] [--output-visibility V]
 
 Writes the program ``OUT.zkvm`` and, beside it, ``OUT.input.json``: one
 held-out test image (``--sample``, default 0) as real numbers in EZKL's
 ``{"input_data": [[...]]}`` layout, ready for ``zkvm run OUT.zkvm --input
 OUT.input.json``. No training happens here (see ``python -m models.train``).
+
+Visibilities (``public``, ``private``, ``hashed``; docs/visibility.md): with
+``--weights-visibility hashed`` the program holds the model commitment and no
+weight values, which go to ``OUT.zkw`` (keep it private; ``zkvm run OUT.zkvm
+--weights OUT.zkw --input OUT.input.json --prove``). The program is quantized
+from the public build (same widths and shifts), then re-declared.
 """
 
 from __future__ import annotations
@@ -49,16 +56,29 @@ def sample_input(name: str, index: int = 0) -> tuple[dict, int]:
 
 
 def write(name: str, out: str, cfg: QuantConfig | None = None, weights: str | None = None,
-          sample: int = 0) -> tuple[Program, str]:
+          sample: int = 0, visibility: dict[str, str] | None = None,
+          salt: list[int] | None = None) -> tuple[Program, str]:
     """Build model ``name``'s program, save it to ``out`` and its sample input beside it.
 
+    Args:
+        visibility: ``{"inputs"|"weights"|"outputs": "public"|"private"|"hashed"}``;
+            hidden weights are written to ``OUT.zkw`` (``zkvm.weights_file``).
+        salt: the model commitment's salt (tests only; random by default).
+
     Returns:
-        The program and the sample input's path.
+        The program (bound to its weights) and the sample input's path.
     """
+    from zkvm.isa.visibility import with_visibility
+    from zkvm.weights_file import weights_path
+
     params = load_weights(name, weights)
     program = build_program(name, params, cfg or QuantConfig())
+    if visibility and any(v != "public" for v in visibility.values()):
+        program = with_visibility(program, salt=salt, **visibility)
     doc, _ = sample_input(name, sample)
     program.save(out)
+    if program.hidden_weights:
+        program.private_weights().save(weights_path(out))
     path = sample_path(out)
     with open(path, "w", encoding="utf-8") as f:
         json.dump(doc, f)
@@ -74,10 +94,18 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--weights", help="float weights .npz (default: models/weights/MODEL.npz)")
     ap.add_argument("--weight-bits", type=int, choices=[8, 16], default=QuantConfig.weight_bits)
     ap.add_argument("--sample", type=int, default=0, help="held-out image for the sample input")
+    vis = ["public", "private", "hashed"]
+    ap.add_argument("--input-visibility", choices=vis, help="visibility of the input")
+    ap.add_argument("--weights-visibility", choices=vis,
+                    help="hidden weights go to OUT.zkw; hashed: the program holds the commitment")
+    ap.add_argument("--output-visibility", choices=vis, help="visibility of the logits")
     args = ap.parse_args(argv)
     cfg = QuantConfig(weight_bits=args.weight_bits, private_input=args.private_input)
+    visibility = {k: v for k, v in (("inputs", args.input_visibility),
+                                    ("weights", args.weights_visibility),
+                                    ("outputs", args.output_visibility)) if v}
     try:
-        program, path = write(args.model, args.output, cfg, args.weights, args.sample)
+        program, path = write(args.model, args.output, cfg, args.weights, args.sample, visibility)
     except (OSError, ValueError, IndexError, ZkvmError) as e:
         print(f"error: {e}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -87,9 +115,15 @@ def main(argv: list[str] | None = None) -> None:
     x = test.x[args.sample : args.sample + 1]
     ref = forward(spec, load_weights(args.model, args.weights), x)[0]
     got = vm_logits(program, x)[0][0]
-    vis = "private" if args.private_input else "public"
+    vis = program.inputs[0].visibility
     print(f"wrote {args.output} ({os.path.getsize(args.output)} bytes): {spec.description}, "
           f"{program.n_params} parameters, {vis} input, digest {program.digest_hex}")
+    if program.hidden_weights:
+        from zkvm.weights_file import weights_path
+
+        wv = program.tensors[program.hidden_weights[0]].visibility
+        print(f"wrote {weights_path(args.output)}: {wv} weights (private file)"
+              + (f"; model commitment {program.commitment.hex}" if program.commitment else ""))
     print(f"wrote {path}: held-out image {args.sample}, label {label}; "
           f"float model says {int(ref.argmax())}, program says {int(got.argmax())} "
           f"(max |logit difference| {np.abs(got - ref).max():.4f})")
