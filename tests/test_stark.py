@@ -305,3 +305,16 @@ def test_zk_openings_do_not_reveal_private_cells():
 def K_mul(a, b):
     from zkvm.field import kernels as K
     return K.mul(a, b)
+
+
+def test_key_naming_an_unknown_chip_is_rejected_cleanly():
+    pk, traces, pub = fib()
+    proof = prove(pk, traces, pub)
+    vk = copy.deepcopy(pk.vk)
+    vk.tables[0]["kind"] = "no_such_chip"
+    with pytest.raises(KeyMismatch, match="cannot rebuild"):
+        verify(vk, proof)
+    vk = copy.deepcopy(pk.vk)
+    vk.pre_roots[99] = bytes(32)
+    with pytest.raises(KeyMismatch, match="preprocessed roots"):
+        verify(vk, proof)

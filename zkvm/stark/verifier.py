@@ -56,13 +56,6 @@ def _powers(x: Ext, k: int) -> list[Ext]:
     return out
 
 
-def security_of(vk: VerifyingKey, layout: StarkLayout):
-    """The estimator's report for this statement (largest table, highest degree)."""
-    top = max(t.log_n for t in layout.tables)
-    deg = max(t.info.max_degree for t in layout.tables)
-    return security_bits(vk.security, trace_log_height=top + int(vk.zk), max_constraint_degree=deg)
-
-
 def verify(vk: VerifyingKey, proof: StarkProof, *, min_bits: float | None = None) -> PublicValues:
     """Check ``proof`` against ``vk``; return the proven public values.
 
@@ -79,8 +72,13 @@ def verify(vk: VerifyingKey, proof: StarkProof, *, min_bits: float | None = None
         cfg = SecurityConfig.from_dict(proof.security)
     except ValueError as e:
         raise ProofShapeError(f"bad security parameters in proof: {e}") from None
-    airs = [registry.build(spec) for spec in vk.tables]
-    lay = StarkLayout(airs, vk.security.log_blowup, vk.zk)
+    try:
+        airs = [registry.build(spec) for spec in vk.tables]
+        lay = StarkLayout(airs, vk.security.log_blowup, vk.zk)
+    except (KeyError, TypeError, ValueError) as e:
+        raise KeyMismatch(f"the verifying key names tables this zkvm cannot rebuild: {e}") from None
+    if set(vk.pre_roots) != set(lay.trees_of("pre")):
+        raise KeyMismatch("the verifying key's preprocessed roots do not match its tables")
     if min_bits is not None:
         report = security_bits(cfg, trace_log_height=max(t.log_n for t in lay.tables) + int(vk.zk),
                                max_constraint_degree=max(t.info.max_degree for t in lay.tables))
