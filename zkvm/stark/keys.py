@@ -80,10 +80,18 @@ class VerifyingKey:
                 raise
             raise KeyFileError(f"malformed verifying key: {e}") from e
 
+    def __setattr__(self, name, value) -> None:
+        self.__dict__.pop("_digest", None)  # any field change invalidates the cached digest
+        super().__setattr__(name, value)
+
+    def __deepcopy__(self, memo) -> "VerifyingKey":
+        return VerifyingKey.from_dict(_copy(self.to_dict()))  # never copies the cached digest
+
     def digest(self) -> bytes:
         """blake3 of the canonical msgpack encoding (sorted keys, no floats).
 
-        Cached on first use: a key is not meant to be mutated after it is made.
+        Cached on first use (keys are not mutated after they are made; assigning
+        a field drops the cache, and copies never carry it).
         """
         cached = self.__dict__.get("_digest")
         if cached is None:
@@ -107,6 +115,12 @@ class VerifyingKey:
             raise KeyFileError(f"verifying key format {d.get('format')} is not supported "
                                f"(this zkvm reads format {KEY_FORMAT})")
         return cls.from_dict(d["key"])
+
+
+def _copy(obj):
+    import copy
+
+    return copy.deepcopy(obj)
 
 
 def _canonical(obj) -> bytes:
