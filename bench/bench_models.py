@@ -170,13 +170,20 @@ def profile(name: str, security: str, top: int = 40) -> str:
 
 
 # ---------------------------------------------------------------- subprocesses
-def run_worker(name: str, runs: int, security: str, mode: str = "--worker") -> dict[str, Any]:
-    """Measure ``name`` in a fresh subprocess; add its peak RSS (``os.wait4``); errors become rows."""
+def run_worker(name: str, runs: int, security: str, mode: str = "--worker",
+               threads: int | None = None) -> dict[str, Any]:
+    """Measure ``name`` in a fresh subprocess; add its peak RSS (``os.wait4``); errors become rows.
+
+    ``threads``: ``NUMBA_NUM_THREADS`` of the subprocess (default: numba's, one per core).
+    """
     cmd = [sys.executable, os.path.abspath(__file__), mode, name, "--runs", str(runs),
            "--security", security]
+    env = dict(os.environ)
+    if threads:
+        env["NUMBA_NUM_THREADS"] = str(threads)
     t0 = time.perf_counter()
     with tempfile.TemporaryFile() as errf:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errf, cwd=ROOT)
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errf, cwd=ROOT, env=env)
         out = proc.stdout.read()
         _, status, ru = os.wait4(proc.pid, 0)   # this child's own rusage (peak RSS)
         errf.seek(0)
@@ -293,8 +300,11 @@ def print_table(rows: list[dict[str, Any]], out: Any = sys.stdout) -> None:
 
 
 def run_suite(models: list[str], runs: int = 3, security: str = "standard", ezkl: bool = False,
-              out: str | None = None, echo: Any = print) -> dict[str, Any]:
+              out: str | None = None, echo: Any = print, threads: int | None = None
+              ) -> dict[str, Any]:
     """Benchmark ``models`` (one subprocess each), print the table, write the JSON; return it."""
+    if threads:
+        os.environ["NUMBA_NUM_THREADS"] = str(threads)  # recorded by machine(), inherited
     start = machine()
     echo(f"machine: {start['nproc']} cores, {start['cpu']}, {start['python']}; load average "
          f"{' '.join(f'{v:.2f}' for v in start['loadavg'])}")
@@ -304,7 +314,7 @@ def run_suite(models: list[str], runs: int = 3, security: str = "standard", ezkl
     rows = []
     for name in models:
         t0 = time.perf_counter()
-        row = run_worker(name, runs, security)
+        row = run_worker(name, runs, security, threads=threads)
         if ezkl and "error" not in row:
             e = run_worker(name, 1, security, "--worker-ezkl")
             row["ezkl"] = {k: v for k, v in e.items() if k != "model"}
@@ -312,9 +322,9 @@ def run_suite(models: list[str], runs: int = 3, security: str = "standard", ezkl
         echo(f"  {name}: {'FAILED' if 'error' in row else 'done'} in "
              f"{time.perf_counter() - t0:.1f} s")
     end = machine()
+    load_start = start.pop("loadavg")
     doc = {"command": " ".join([os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:]),
-           "machine": {**start, "loadavg_start": start.pop("loadavg"),
-                       "loadavg_end": end["loadavg"]},
+           "machine": {**start, "loadavg_start": load_start, "loadavg_end": end["loadavg"]},
            "security": security, "runs": runs,
            "peak_memory": "peak RSS of the model's subprocess (os.wait4 ru_maxrss)",
            "results": rows}
@@ -353,6 +363,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--scaling", action="store_true", help="the 784-k-10 family instead")
     ap.add_argument("--ezkl", action="store_true", help="also run EZKL when it is installed")
     ap.add_argument("--profile", metavar="MODEL", help="cProfile one proof of MODEL")
+    ap.add_argument("--threads", type=int, help="NUMBA_NUM_THREADS of the workers")
     ap.add_argument("--out", help="JSON path (default bench/results/models.json or scaling.json)")
     ap.add_argument("--worker", metavar="MODEL", help=argparse.SUPPRESS)
     ap.add_argument("--worker-ezkl", metavar="MODEL", help=argparse.SUPPRESS)
@@ -375,11 +386,11 @@ def main(argv: list[str] | None = None) -> None:
 
         models = [f"mlp-w{k}" for k in SCALING_WIDTHS]
         doc = run_suite(models, args.runs, args.security, False,
-                        args.out or os.path.join(RESULTS, "scaling.json"))
+                        args.out or os.path.join(RESULTS, "scaling.json"), threads=args.threads)
         print("\n" + scaling_rows(doc["results"]))
         return
     models = [m.strip() for m in args.models.split(",") if m.strip()]
-    run_suite(models, args.runs, args.security, args.ezkl, args.out)
+    run_suite(models, args.runs, args.security, args.ezkl, args.out, threads=args.threads)
 
 
 if __name__ == "__main__":

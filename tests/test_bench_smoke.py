@@ -43,6 +43,7 @@ def test_tiny_at_test_preset_writes_a_well_formed_row(tmp_path, capsys):
     assert on_disk == json.loads(json.dumps(doc))
     m = on_disk["machine"]
     assert m["nproc"] >= 1 and len(m["loadavg_start"]) == 3 and len(m["loadavg_end"]) == 3
+    assert "loadavg" not in m and m["cpu"]
     (row,) = on_disk["results"]
     assert row["model"] == "tiny" and row["security"] == "test"
     _check_row(row)
