@@ -60,7 +60,7 @@ def test_a_failing_model_is_a_row_not_a_crash(tmp_path, capsys):
 
 def test_ezkl_mode_skips_with_a_message_when_absent(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(bm, "ezkl_available", lambda: False)
-    monkeypatch.setattr(bm, "run_worker", lambda name, runs, sec, mode="--worker": {
+    monkeypatch.setattr(bm, "run_worker", lambda name, runs, sec, mode="--worker", **kw: {
         "model": name, "error": "not run"})
     bm.run_suite(["tiny"], runs=1, security="test", ezkl=True, out=str(tmp_path / "m.json"))
     assert "ezkl is not installed" in capsys.readouterr().out
