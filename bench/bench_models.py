@@ -1,7 +1,8 @@
 """Model benchmarks (issue 7): prove, verify, proof size, peak memory, trace shape per model.
 
     python bench/bench_models.py [--models tiny,mlp,...] [--runs 3] [--security standard]
-        [--scaling] [--ezkl] [--profile MODEL] [--out bench/results/models.json]
+        [--scaling] [--ezkl] [--profile MODEL] [--threads N] [--out bench/results/models.json]
+    python bench/bench_models.py --markdown bench/results/models.json
     zkvm bench [same options]
 
 Each model runs in its own subprocess (``--worker``), so that its peak
@@ -213,22 +214,29 @@ def measure_ezkl(name: str, security: str) -> dict[str, Any]:
 
     Public input, fixed parameters, public output, EZKL's default scales; the
     settings are not calibrated (EZKL's defaults), the SRS is generated with
-    ``ezkl.gen_srs`` at the circuit's ``logrows``.
+    ``ezkl.gen_srs`` at the circuit's ``logrows``. ``security`` is not used
+    (KZG over BN254 has its own fixed security level).
     """
     import asyncio
     import inspect
 
-    import ezkl  # noqa: F401  (only called when ezkl_available())
-    import numpy as np
+    import ezkl  # only called when ezkl_available()
 
     from bench.models import build
 
-    def call(fn: Any, *a: Any, **kw: Any) -> Any:
-        r = fn(*a, **kw)
+    def call(fn: Any, **kw: Any) -> Any:  # keyword arguments: stable across ezkl versions
+        r = fn(**kw)
         return asyncio.run(r) if inspect.isawaitable(r) else r
 
     model = build(name)
-    d = tempfile.mkdtemp(prefix=f"ezkl_{name}_")
+    with tempfile.TemporaryDirectory(prefix=f"ezkl_{name}_") as d:
+        return _ezkl_pipeline(ezkl, call, model, d)
+
+
+def _ezkl_pipeline(ezkl: Any, call: Any, model: Any, d: str) -> dict[str, Any]:
+    import numpy as np
+
+    name = model.name
     f = {k: os.path.join(d, k) for k in ("model.onnx", "input.json", "settings.json",
                                          "model.compiled", "kzg.srs", "vk.key", "pk.key",
                                          "witness.json", "proof.json")}
@@ -241,22 +249,27 @@ def measure_ezkl(name: str, security: str) -> dict[str, Any]:
     args.input_visibility, args.param_visibility, args.output_visibility = "public", "fixed", "public"
     t: dict[str, float] = {}
 
-    def timed(step: str, fn: Any, *a: Any) -> Any:
+    def timed(step: str, fn: Any, **kw: Any) -> Any:
         t0 = time.perf_counter()
-        r = call(fn, *a)
+        r = call(fn, **kw)
         t[step] = time.perf_counter() - t0
         return r
 
-    timed("settings", ezkl.gen_settings, f["model.onnx"], f["settings.json"], args)
-    timed("compile", ezkl.compile_circuit, f["model.onnx"], f["model.compiled"], f["settings.json"])
+    timed("settings", ezkl.gen_settings, model=f["model.onnx"], output=f["settings.json"],
+          py_run_args=args)
+    timed("compile", ezkl.compile_circuit, model=f["model.onnx"],
+          compiled_circuit=f["model.compiled"], settings_path=f["settings.json"])
     with open(f["settings.json"]) as fh:
         logrows = int(json.load(fh)["run_args"]["logrows"])
-    timed("srs", ezkl.gen_srs, f["kzg.srs"], logrows)
-    timed("setup", ezkl.setup, f["model.compiled"], f["vk.key"], f["pk.key"], f["kzg.srs"])
-    timed("witness", ezkl.gen_witness, f["input.json"], f["model.compiled"], f["witness.json"])
-    timed("prove", ezkl.prove, f["witness.json"], f["model.compiled"], f["pk.key"],
-          f["proof.json"], "single", f["kzg.srs"])
-    ok = timed("verify", ezkl.verify, f["proof.json"], f["settings.json"], f["vk.key"], f["kzg.srs"])
+    timed("srs", ezkl.gen_srs, srs_path=f["kzg.srs"], logrows=logrows)
+    timed("setup", ezkl.setup, model=f["model.compiled"], vk_path=f["vk.key"],
+          pk_path=f["pk.key"], srs_path=f["kzg.srs"])
+    timed("witness", ezkl.gen_witness, data=f["input.json"], model=f["model.compiled"],
+          output=f["witness.json"])
+    timed("prove", ezkl.prove, witness=f["witness.json"], model=f["model.compiled"],
+          pk_path=f["pk.key"], proof_path=f["proof.json"], srs_path=f["kzg.srs"])
+    ok = timed("verify", ezkl.verify, proof_path=f["proof.json"], settings_path=f["settings.json"],
+               vk_path=f["vk.key"], srs_path=f["kzg.srs"])
     return {"model": name, "ezkl": getattr(ezkl, "__version__", "?"), "logrows": logrows,
             "timings_s": t, "verified": bool(ok),
             "proof_kib": os.path.getsize(f["proof.json"]) / 1024}
@@ -354,6 +367,30 @@ def scaling_rows(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def markdown(doc: dict[str, Any]) -> str:
+    """The results of a JSON file written by :func:`run_suite` as a Markdown table."""
+    cols = ["model", "params", "MACs", "prove s", "cpu s"] + list(SPLIT) + [
+        "verify ms", "proof KiB", "peak MiB", "tables", "trace rows"]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for r in doc["results"]:
+        if "error" in r:
+            lines.append(f"| {r['model']} | FAILED: {r['error']} |" + " |" * (len(cols) - 2))
+            continue
+        cells = [r["model"], f"{r['params']:,}", f"{r['macs']:,}", f"{r['prove_s']:.2f}",
+                 f"{r['prove_cpu_s']:.2f}"] + [f"{r['split_s'][c]:.2f}" for c in SPLIT] + [
+                 f"{r['verify_ms']:.0f}", f"{r['proof_kib']:.0f}", f"{r['peak_mib']:.0f}",
+                 str(len(r["tables"])), f"{r['trace_rows']:,}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    m = doc["machine"]
+    lines.append("")
+    lines.append(f"Machine: {m['nproc']} cores, {m['cpu']}, {m['python']}, numba threads "
+                 f"{m['numba_threads']}; load average (1/5/15 min) "
+                 f"{'/'.join(f'{v:.1f}' for v in m['loadavg_start'])} at the start, "
+                 f"{'/'.join(f'{v:.1f}' for v in m['loadavg_end'])} at the end; "
+                 f"`{doc['command']}`, {doc['runs']} runs, {doc['security']} security.")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="bench_models.py", description=__doc__.split("\n")[0])
     ap.add_argument("--models", default=",".join(DEFAULT_MODELS),
@@ -367,7 +404,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", help="JSON path (default bench/results/models.json or scaling.json)")
     ap.add_argument("--worker", metavar="MODEL", help=argparse.SUPPRESS)
     ap.add_argument("--worker-ezkl", metavar="MODEL", help=argparse.SUPPRESS)
+    ap.add_argument("--markdown", metavar="JSON", help="print a results file as a Markdown table")
     args = ap.parse_args(argv)
+    if args.markdown:
+        with open(args.markdown) as f:
+            print(markdown(json.load(f)))
+        return
     if args.worker:
         print(json.dumps(measure(args.worker, args.runs, args.security)))
         return

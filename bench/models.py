@@ -11,7 +11,8 @@
   attention with output projection → residual → LN → dense 32→64 → GELU →
   64→32 → residual;
 * ``mlp1m``: MLP 784→1024→256→10 with ReLU (1,068,810 parameters);
-* ``mlp-w<K>``: 784→K→10 with ReLU, the family of the linear-scaling curve.
+* ``mlp-w<K>``: 784→K→10 with ReLU, the family of the linear-scaling curve;
+* ``adds<K>``: K chained element-wise adds (one table each): the per-table cost.
 
 The models that ``models/`` does not have use deterministic seeded random
 weights (fan-in scaled normal) and a seeded input; they are written with
@@ -401,6 +402,22 @@ def scaling_model(width: int, seed: int = 5) -> BenchModel:
     return mlp_net(f"mlp-w{width}", [width], seed, f"MLP 784->{width}->10 with ReLU")
 
 
+def adds_model(k: int, width: int = 256) -> BenchModel:
+    """``k`` chained element-wise adds on ``[1, width]``: one small table per instruction
+    (measures the per-table cost of a proof; not a model of the issue)."""
+    desc = f"{k} chained adds on [1, {width}] (per-table cost)"
+    b = Builder()
+    b.meta("name", f"adds{k}")
+    b.input("x", (1, width), 16, ACT_SCALE, "public", (0, 256))
+    b.weight("one", np.ones((1, width), dtype=np.int64), 16, ACT_SCALE)
+    h = "x"
+    for i in range(k):
+        h = b.emit("add", [h, "one"], f"h{i}").name
+    b.output(h)
+    x = np.arange(width, dtype=np.int64).reshape(1, width) % 257
+    return BenchModel(f"adds{k}", desc, b.build(), {"x": x}, {"x": x / 2.0**ACT_SCALE})
+
+
 def _digit(name: str) -> np.ndarray:
     from models.build import sample_input
 
@@ -471,4 +488,7 @@ def build(name: str) -> BenchModel:
         return MODELS[name]()
     if name.startswith("mlp-w") and name[5:].isdigit():
         return scaling_model(int(name[5:]))
-    raise KeyError(f"unknown benchmark model '{name}' (known: {', '.join(MODELS)}, mlp-w<K>)")
+    if name.startswith("adds") and name[4:].isdigit():
+        return adds_model(int(name[4:]))
+    raise KeyError(f"unknown benchmark model '{name}' (known: {', '.join(MODELS)}, mlp-w<K>, "
+                   "adds<K>)")
