@@ -71,11 +71,20 @@ def test_unknown_visibility_is_refused():
         b.input("x", (2,), 8, 0, "secret")
 
 
-def test_commitment_is_the_salted_poseidon2_hash_of_the_weights():
+def test_commitment_is_the_salted_poseidon2_hash_of_header_and_weights():
     p = assemble(src(), salt=SALT)
+    header = [2, 2, 4, 3, 16, 8, 1, 3, 32, 12]     # tensors; (ndim, shape, bits, scale) each
+    assert p.commitment_header == header
     assert list(p.commitment.digest) == hash_elements(
-        [int(v) for v in np.concatenate([W.ravel(), B.ravel()])], SALT)
+        header + [int(v) for v in np.concatenate([W.ravel(), B.ravel()])], SALT)
     assert parse_digest(p.commitment.hex) == list(p.commitment.digest)
+
+
+def test_same_integers_with_another_scale_commit_differently():
+    a = assemble(src(), salt=SALT)
+    b = assemble(src().replace("scale 8 hashed", "scale 7 hashed").replace(
+        "scale 12 hashed", "scale 11 hashed"), salt=SALT)
+    assert a.commitment.digest != b.commitment.digest
 
 
 def test_fast_hash_matches_reference():

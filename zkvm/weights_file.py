@@ -8,8 +8,9 @@ salt hash to the program's commitment) and proves.
 
 File layout: a msgpack map ``{"magic": b"ZKVMWGHT", "format": 1, "zkvm":
 version, "program": program digest (32 bytes, informational), "hashed":
-[names in commitment order], "commitment": [4 ints] | None, "salt": [ints] |
-None, "weights": {name: [dtype, shape, raw little-endian bytes]}}``. Reading a
+[names in commitment order], "header": [ints] (the commitment's public
+header), "commitment": [4 ints] | None, "salt": [ints] | None, "weights":
+{name: [dtype, shape, raw little-endian bytes]}}``. Reading a
 file of another kind or version, or a truncated/corrupt one, raises
 :class:`WeightsFileError` with what to do.
 
@@ -48,6 +49,8 @@ class PrivateWeights:
         commitment: the digest the values and salt hash to (None without hashed weights).
         program_digest: the program this file was written with (informational).
         hashed: the hashed weights, in the order the commitment absorbs them.
+        header: the public header absorbed before the values (shapes, widths,
+            scales: ``zkvm.isa.hidden.commitment_header``).
     """
 
     values: dict[str, np.ndarray]
@@ -55,6 +58,7 @@ class PrivateWeights:
     commitment: list[int] | None = None
     program_digest: bytes = b""
     hashed: list[str] = field(default_factory=list)
+    header: list[int] = field(default_factory=list)
 
     def recompute(self) -> list[int] | None:
         """The commitment these values and salt hash to (None without hashed weights)."""
@@ -64,7 +68,8 @@ class PrivateWeights:
         if missing or self.salt is None:
             raise WeightsFileError(f"weights file lacks the values of hashed weight "
                                    f"'{missing[0]}'" if missing else "weights file has no salt")
-        return hash_tensors([self.values[n] for n in self.hashed], self.salt)
+        return hash_tensors([np.asarray(self.header, dtype=np.int64)]
+                            + [self.values[n] for n in self.hashed], self.salt)
 
     @property
     def commitment_hex(self) -> str | None:
@@ -84,6 +89,7 @@ class PrivateWeights:
 
         doc = {"magic": WEIGHTS_MAGIC, "format": WEIGHTS_FORMAT, "zkvm": __version__,
                "program": bytes(self.program_digest), "hashed": list(self.hashed),
+               "header": [int(v) for v in self.header],
                "commitment": None if self.commitment is None else [int(v) for v in
                                                                    self.commitment],
                "salt": None if self.salt is None else [int(s) for s in self.salt],
@@ -117,7 +123,8 @@ class PrivateWeights:
             out = cls(values,
                       None if d["salt"] is None else [int(s) for s in d["salt"]],
                       None if d["commitment"] is None else [int(v) for v in d["commitment"]],
-                      bytes(d["program"]), [str(n) for n in d["hashed"]])
+                      bytes(d["program"]), [str(n) for n in d["hashed"]],
+                      [int(v) for v in d["header"]])
         except Exception as e:  # any malformed field
             raise WeightsFileError(f"weights file is corrupt ({type(e).__name__}: {e})") from None
         return out

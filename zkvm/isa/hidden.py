@@ -7,10 +7,15 @@ integers taken mod p in row-major order and ``salt`` is ``SALT_LEN`` random
 field elements absorbed first (hiding). The AIR proves the same hash of the
 same memory addresses (``zkvm.air.chips.poseidon2``).
 
-The *model commitment* is one such digest over every hashed weight tensor,
-concatenated in declaration order, under one salt. It is public: the program
-file stores it (and the program digest covers it); the weights file stores
-the values and the salt.
+The *model commitment* is one such digest over a header and every hashed
+weight tensor, concatenated in declaration order, under one salt:
+``hash_elements(header || values, salt)`` where ``header = [number of
+tensors] + for each: [ndim, *shape, bits, scale mod p]``. The header makes the
+commitment name the parameters as numbers (values, shapes, widths, scales),
+not merely a sequence of integers: the same integers read with another shape
+or scale commit differently. It is public: the program file stores it (and
+the program digest covers it); the weights file stores the values and the
+salt.
 
 Digests are shown as 64 hex characters: the four field elements, each as 8
 little-endian bytes.
@@ -54,6 +59,17 @@ def parse_digest(text: str) -> list[int]:
     out = [int.from_bytes(raw[8 * i:8 * i + 8], "little") for i in range(DIGEST_LEN)]
     if any(v >= P for v in out):
         raise IsaError(f"digest {text!r} holds a value that is not a field element")
+    return out
+
+
+def commitment_header(infos: Sequence[Any]) -> list[int]:
+    """``[n] + [ndim, *shape, bits, scale]`` per tensor (``TensorInfo``-like objects).
+
+    Signed integers, hashed mod p like the values (a negative scale is ``p - |s|``).
+    """
+    out = [len(infos)]
+    for t in infos:
+        out += [len(t.shape), *[int(d) for d in t.shape], int(t.bits), int(t.scale)]
     return out
 
 
@@ -138,14 +154,17 @@ class ModelCommitment:
                            "(at least 128 bits of blinding)")
 
 
-def make_commitment(tensors: Sequence[str], values: Sequence[np.ndarray],
+def make_commitment(infos: Sequence[Any], values: Sequence[np.ndarray],
                     salt: Sequence[int] | None = None) -> tuple[ModelCommitment, tuple[int, ...]]:
-    """Commit to ``values`` (one array per name in ``tensors``) under ``salt`` (random if None).
+    """Commit to ``values`` (one array per ``TensorInfo`` in ``infos``) under ``salt``.
+
+    ``salt`` is random (OS CSPRNG) when None.
 
     Returns:
         ``(commitment, salt)``.
     """
     salt = tuple(int(s) % P for s in (random_salt() if salt is None else salt))
-    c = ModelCommitment(tuple(tensors), tuple(hash_tensors(values, salt)), len(salt))
+    digest = hash_tensors([commitment_header(infos)] + list(values), salt)
+    c = ModelCommitment(tuple(t.name for t in infos), tuple(digest), len(salt))
     c.validate()
     return c, salt

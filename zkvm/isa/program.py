@@ -165,7 +165,7 @@ class Program:
         """
         import copy
 
-        from .hidden import digest_hex, hash_tensors
+        from .hidden import commitment_header, digest_hex, hash_tensors
 
         values = dict(private.values)
         for n in self.hidden_weights:
@@ -193,7 +193,9 @@ class Program:
                 raise WeightsError(f"the weights file's salt has {len(salt)} elements, the "
                                    f"commitment expects {self.commitment.salt_len}")
             if check:
-                got = hash_tensors([values[n] for n in self.commitment.tensors], salt)
+                names = self.commitment.tensors
+                got = hash_tensors([commitment_header([self.tensors[n] for n in names])]
+                                   + [values[n] for n in names], salt)
                 if tuple(got) != tuple(self.commitment.digest):
                     raise WeightsError(
                         "these weights do not match the program's model commitment "
@@ -216,7 +218,17 @@ class Program:
             list(self.weight_salt) if self.weight_salt is not None else None,
             list(self.commitment.digest) if self.commitment is not None else None,
             self.digest,
-            list(self.commitment.tensors) if self.commitment is not None else [])
+            list(self.commitment.tensors) if self.commitment is not None else [],
+            self.commitment_header)
+
+    @property
+    def commitment_header(self) -> list[int]:
+        """The public header the model commitment absorbs before the values (``zkvm.isa.hidden``)."""
+        from .hidden import commitment_header
+
+        if self.commitment is None:
+            return []
+        return commitment_header([self.tensors[n] for n in self.commitment.tensors])
 
     @cached_property
     def digest(self) -> bytes:
@@ -567,7 +579,7 @@ class ProgramBuilder:
             from .hidden import make_commitment
 
             self.commitment, self.weight_salt = make_commitment(
-                hashed, [self.weights[n] for n in hashed], salt)
+                [self.tensors[n] for n in hashed], [self.weights[n] for n in hashed], salt)
         return Program(self)
 
 

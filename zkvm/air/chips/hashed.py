@@ -6,8 +6,10 @@ sponge (``zkvm.air.chips.poseidon2``) that *reads* the values from the memory
 bus at program-fixed addresses, so the hashed values are exactly the ones the
 rest of the program reads:
 
-* ``weights`` (``name = "model"``): every hashed weight tensor, concatenated
-  in declaration order, under the model commitment's salt; the digest is the
+* ``weights`` (``name = "model"``): the commitment's public header (shapes,
+  widths, scales: ``zkvm.isa.hidden.commitment_header``, written by a
+  ``ConstChip``: preprocessed, fixed by the key) then every hashed weight
+  tensor in declaration order, under the model commitment's salt; the digest is the
   program's published commitment, which the verifier takes from the
   verifying key (``io["digests"][i]["value"]``, made from the program at
   setup), never from the proof;
@@ -28,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from zkvm.air.chips.memory import ConstChip
 from zkvm.air.chips.poseidon2 import HashJob, Poseidon2Chip, SaltChip
 from zkvm.hash.poseidon2 import DIGEST_LEN, SALT_LEN
 
@@ -42,6 +45,8 @@ class HashedTensor:
     salt_addrs: np.ndarray
     digest_addrs: np.ndarray
     digest: list[int] | None = None   # known from the program (the model commitment)
+    header: list[int] | None = None   # public elements absorbed first (weights)
+    header_addrs: np.ndarray | None = None
 
     @property
     def key(self) -> str:
@@ -60,16 +65,27 @@ def plan_hashes(ctx, first_free: int) -> tuple[list[HashedTensor], list, int]:
     """Hash jobs of ``ctx.program`` with addresses from ``first_free`` on.
 
     Returns:
-        ``(hashed, chips, next_free)``: the jobs, the chips proving them (a
-        ``SaltChip`` and one ``Poseidon2Chip`` table for all jobs; none when
-        nothing is hashed) and the first address left unused.
+        ``(hashed, chips, next_free)``: the jobs, the chips proving them (the
+        commitment header's ``ConstChip``, a ``SaltChip`` and one
+        ``Poseidon2Chip`` table for all jobs; none when nothing is hashed) and
+        the first address left unused.
     """
     prog = ctx.program
     todo: list[tuple[str, str, np.ndarray, list[int] | None, int]] = []
+    hashed, chips, nxt = [], [], first_free
+    header = header_addrs = None
     if prog.commitment is not None:
         c = prog.commitment
-        addrs = np.concatenate([_span(prog, n) for n in c.tensors])
+        header = prog.commitment_header
+        header_addrs = np.arange(nxt, nxt + len(header), dtype=np.int64)
+        nxt += len(header)
+        addrs = np.concatenate([header_addrs] + [_span(prog, n) for n in c.tensors])
         todo.append(("weights", "model", addrs, list(c.digest), c.salt_len))
+        hc = ConstChip(ctx.log_height(len(header)), {},
+                       {"addr": header_addrs, "value": np.array(header, dtype=np.int64),
+                        "write_addrs": header_addrs})
+        hc.source = "commitment header"
+        chips.append(hc)
     for t in prog.inputs:
         if t.visibility == "hashed":
             todo.append(("input", t.name, _span(prog, t.name), None, SALT_LEN))
@@ -79,12 +95,14 @@ def plan_hashes(ctx, first_free: int) -> tuple[list[HashedTensor], list, int]:
             todo.append(("output", o, addrs, None, SALT_LEN))
     if not todo:
         return [], [], first_free
-    hashed, nxt = [], first_free
     for kind, name, addrs, digest, n_salt in todo:
         salt = np.arange(nxt, nxt + n_salt, dtype=np.int64)
         dig = np.arange(nxt + n_salt, nxt + n_salt + DIGEST_LEN, dtype=np.int64)
         nxt += n_salt + DIGEST_LEN
-        hashed.append(HashedTensor(kind, name, addrs, salt, dig, digest))
+        h = HashedTensor(kind, name, addrs, salt, dig, digest)
+        if kind == "weights":
+            h.header, h.header_addrs = header, header_addrs
+        hashed.append(h)
     salt_addrs = np.concatenate([h.salt_addrs for h in hashed])
     salt_chip = SaltChip(ctx.log_height(salt_addrs.size), {},
                          {"addr": salt_addrs, "write_addrs": salt_addrs})
@@ -92,7 +110,7 @@ def plan_hashes(ctx, first_free: int) -> tuple[list[HashedTensor], list, int]:
     rows = sum(j.n_rows for j in jobs)
     hash_chip = Poseidon2Chip.for_jobs(jobs, ctx.log_height(rows))
     hash_chip.source = tuple(h.key for h in hashed)
-    return hashed, [salt_chip, hash_chip], nxt
+    return hashed, chips + [salt_chip, hash_chip], nxt
 
 
 def _span(prog, name: str) -> np.ndarray:

@@ -131,6 +131,8 @@ class VmStatement:
                 raise StatementError(f"{what} needs a salt of {h.salt_addrs.size} field elements"
                                      f" (got {None if s is None else len(s)})")
             mem[h.salt_addrs] = [int(v) % P for v in s]
+            if h.header_addrs is not None:
+                mem[h.header_addrs] = [int(v) % P for v in h.header]
         return mem
 
 
