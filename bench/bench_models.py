@@ -69,6 +69,9 @@ def machine() -> dict[str, Any]:
     return {"nproc": os.cpu_count(), "cpu": cpu,
             "python": f"{platform.python_implementation()} {platform.python_version()}",
             "numba_threads": os.environ.get("NUMBA_NUM_THREADS", "default"),
+            "env": {k: os.environ[k] for k in ("NUMBA_THREADING_LAYER", "OMP_WAIT_POLICY",
+                                              "GOMP_SPINCOUNT", "OMP_NUM_THREADS")
+                    if k in os.environ},
             "loadavg": list(os.getloadavg())}
 
 
@@ -155,7 +158,9 @@ def profile(name: str, security: str, top: int = 40) -> str:
     from zkvm.stark.keys import VerifyingKey
     from zkvm.stark.proof import StarkProof
 
-    vk = VerifyingKey.from_bytes(api.setup(model.program, security, zk=proof.zk).vk.to_bytes())
+    key = api.setup(model.program, security, zk=proof.zk)
+    out.write("\n" + proof_breakdown(proof, key.pk.layout) + "\n")
+    vk = VerifyingKey.from_bytes(key.vk.to_bytes())
     data = proof.to_bytes()
     api.verify(StarkProof.from_bytes(data), vk)
     p = StarkProof.from_bytes(data)
@@ -164,10 +169,33 @@ def profile(name: str, security: str, top: int = 40) -> str:
     pv.enable()
     api.verify(p, vk)
     pv.disable()
-    out.write(f"\n## verify ({(time.perf_counter() - t0) * 1e3:.1f} ms under the profiler): "
-              f"top {top // 2} by tottime\n")
-    pstats.Stats(pv, stream=out).strip_dirs().sort_stats("tottime").print_stats(top // 2)
+    ms = (time.perf_counter() - t0) * 1e3
+    for key in ("tottime", "cumulative"):
+        out.write(f"\n## verify ({ms:.1f} ms under the profiler): top {top // 2} by {key}\n")
+        pstats.Stats(pv, stream=out).strip_dirs().sort_stats(key).print_stats(top // 2)
     return out.getvalue()
+
+
+def proof_breakdown(proof: Any, layout: Any) -> str:
+    """Where a proof's bytes go: opened rows and Merkle siblings per phase, FRI, the rest."""
+    import msgpack
+
+    rows: dict[str, int] = {}
+    sib: dict[str, int] = {}
+    for (phase, _g), op in zip(layout.trees, proof.openings):
+        rows[phase] = rows.get(phase, 0) + op.rows.nbytes + sum(map(len, op.salts or []))
+        sib[phase] = sib.get(phase, 0) + sum(map(len, op.siblings))
+    total = len(proof.to_bytes())
+    fri = len(msgpack.packb(proof.fri, use_bin_type=True))
+    lines = [f"## proof size: {total / 1024:.1f} KiB, {len(layout.trees)} Merkle trees "
+             f"({len(layout.group_logs)} heights x phases)"]
+    for ph in rows:
+        lines.append(f"  {ph:<5} opened rows {rows[ph] / 1024:7.1f} KiB   siblings "
+                     f"{sib[ph] / 1024:7.1f} KiB")
+    rest = total - fri - sum(rows.values()) - sum(sib.values())
+    lines.append(f"  FRI (layers, final polynomial, nonce) {fri / 1024:.1f} KiB; everything else "
+                 f"(out-of-domain values, roots, public values, encoding) {rest / 1024:.1f} KiB")
+    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------- subprocesses
