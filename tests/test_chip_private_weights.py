@@ -14,7 +14,8 @@ from tests.vmtest import assert_tamper_rejected, field_add, prove_verify
 from zkvm.air.builder import SymbolicBuilder
 from zkvm.air.chips.common import BUS_MEM, MIN_LOG_HEIGHT
 from zkvm.air.chips.memory import RangeTable
-from zkvm.air.chips.private_weights import PrivateWeightsChip, lanes_for
+from zkvm.air.chips.private_weights import PrivateWeightsChip, choose_lanes
+from zkvm.isa.hidden import pack_tensor
 from zkvm.field.scalar import P
 from zkvm.fri.security import SecurityConfig
 from zkvm.stark.errors import VerificationError
@@ -47,21 +48,31 @@ def reference(x):
 
 
 def test_shape_degree_and_interactions():
-    chip = PrivateWeightsChip(MIN_LOG_HEIGHT, {"lo": -2**31, "hi": 2**31 - 1, "lanes": 3})
+    chip = PrivateWeightsChip(MIN_LOG_HEIGHT, {"lo": -2**31, "hi": 2**31 - 1, "lanes": 3,
+                                               "pack": 0})
     sb = SymbolicBuilder(chip)
     chip.eval(sb)
     assert chip.main_width == 6 and chip.pre_width == 7
     assert sb.max_degree <= 3
     assert len(sb.interactions) == 3 * 3            # two limb lookups and one send per lane
-    assert lanes_for(10) == 1 and lanes_for(192) == 3 and lanes_for(10**5) == 8
+    packed = PrivateWeightsChip(MIN_LOG_HEIGHT, {"lo": -2**15, "hi": 2**15 - 1, "lanes": 6,
+                                                 "pack": 3})
+    sb = SymbolicBuilder(packed)
+    packed.eval(sb)
+    assert packed.pre_width == 6 + 6 + 1 + 2 + 2 and sb.max_degree <= 3
+    assert len(sb.interactions) == 6 + 6 + 2        # a lookup and a send per lane, 2 packs
+    with pytest.raises(ValueError, match="pack"):
+        PrivateWeightsChip(MIN_LOG_HEIGHT, {"lo": -2**15, "hi": 2**15 - 1, "lanes": 6,
+                                            "pack": 4})   # 64 bits: not injective below p
+    assert choose_lanes(10, 1, True) == 1 and choose_lanes(101_633, 3, True) == 15
 
 
 def test_private_weights_prove_and_match_integer_semantics():
     out, proof, key = prove_verify(SRC, X)
     assert (out["y"] == reference(X["x"])).all()
     assert proof.zk and key.vk.zk
-    kinds = [(c.name, c.params) for c in key.statement.chips if c.name == "private_weights"]
-    assert sorted(p["lanes"] for _, p in kinds) == [1, 1, 3]
+    kinds = [c.params for c in key.statement.chips if c.name == "private_weights"]
+    assert len(kinds) == 3 and all(p["pack"] == 0 for p in kinds)   # private: nothing to hash
     assert all(not c.params["w_public"] for c in key.statement.chips if c.name == "matmul")
 
 
@@ -75,22 +86,48 @@ def test_changed_limb_is_rejected():
     assert_tamper_rejected(SRC, X, "private_weights", lambda t: field_add(t, 1, 3), nth=1)
 
 
+HASHED = SRC.replace("private =", "hashed =")
+
+
+def test_hashed_weights_pack_and_prove():
+    out, _, key = prove_verify(HASHED, X)
+    assert (out["y"] == reference(X["x"])).all()
+    packs = {c.params["lo"]: c.params["pack"] for c in key.statement.chips
+             if c.name == "private_weights"}
+    assert packs == {-128: 7, -2**31: 1, -2**15: 3}
+
+
+def test_changed_hashed_weight_is_rejected():
+    # w2 (i16, packed 3 a element): matmul, and the hash through the packed element, disagree
+    assert_tamper_rejected(HASHED, X, "private_weights", lambda t: field_add(t, 0, 1), nth=2)
+
+
 # --- the range check, standalone --------------------------------------------------------------
 TEST = SecurityConfig.preset("test")
 
 
-def standalone(values, lo, hi, lanes=1):
-    """Producer table + range table; the verifier reads every value as a public bus term."""
+def standalone(values, lo, hi, lanes=1, pack=0, packed_terms=None):
+    """Producer table + range table; the verifier reads every value (and packed element)."""
     k = len(values)
     addrs = np.arange(1, k + 1, dtype=np.int64)
-    chip = PrivateWeightsChip(MIN_LOG_HEIGHT, {"lo": lo, "hi": hi, "lanes": lanes},
-                              {"names": ["w"], "write_addrs": addrs,
-                               "mult": np.ones(k, np.int64)})
+    n_pack = -(-k // pack) if pack else 0
+    lane = np.zeros(-(-k // (pack or 1)) * (pack or 1), np.int64)
+    lane[:k] = addrs
+    paddrs = np.arange(100, 100 + n_pack, dtype=np.int64)
+    chip = PrivateWeightsChip(MIN_LOG_HEIGHT, {"lo": lo, "hi": hi, "lanes": lanes, "pack": pack},
+                              {"names": ["w"], "starts": [0], "lane_addrs": lane,
+                               "pack_addrs": paddrs, "write_addrs": np.concatenate([addrs,
+                                                                                   paddrs]),
+                               "mult": np.ones(k + n_pack, np.int64)})
     rng = RangeTable()
     pk = setup([chip, rng], TEST, False, b"\x05" * 32)
-    main = chip.trace_values(np.array([v if v < P // 2 else v - P for v in values]))
+    signed = np.full(lane.size, lo, np.int64)
+    signed[:k] = [v if v < P // 2 else v - P for v in values]
+    main = chip.trace_values(signed)
     lookups = [np.asarray(v) for v in chip.range_values(main)]
     terms = [(BUS_MEM, (int(a), int(v) % P), -1) for a, v in zip(addrs, values)]
+    if packed_terms is not None:
+        terms += [(BUS_MEM, (int(a), int(v) % P), -1) for a, v in zip(paddrs, packed_terms)]
     return pk, chip, rng, main, lookups, PublicValues([[], []], terms)
 
 
@@ -123,3 +160,19 @@ def test_wide_value_out_of_range_by_limb_is_rejected():
     honest = [v[(v >= 0) & (v < 1 << 16)] for v in lookups]
     with pytest.raises(VerificationError):
         verify(pk.vk, prove(pk, [main, rng.trace_from_counts(honest)], pub, _allow_invalid=True))
+
+
+def test_packed_element_is_bound_to_the_values():
+    """i8 weights, 7 a packed element: the verifier reads the packed elements the hash absorbs."""
+    vals = [-128, 127, 0, 1, -1, 55, -99, 3, 4]
+    packed = [int(v) for v in pack_tensor(np.array(vals), 8)]
+    pk, _, rng, main, lookups, pub = standalone(vals, -128, 127, lanes=7, pack=7,
+                                                packed_terms=packed)
+    traces = [main, rng.trace_from_counts(lookups)]
+    verify(pk.vk, prove(pk, traces, pub, debug=True))
+    for wrong in ([packed[0] + 1, packed[1]], [packed[0], packed[1] + (1 << 8)]):
+        pk, _, rng, main, lookups, pub = standalone(vals, -128, 127, lanes=7, pack=7,
+                                                    packed_terms=wrong)
+        with pytest.raises(VerificationError):
+            verify(pk.vk, prove(pk, [main, rng.trace_from_counts(lookups)], pub,
+                                _allow_invalid=True))

@@ -75,8 +75,11 @@ def test_commitment_is_the_salted_poseidon2_hash_of_header_and_weights():
     p = assemble(src(), salt=SALT)
     header = [2, 2, 4, 3, 16, 8, 1, 3, 32, 12]     # tensors; (ndim, shape, bits, scale) each
     assert p.commitment_header == header
-    assert list(p.commitment.digest) == hash_elements(
-        header + [int(v) for v in np.concatenate([W.ravel(), B.ravel()])], SALT)
+    # i16 weights three to a field element, i32 one: offsets u = w + 2^(N-1), sum u_j 2^(N j)
+    uw = (W.ravel() + 2**15).tolist()
+    packed = [sum(u << (16 * j) for j, u in enumerate(uw[i:i + 3])) for i in range(0, 12, 3)]
+    packed += [int(b) + 2**31 for b in B]
+    assert list(p.commitment.digest) == hash_elements(header + packed, SALT)
     assert parse_digest(p.commitment.hex) == list(p.commitment.digest)
 
 

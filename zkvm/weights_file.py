@@ -27,7 +27,7 @@ import numpy as np
 
 from zkvm import __version__
 from zkvm.isa.errors import ZkvmError
-from zkvm.isa.hidden import digest_hex, hash_tensors
+from zkvm.isa.hidden import commitment_message, digest_hex, hash_tensors, header_infos
 from zkvm.isa.tensor import storage_dtype
 
 WEIGHTS_MAGIC = b"ZKVMWGHT"
@@ -68,8 +68,16 @@ class PrivateWeights:
         if missing or self.salt is None:
             raise WeightsFileError(f"weights file lacks the values of hashed weight "
                                    f"'{missing[0]}'" if missing else "weights file has no salt")
-        return hash_tensors([np.asarray(self.header, dtype=np.int64)]
-                            + [self.values[n] for n in self.hashed], self.salt)
+        infos = header_infos(self.header)
+        if len(infos) != len(self.hashed) or any(
+                tuple(i.shape) != tuple(self.values[n].shape) for i, n in zip(infos, self.hashed)):
+            raise WeightsFileError("weights file is inconsistent: its header does not describe "
+                                   "its hashed weights")
+        try:
+            msg = commitment_message(infos, [self.values[n] for n in self.hashed])
+        except ZkvmError as e:
+            raise WeightsFileError(f"weights file: {e}") from None
+        return hash_tensors([msg], self.salt)
 
     @property
     def commitment_hex(self) -> str | None:

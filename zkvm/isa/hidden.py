@@ -8,14 +8,24 @@ field elements absorbed first (hiding). The AIR proves the same hash of the
 same memory addresses (``zkvm.air.chips.poseidon2``).
 
 The *model commitment* is one such digest over a header and every hashed
-weight tensor, concatenated in declaration order, under one salt:
-``hash_elements(header || values, salt)`` where ``header = [number of
-tensors] + for each: [ndim, *shape, bits, scale mod p]``. The header makes the
-commitment name the parameters as numbers (values, shapes, widths, scales),
-not merely a sequence of integers: the same integers read with another shape
-or scale commit differently. It is public: the program file stores it (and
-the program digest covers it); the weights file stores the values and the
-salt.
+weight tensor, *packed*, concatenated in declaration order, under one salt:
+``hash_elements(header || pack(w_1) || pack(w_2) || ..., salt)`` where
+
+* ``header = [number of tensors] + for each: [ndim, *shape, bits, scale]``
+  (signed ints mod p). The header makes the commitment name the parameters as
+  numbers (values, shapes, widths, scales), not merely a sequence of
+  integers: the same integers read with another shape or scale commit
+  differently;
+* ``pack(w)`` for an ``iN`` tensor: the row-major values as offsets
+  ``u = w + 2^(N-1)`` in ``[0, 2^N)``, ``k = max(1, 63 // N)`` at a time
+  (the last group may be shorter), each group one field element
+  ``sum_j u_j * 2^(N*j)`` (below ``2^63 < p``, so packing is injective). Three
+  i16 or seven i8 weights per element: the sponge absorbs 3x/7x fewer
+  elements, and the AIR's producer of the weights (which range-checks each
+  ``w`` to ``iN``) computes the packed element as a linear combination.
+
+The commitment is public: the program file stores it (and the program digest
+covers it); the weights file stores the values and the salt.
 
 Digests are shown as 64 hex characters: the four field elements, each as 8
 little-endian bytes.
@@ -70,6 +80,49 @@ def commitment_header(infos: Sequence[Any]) -> list[int]:
     out = [len(infos)]
     for t in infos:
         out += [len(t.shape), *[int(d) for d in t.shape], int(t.bits), int(t.scale)]
+    return out
+
+
+def pack_factor(bits: int) -> int:
+    """Values of an ``i<bits>`` tensor packed into one field element (``63 // bits``, >= 1)."""
+    return max(1, 63 // int(bits))
+
+
+def pack_tensor(values: np.ndarray, bits: int) -> np.ndarray:
+    """``iN`` values -> packed field elements (int64, non-negative; see module docstring)."""
+    k = pack_factor(bits)
+    u = np.asarray(values, dtype=np.int64).ravel() + (1 << (bits - 1))
+    if u.size and (int(u.min()) < 0 or int(u.max()) >= 1 << bits):
+        raise IsaError(f"a value does not fit i{bits}: cannot pack it")
+    n = -(-u.size // k)
+    pad = np.zeros(n * k, dtype=np.uint64)
+    pad[:u.size] = u.astype(np.uint64)
+    shifts = (np.arange(k, dtype=np.uint64) * np.uint64(bits))
+    return (pad.reshape(n, k) << shifts).sum(axis=1, dtype=np.uint64).astype(np.int64)
+
+
+def commitment_message(infos: Sequence[Any], values: Sequence[np.ndarray]) -> np.ndarray:
+    """``header || pack(values[0]) || ...``: what the model commitment hashes (after the salt)."""
+    parts = [np.asarray(commitment_header(infos), dtype=np.int64)]
+    parts += [pack_tensor(v, t.bits) for t, v in zip(infos, values)]
+    return np.concatenate(parts)
+
+
+def header_infos(header: Sequence[int]) -> list[Any]:
+    """Parse a commitment header back into ``(shape, bits, scale)`` records."""
+    from types import SimpleNamespace
+
+    h, out, i = [int(v) for v in header], [], 1
+    try:
+        for _ in range(h[0]):
+            nd = h[i]
+            shape = tuple(h[i + 1:i + 1 + nd])
+            out.append(SimpleNamespace(shape=shape, bits=h[i + 1 + nd], scale=h[i + 2 + nd]))
+            i += nd + 3
+    except IndexError:
+        raise IsaError("malformed commitment header") from None
+    if i != len(h):
+        raise IsaError("malformed commitment header")
     return out
 
 
@@ -164,7 +217,7 @@ def make_commitment(infos: Sequence[Any], values: Sequence[np.ndarray],
         ``(commitment, salt)``.
     """
     salt = tuple(int(s) % P for s in (random_salt() if salt is None else salt))
-    digest = hash_tensors([commitment_header(infos)] + list(values), salt)
+    digest = hash_tensors([commitment_message(infos, values)], salt)
     c = ModelCommitment(tuple(t.name for t in infos), tuple(digest), len(salt))
     c.validate()
     return c, salt

@@ -165,7 +165,7 @@ class Program:
         """
         import copy
 
-        from .hidden import commitment_header, digest_hex, hash_tensors
+        from .hidden import commitment_message, digest_hex, hash_tensors
 
         values = dict(private.values)
         for n in self.hidden_weights:
@@ -194,8 +194,8 @@ class Program:
                                    f"commitment expects {self.commitment.salt_len}")
             if check:
                 names = self.commitment.tensors
-                got = hash_tensors([commitment_header([self.tensors[n] for n in names])]
-                                   + [values[n] for n in names], salt)
+                got = hash_tensors([commitment_message([self.tensors[n] for n in names],
+                                                       [values[n] for n in names])], salt)
                 if tuple(got) != tuple(self.commitment.digest):
                     raise WeightsError(
                         "these weights do not match the program's model commitment "

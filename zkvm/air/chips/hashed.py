@@ -9,7 +9,10 @@ rest of the program reads:
 * ``weights`` (``name = "model"``): the commitment's public header (shapes,
   widths, scales: ``zkvm.isa.hidden.commitment_header``, written by a
   ``ConstChip``: preprocessed, fixed by the key) then every hashed weight
-  tensor in declaration order, under the model commitment's salt; the digest is the
+  tensor in declaration order, *packed* (``zkvm.isa.hidden.pack_tensor``:
+  the ``PrivateWeightsChip`` that range-checks the values also writes their
+  packed elements at addresses given here), under the model commitment's
+  salt; the digest is the
   program's published commitment, which the verifier takes from the
   verifying key (``io["digests"][i]["value"]``, made from the program at
   setup), never from the proof;
@@ -33,6 +36,7 @@ import numpy as np
 from zkvm.air.chips.memory import ConstChip
 from zkvm.air.chips.poseidon2 import HashJob, Poseidon2Chip, SaltChip
 from zkvm.hash.poseidon2 import DIGEST_LEN, SALT_LEN
+from zkvm.isa.hidden import pack_factor
 
 
 @dataclass
@@ -47,6 +51,7 @@ class HashedTensor:
     digest: list[int] | None = None   # known from the program (the model commitment)
     header: list[int] | None = None   # public elements absorbed first (weights)
     header_addrs: np.ndarray | None = None
+    packed: dict | None = None        # weights: tensor name -> packed elements' addresses
 
     @property
     def key(self) -> str:
@@ -61,25 +66,33 @@ class HashedTensor:
         return d
 
 
-def plan_hashes(ctx, first_free: int) -> tuple[list[HashedTensor], list, int]:
+def plan_hashes(ctx, first_free: int
+                ) -> tuple[list[HashedTensor], list, int, dict[str, np.ndarray]]:
     """Hash jobs of ``ctx.program`` with addresses from ``first_free`` on.
 
     Returns:
-        ``(hashed, chips, next_free)``: the jobs, the chips proving them (the
-        commitment header's ``ConstChip``, a ``SaltChip`` and one
-        ``Poseidon2Chip`` table for all jobs; none when nothing is hashed) and
-        the first address left unused.
+        ``(hashed, chips, next_free, packed)``: the jobs, the chips proving
+        them (the commitment header's ``ConstChip``, a ``SaltChip`` and one
+        ``Poseidon2Chip`` table for all jobs; none when nothing is hashed),
+        the first address left unused, and the packed elements' addresses of
+        each hashed weight (for ``plan_private_weights``).
     """
     prog = ctx.program
     todo: list[tuple[str, str, np.ndarray, list[int] | None, int]] = []
     hashed, chips, nxt = [], [], first_free
+    packed: dict[str, np.ndarray] = {}
     header = header_addrs = None
     if prog.commitment is not None:
         c = prog.commitment
         header = prog.commitment_header
         header_addrs = np.arange(nxt, nxt + len(header), dtype=np.int64)
         nxt += len(header)
-        addrs = np.concatenate([header_addrs] + [_span(prog, n) for n in c.tensors])
+        for n in c.tensors:
+            t = prog.tensors[n]
+            count = -(-t.size // pack_factor(t.bits))
+            packed[n] = np.arange(nxt, nxt + count, dtype=np.int64)
+            nxt += count
+        addrs = np.concatenate([header_addrs] + [packed[n] for n in c.tensors])
         todo.append(("weights", "model", addrs, list(c.digest), c.salt_len))
         hc = ConstChip(ctx.log_height(len(header)), {},
                        {"addr": header_addrs, "value": np.array(header, dtype=np.int64),
@@ -94,14 +107,14 @@ def plan_hashes(ctx, first_free: int) -> tuple[list[HashedTensor], list, int]:
             addrs = np.asarray(prog.addresses(o), dtype=np.int64).ravel()
             todo.append(("output", o, addrs, None, SALT_LEN))
     if not todo:
-        return [], [], first_free
+        return [], [], first_free, packed
     for kind, name, addrs, digest, n_salt in todo:
         salt = np.arange(nxt, nxt + n_salt, dtype=np.int64)
         dig = np.arange(nxt + n_salt, nxt + n_salt + DIGEST_LEN, dtype=np.int64)
         nxt += n_salt + DIGEST_LEN
         h = HashedTensor(kind, name, addrs, salt, dig, digest)
         if kind == "weights":
-            h.header, h.header_addrs = header, header_addrs
+            h.header, h.header_addrs, h.packed = header, header_addrs, packed
         hashed.append(h)
     salt_addrs = np.concatenate([h.salt_addrs for h in hashed])
     salt_chip = SaltChip(ctx.log_height(salt_addrs.size), {},
@@ -110,7 +123,7 @@ def plan_hashes(ctx, first_free: int) -> tuple[list[HashedTensor], list, int]:
     rows = sum(j.n_rows for j in jobs)
     hash_chip = Poseidon2Chip.for_jobs(jobs, ctx.log_height(rows))
     hash_chip.source = tuple(h.key for h in hashed)
-    return hashed, chips + [salt_chip, hash_chip], nxt
+    return hashed, chips + [salt_chip, hash_chip], nxt, packed
 
 
 def _span(prog, name: str) -> np.ndarray:

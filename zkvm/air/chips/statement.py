@@ -118,6 +118,7 @@ class VmStatement:
     def _memory(self, ex, salts: dict[str, list[int]]) -> np.ndarray:
         """The execution's memory image (field elements) extended with the salts."""
         from zkvm.air.chips.common import field as to_field
+        from zkvm.isa.hidden import pack_tensor
 
         if not self.hashed:
             return ex.memory
@@ -133,6 +134,8 @@ class VmStatement:
             mem[h.salt_addrs] = [int(v) % P for v in s]
             if h.header_addrs is not None:
                 mem[h.header_addrs] = [int(v) % P for v in h.header]
+            for name, addrs in (h.packed or {}).items():
+                mem[addrs] = pack_tensor(ex.values[name], self.program.tensors[name].bits)
         return mem
 
 
@@ -180,8 +183,9 @@ def build_statement(program, zk: bool | None = None) -> VmStatement:
                 f"instruction {idx} {ins.describe()}: no chip proves '{ins.op}' yet")
         for c in PLANNERS[ins.op](ctx, idx, ins):
             chips.append(c)
-    # producers of hidden weights and of private inputs
-    chips += plan_private_weights(ctx, program.hidden_weights)
+    # hash jobs (addresses past the program's), producers of hidden weights and private inputs
+    hashed, hash_chips, n_total, packed = plan_hashes(ctx, program.n_addresses)
+    chips += plan_private_weights(ctx, program.hidden_weights, packed)
     inputs_meta = []
     for t in program.inputs:
         base = program.base(t.name)
@@ -198,7 +202,6 @@ def build_statement(program, zk: bool | None = None) -> VmStatement:
         c.source = t.name
         chips.append(c)
         inputs_meta.append((t, addrs))
-    hashed, hash_chips, n_total = plan_hashes(ctx, program.n_addresses)
     chips += hash_chips
     public_out = [o for o in program.outputs if program.tensors[o].visibility == "public"]
     out_addrs = [np.asarray(program.addresses(o), dtype=np.int64).ravel() for o in public_out]
