@@ -217,8 +217,9 @@ class Net:
     def gelu(self, x: str, out: str) -> str:
         """GELU (erf form) by a ``lut`` over ``[-GELU_RANGE, GELU_RANGE]``."""
         s = self.scale(x)
-        r = int(GELU_RANGE * 2**s)
-        y = self.b.emit("lut", [x], out, {"fn": "gelu", "range": [-r, r], "scale": ACT_SCALE}).name
+        r = int(GELU_RANGE * 2**s)  # [-r, r - 1]: 2r entries, a power of two (2r + 1 would double it)
+        y = self.b.emit("lut", [x], out, {"fn": "gelu", "range": [-r, r - 1],
+                                          "scale": ACT_SCALE}).name
 
         def op(g: Any, env: dict[str, str]) -> None:
             e = g.node("Erf", [g.node("Div", [env[x], self._const(g, math.sqrt(2.0))])])
