@@ -82,6 +82,8 @@ def blind_airs(airs: list[Air], interacting: list[bool], min_log_height: int) ->
     if not ids:
         return list(airs)
     out = [BlindedAir(a, i) if x else a for i, (a, x) in enumerate(zip(airs, interacting))]
-    log_h = max(min_log_height, (len(ids) - 1).bit_length())
+    # as short as allowed, but no shorter than the smallest table: it then shares that
+    # table's height group instead of adding Merkle trees of its own
+    log_h = max(min_log_height, (len(ids) - 1).bit_length(), min(a.log_height for a in airs))
     out.append(BlindTable(log_h, ids))
     return out
