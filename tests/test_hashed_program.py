@@ -1,4 +1,4 @@
-"""Visibility in programs (no proving): syntax, files, commitment, binding, the visibility transform."""
+"""Visibility in programs (no proving): syntax, files, commitment, binding, transform."""
 
 from __future__ import annotations
 

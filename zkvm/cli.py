@@ -226,7 +226,8 @@ def inspect(program: str = typer.Argument(..., help="program file (.zkvm) or .za
         lo, hi = prog.intervals[t.name]
         where = "view" if t.view else f"{prog.base(t.name)}..{prog.base(t.name) + t.size - 1}"
         kind = t.kind + (f"/{t.visibility}" if t.kind in ("input", "weight", "output") else "")
-        echo(f"  {t.name:<16} {kind:<14} {t.type_str:<20} {t.scale:>5}  {f'[{lo}, {hi}]':<28} {where}")
+        bound = f"[{lo}, {hi}]"
+        echo(f"  {t.name:<16} {kind:<14} {t.type_str:<20} {t.scale:>5}  {bound:<28} {where}")
     echo("\ninstructions:")
     rows = estimated_rows(prog)
     for i, (ins, r) in enumerate(zip(prog.instructions, rows)):

@@ -221,3 +221,46 @@ def make_commitment(infos: Sequence[Any], values: Sequence[np.ndarray],
     c = ModelCommitment(tuple(t.name for t in infos), tuple(digest), len(salt))
     c.validate()
     return c, salt
+
+
+def check_private_weights(program: Any, private: Any, check: bool, error: type
+                          ) -> tuple[dict[str, np.ndarray], tuple[int, ...] | None]:
+    """Validate ``private`` (a ``PrivateWeights``) for ``program``: ``(values, salt)``.
+
+    See ``Program.bind_weights``; raises ``error`` (``WeightsError``) naming the problem.
+    """
+    values = dict(private.values)
+    for n in program.hidden_weights:
+        t = program.tensors[n]
+        if n not in values:
+            raise error(f"the weights file has no values for weight '{n}'")
+        v = np.asarray(values[n])
+        if v.dtype.kind not in "iu" or tuple(v.shape) != tuple(t.shape):
+            raise error(f"weight '{n}': expected integers of shape {list(t.shape)}, "
+                        f"got {v.dtype} {list(v.shape)}")
+        v = v.astype(np.int64)
+        if check and v.size and (int(v.min()) < t.lo or int(v.max()) > t.hi):
+            raise error(f"weight '{n}' has values outside its declared {t.type_str} "
+                        f"range [{t.lo}, {t.hi}]")
+        v.flags.writeable = False
+        values[n] = v
+    extra = sorted(set(values) - set(program.hidden_weights))
+    if extra:
+        raise error(f"the weights file has values for '{extra[0]}', which is not a private "
+                    "weight of this program")
+    salt = None
+    if program.commitment is not None:
+        salt = tuple(int(s) for s in (private.salt or ()))
+        if len(salt) != program.commitment.salt_len:
+            raise error(f"the weights file's salt has {len(salt)} elements, the commitment "
+                        f"expects {program.commitment.salt_len}")
+        if check:
+            names = program.commitment.tensors
+            got = hash_tensors([commitment_message([program.tensors[n] for n in names],
+                                                   [values[n] for n in names])], salt)
+            if tuple(got) != tuple(program.commitment.digest):
+                raise error(
+                    f"these weights do not match the program's model commitment "
+                    f"{program.commitment.hex[:16]}… (they hash to {digest_hex(got)[:16]}…): "
+                    "use the weights file written with this program")
+    return values, salt

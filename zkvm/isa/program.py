@@ -34,6 +34,7 @@ import numpy as np
 from .analysis import Interval, interval
 from .errors import IsaError, ProgramOverflowError, ZkvmError
 from .hidden import ModelCommitment
+from .program_hidden import HiddenWeightsMixin, WeightsError  # noqa: F401  (re-exported)
 from .ops import OPS, check_size
 from .tensor import (
     FIELD_SAFE_BITS,
@@ -50,11 +51,7 @@ _LIMIT = 1 << FIELD_SAFE_BITS
 CHECKED_RESULT_OPS = ("rescale", "div")
 
 
-class WeightsError(ZkvmError):
-    """Hidden weight values are missing, malformed, or do not match the model commitment."""
-
-
-class Program:
+class Program(HiddenWeightsMixin):
     """A validated tensor program. Build one with :class:`ProgramBuilder`.
 
     Attributes:
@@ -117,118 +114,6 @@ class Program:
     def n_params(self) -> int:
         """Number of weight values (hidden ones included)."""
         return sum(t.size for t in self.tensors.values() if t.kind == "weight")
-
-    @property
-    def hidden_weights(self) -> list[str]:
-        """Names of the private and hashed weights, in declaration order."""
-        return [t.name for t in self.tensors.values()
-                if t.kind == "weight" and t.visibility != "public"]
-
-    @property
-    def public_weights(self) -> dict[str, np.ndarray]:
-        """Values of the public weights (what the program file stores)."""
-        return {n: w for n, w in self.weights.items() if self.tensors[n].visibility == "public"}
-
-    @property
-    def weights_bound(self) -> bool:
-        """True when every hidden weight's values (and the commitment's salt) are known."""
-        return all(n in self.weights for n in self.hidden_weights) and (
-            self.commitment is None or self.weight_salt is not None)
-
-    @property
-    def has_hidden(self) -> bool:
-        """Anything private or hashed (the proof must be zero-knowledge)."""
-        return any(t.visibility != "public" for t in self.tensors.values()
-                   if t.kind in ("input", "weight", "output"))
-
-    def require_weights(self) -> None:
-        """Raise WeightsError unless the hidden weights are bound (needed to execute)."""
-        if not self.weights_bound:
-            names = ", ".join(self.hidden_weights)
-            raise WeightsError(
-                f"program {self.digest_hex[:16]}… has private weights ({names}) whose values "
-                "are not in the program file: give the private weights file (--weights FILE, "
-                "or weights= in Python)")
-
-    def bind_weights(self, private: Any, check: bool = True) -> Program:
-        """This program with its hidden weights' values (a ``zkvm.weights_file.PrivateWeights``).
-
-        Args:
-            private: values of every hidden weight and the commitment's salt.
-            check: verify shapes, widths and the commitment (``False`` only to
-                build a deliberately wrong witness in tests).
-
-        Raises:
-            WeightsError: a weight is missing, has the wrong shape, leaves its
-                declared width, or the values and salt do not hash to the
-                program's model commitment.
-        """
-        import copy
-
-        from .hidden import commitment_message, digest_hex, hash_tensors
-
-        values = dict(private.values)
-        for n in self.hidden_weights:
-            t = self.tensors[n]
-            if n not in values:
-                raise WeightsError(f"the weights file has no values for weight '{n}'")
-            v = np.asarray(values[n])
-            if v.dtype.kind not in "iu" or tuple(v.shape) != tuple(t.shape):
-                raise WeightsError(f"weight '{n}': expected integers of shape {list(t.shape)}, "
-                                   f"got {v.dtype} {list(v.shape)}")
-            v = v.astype(np.int64)
-            if check and v.size and (int(v.min()) < t.lo or int(v.max()) > t.hi):
-                raise WeightsError(f"weight '{n}' has values outside its declared {t.type_str} "
-                                   f"range [{t.lo}, {t.hi}]")
-            v.flags.writeable = False
-            values[n] = v
-        extra = sorted(set(values) - set(self.hidden_weights))
-        if extra:
-            raise WeightsError(f"the weights file has values for '{extra[0]}', which is not a "
-                               "private weight of this program")
-        salt = None
-        if self.commitment is not None:
-            salt = tuple(int(s) for s in (private.salt or ()))
-            if len(salt) != self.commitment.salt_len:
-                raise WeightsError(f"the weights file's salt has {len(salt)} elements, the "
-                                   f"commitment expects {self.commitment.salt_len}")
-            if check:
-                names = self.commitment.tensors
-                got = hash_tensors([commitment_message([self.tensors[n] for n in names],
-                                                       [values[n] for n in names])], salt)
-                if tuple(got) != tuple(self.commitment.digest):
-                    raise WeightsError(
-                        "these weights do not match the program's model commitment "
-                        f"{self.commitment.hex[:16]}… (they hash to "
-                        f"{digest_hex(got)[:16]}…): "
-                        "use the weights file written with this program")
-        out = copy.copy(self)
-        out.__dict__.pop("_vm_cache", None)
-        out.weights = {**self.public_weights, **values}
-        out.weight_salt = salt
-        return out
-
-    def private_weights(self) -> Any:
-        """The hidden weights and salt as a ``zkvm.weights_file.PrivateWeights``."""
-        from zkvm.weights_file import PrivateWeights
-
-        self.require_weights()
-        return PrivateWeights(
-            {n: self.weights[n] for n in self.hidden_weights},
-            list(self.weight_salt) if self.weight_salt is not None else None,
-            list(self.commitment.digest) if self.commitment is not None else None,
-            self.digest,
-            list(self.commitment.tensors) if self.commitment is not None else [],
-            self.commitment_header)
-
-    @property
-    def commitment_header(self) -> list[int]:
-        """The public header the model commitment absorbs before the values (``zkvm.isa.hidden``)."""
-        from .hidden import commitment_header
-
-        if self.commitment is None:
-            return []
-        return commitment_header([self.tensors[n] for n in self.commitment.tensors])
 
     @cached_property
     def digest(self) -> bytes:
@@ -535,7 +420,7 @@ class ProgramBuilder:
         return iv, int(bits)
 
     def _static(self, name: str) -> np.ndarray | None:
-        """Values of ``name`` when fixed by the public program (a public weight or a view of them)."""
+        """Values of ``name`` fixed by the public program (a public weight or a view of them)."""
         if name in self.hidden:
             return None
         if name in self.weights:

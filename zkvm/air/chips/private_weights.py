@@ -1,4 +1,4 @@
-"""Private weights on the memory bus, range-checked to their declared width (and packed for hashing).
+"""Private weights on the bus, range-checked to their declared width (and packed for hashing).
 
 The producer of ``private`` and ``hashed`` weights (docs/visibility.md): the
 values are witness columns, so neither the program file nor the verifying key
