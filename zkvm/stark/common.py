@@ -24,3 +24,14 @@ def sample_ood_point(tr: Transcript):
         z = tr.sample_ext()
         if z.c1 != 0:
             return z
+
+
+def powers(x, k: int) -> list:
+    """``[1, x, x^2, ..., x^(k-1)]`` for an ``Ext`` (the challenges' powers, both sides)."""
+    from zkvm.field.scalar import Ext
+
+    out, acc = [], Ext(1)
+    for _ in range(k):
+        out.append(acc)
+        acc = acc * x
+    return out

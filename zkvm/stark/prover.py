@@ -38,7 +38,7 @@ from zkvm.field.scalar import P, Ext, root_of_unity, s_inv
 from zkvm.fri import fri
 from zkvm.fri.merkle import MerkleTree
 from zkvm.poly.transforms import coset_intt, coset_ntt, intt
-from zkvm.stark.common import sample_ood_point, seed_transcript
+from zkvm.stark.common import powers, sample_ood_point, seed_transcript
 from zkvm.stark.debug import check_bus, check_constraints
 from zkvm.stark.errors import OodConstraintMismatch
 from zkvm.stark.kernels import ext_cumsum, horner_ext, lincomb
@@ -234,14 +234,6 @@ def _ood_values(coeffs: np.ndarray | None, z: Ext, ext: bool) -> list[Ext]:
     return [vals[2 * j] + X * vals[2 * j + 1] for j in range(len(vals) // 2)]
 
 
-def _powers_ext(x: Ext, k: int) -> list[Ext]:
-    out, acc = [], Ext(1)
-    for _ in range(k):
-        out.append(acc)
-        acc = acc * x
-    return out
-
-
 def _coeff_block(lams: list[Ext], ext: bool) -> np.ndarray:
     """DEEP coefficients for a block of columns: ext columns take (l, l*X) on (c0, c1)."""
     rows = []
@@ -315,7 +307,7 @@ def prove(pk: ProvingKey, traces: list[np.ndarray], public: PublicValues | None 
     bus_alpha = tr.sample_ext()
     beta = tr.sample_ext()
     max_tuple = max((t.info.plan.max_tuple for t in lay.tables), default=0)
-    betas = _powers_ext(beta, max_tuple + 1)[1:]
+    betas = powers(beta, max_tuple + 1)[1:]
 
     # 4. Commit the LogUp columns and send the claimed sums.
     note("logup")
@@ -393,7 +385,7 @@ def prove(pk: ProvingKey, traces: list[np.ndarray], public: PublicValues | None 
     lam = tr.sample_ext()
     inputs = {}
     for g in lay.group_logs:
-        lams = _powers_ext(lam, lay.deep_coefficients_count(g))
+        lams = powers(lam, lay.deep_coefficients_count(g))
         size = 1 << g
         t0 = lay.groups[g][0]
         xs = K.mul(K.powers(root_of_unity(g), size), np.uint64(t0.shift))

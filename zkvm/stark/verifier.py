@@ -28,7 +28,7 @@ from zkvm.fri import fri_verify
 from zkvm.fri.fri_types import FriError, FriProof
 from zkvm.fri.merkle_verify import MerklePathInvalid, verify as merkle_verify
 from zkvm.fri.security import SecurityConfig, security_bits
-from zkvm.stark.common import sample_ood_point, seed_transcript
+from zkvm.stark.common import powers, sample_ood_point, seed_transcript
 from zkvm.stark.errors import (
     DeepMismatch, InsufficientSecurity, KeyMismatch, LogupSumMismatch, OodConstraintMismatch,
     OpeningInvalid, ParameterMismatch, ProofShapeError, VerificationError,
@@ -46,14 +46,6 @@ class FriRejected(VerificationError):
 
 def _ext(pair) -> Ext:
     return Ext(pair[0], pair[1])
-
-
-def _powers(x: Ext, k: int) -> list[Ext]:
-    out, acc = [], Ext(1)
-    for _ in range(k):
-        out.append(acc)
-        acc = acc * x
-    return out
 
 
 def verify(vk: VerifyingKey, proof: StarkProof, *, min_bits: float | None = None) -> PublicValues:
@@ -108,7 +100,7 @@ def verify(vk: VerifyingKey, proof: StarkProof, *, min_bits: float | None = None
     bus_alpha = tr.sample_ext()
     beta = tr.sample_ext()
     max_tuple = max((t.info.plan.max_tuple for t in lay.tables), default=0)
-    betas = _powers(beta, max_tuple + 1)[1:]
+    betas = powers(beta, max_tuple + 1)[1:]
     # 4. LogUp roots and claimed sums.
     for r in proof.perm_roots:
         tr.observe_digest(r)
@@ -253,7 +245,7 @@ class _DeepEvaluator:
         columns at z (pre, main, LogUp, quotient chunks), then at z*w (pre,
         main, LogUp). Quotient chunks have no z*w term (coefficient 0).
         """
-        lams = _powers(lam, self.lay.deep_coefficients_count(g))
+        lams = powers(lam, self.lay.deep_coefficients_count(g))
         phases = ("pre", "main", "perm", "quot")
         cz = {ph: [] for ph in phases}
         czw = {ph: [] for ph in phases}
