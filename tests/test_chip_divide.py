@@ -6,17 +6,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import zkvm.api as api
-from vmtest import assert_tamper_rejected, chip_index, field_add, prove_verify
-from zkvm.air.chips import io as io_terms
-from zkvm.air.chips.common import field
-from zkvm.air.chips.memory import RangeTable
+from vmtest import assert_tamper_rejected, field_add, prove_claiming, prove_verify
 from zkvm.air.chips.statement import StatementError, build_statement
 from zkvm.assembler import assemble
 from zkvm.field.scalar import P
-from zkvm.runtime import execute
-from zkvm.stark.errors import VerificationError
-from zkvm.stark.proof import PublicValues
-from zkvm.stark.prover import prove as stark_prove
 
 
 def round_half_up(x, d):
@@ -24,44 +17,6 @@ def round_half_up(x, d):
     return np.vectorize(lambda v: (int(v) + d // 2) // d)(x).astype(np.int64)
 
 
-def recount_range_table(chips, traces):
-    """Recount the range table's multiplicities from (tampered) traces, as an attacker would.
-
-    Lookups of values outside the table cannot be paid for and are left out.
-    """
-    lookups = [np.asarray(v, dtype=np.int64).ravel() for c, t in zip(chips, traces)
-               if not isinstance(c, RangeTable) for v in c.range_values(t)]
-    v = np.concatenate(lookups) if lookups else np.zeros(0, np.int64)
-    v = v[(v >= 0) & (v < 1 << 16)]
-    for i, c in enumerate(chips):
-        if isinstance(c, RangeTable):
-            traces[i] = c.trace_from_counts([v])
-
-
-def prove_claiming(src, inputs, kind, edit, claim):
-    """Prove a run whose trace (``edit``) and claimed outputs (``claim``) are both changed.
-
-    The attack the range checks stop: a trace that satisfies every row
-    constraint, with the public output claimed to match it (so the memory
-    bus balances) and the range table's counts redone for the new lookups.
-    The proof must not verify.
-    """
-    prog = assemble(src)
-    key = api.setup(prog, "test")
-    ex = execute(prog, inputs)
-    traces = [t.copy() for t in key.statement.traces(ex)]
-    edit(traces[chip_index(key, kind)])
-    recount_range_table(key.statement.chips, traces)
-    pub_in = {t.name: [int(v) for v in ex.values[t.name].ravel()]
-              for t in prog.inputs if t.visibility == "public"}
-    outs = {o: [int(v) for v in ex.values[o].ravel()] for o in prog.outputs}
-    claim(outs)
-    public = PublicValues([[] for _ in key.statement.chips],
-                          io_terms.bus_terms(key.statement.io, pub_in, outs),
-                          {"inputs": pub_in, "outputs": outs})
-    proof = stark_prove(key.pk, traces, public, seed=b"test", _allow_invalid=True)
-    with pytest.raises(VerificationError):
-        api.verify(proof, key.vk)
 
 
 @settings(max_examples=2, deadline=None, derandomize=True,

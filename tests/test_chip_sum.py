@@ -1,44 +1,14 @@
 """Sum chip: proves sums over axes (groups chained over rows of lanes), rejects wrong totals."""
 
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import zkvm.api as api
-from vmtest import chip_index, prove_verify
-from zkvm.air.chips import io as io_terms
+from vmtest import prove_claiming, prove_verify
 from zkvm.air.chips.reduce_sum import group_layout
 from zkvm.assembler import assemble
-from zkvm.runtime import execute
-from zkvm.stark.errors import VerificationError
-from zkvm.stark.proof import PublicValues
-from zkvm.stark.prover import prove as stark_prove
 
-
-def prove_claiming(src, inputs, kind, edit, claim):
-    """Prove a run whose trace (``edit``) and claimed outputs (``claim``) are both changed.
-
-    The tampered trace keeps the memory bus balanced where the attack allows
-    it (the public output is claimed to match), so the chip's own constraints
-    must reject it. (These programs have no range table to recount.)
-    """
-    prog = assemble(src)
-    key = api.setup(prog, "test")
-    ex = execute(prog, inputs)
-    traces = [t.copy() for t in key.statement.traces(ex)]
-    i = chip_index(key, kind)
-    edit(traces[i], key.statement.chips[i])
-    pub_in = {t.name: [int(v) for v in ex.values[t.name].ravel()]
-              for t in prog.inputs if t.visibility == "public"}
-    outs = {o: [int(v) for v in ex.values[o].ravel()] for o in prog.outputs}
-    claim(outs)
-    public = PublicValues([[] for _ in key.statement.chips],
-                          io_terms.bus_terms(key.statement.io, pub_in, outs),
-                          {"inputs": pub_in, "outputs": outs})
-    proof = stark_prove(key.pk, traces, public, seed=b"test", _allow_invalid=True)
-    with pytest.raises(VerificationError):
-        api.verify(proof, key.vk)
 
 
 def test_group_layout_fills_rows_evenly():

@@ -8,7 +8,6 @@ import pytest
 import zkvm.api as api
 from zkvm.assembler import assemble
 from zkvm.stark.errors import VerificationError
-from zkvm.stark.prover import ProverError
 
 
 def prove_verify(src: str, inputs: dict, *, zk: bool | None = None, security: str = "test",
@@ -53,3 +52,54 @@ def field_add(trace: np.ndarray, col: int, row: int, delta: int = 1) -> None:
     from zkvm.field.scalar import P
 
     trace[col, row] = np.uint64((int(trace[col, row]) + delta) % P)
+
+
+def recount_range_table(chips, traces):
+    """Recount the range table's multiplicities from (tampered) traces, as an attacker would.
+
+    Lookups of values outside the table cannot be paid for and are left out.
+    """
+    from zkvm.air.chips.memory import RangeTable
+
+    lookups = [np.asarray(x, dtype=np.int64).ravel() for c, t in zip(chips, traces)
+               if not isinstance(c, RangeTable) for x in c.range_values(t)]
+    vals = np.concatenate(lookups) if lookups else np.zeros(0, np.int64)
+    vals = vals[(vals >= 0) & (vals < 1 << 16)]
+    for i, c in enumerate(chips):
+        if isinstance(c, RangeTable):
+            traces[i] = c.trace_from_counts([vals])
+
+
+def prove_claiming(src, inputs, kind, edit, claim):
+    """Prove a run whose trace (``edit``) and claimed outputs (``claim``) are both changed.
+
+    The attack only a chip's own constraints can stop: the tampered trace keeps
+    the memory bus balanced (the public output is claimed to match it) and the
+    range table's counts are redone for the new lookups. The proof must not
+    verify. ``edit(trace)`` or ``edit(trace, chip)`` changes the chip's trace.
+    """
+    from zkvm.air.chips import io as io_terms
+    from zkvm.runtime import execute
+    from zkvm.stark.proof import PublicValues
+    from zkvm.stark.prover import prove as stark_prove
+
+    prog = assemble(src)
+    key = api.setup(prog, "test")
+    ex = execute(prog, inputs)
+    traces = [t.copy() for t in key.statement.traces(ex)]
+    i = chip_index(key, kind)
+    if edit.__code__.co_argcount >= 2:
+        edit(traces[i], key.statement.chips[i])
+    else:
+        edit(traces[i])
+    recount_range_table(key.statement.chips, traces)
+    pub_in = {t.name: [int(x) for x in ex.values[t.name].ravel()]
+              for t in prog.inputs if t.visibility == "public"}
+    outs = {o: [int(x) for x in ex.values[o].ravel()] for o in prog.outputs}
+    claim(outs)
+    public = PublicValues([[] for _ in key.statement.chips],
+                          io_terms.bus_terms(key.statement.io, pub_in, outs),
+                          {"inputs": pub_in, "outputs": outs})
+    proof = stark_prove(key.pk, traces, public, seed=b"test", _allow_invalid=True)
+    with pytest.raises(VerificationError):
+        api.verify(proof, key.vk)
