@@ -46,55 +46,62 @@ def read_real_inputs(path: str, program: Program) -> dict[str, np.ndarray]:
         InputError: unreadable file, unknown layout, missing/unknown input,
             non-numeric values or wrong shape.
     """
+    raw = read_raw_arrays(path, [t.name for t in program.inputs])
+    return _shape_inputs(raw, program, path)
+
+
+def read_raw_arrays(path: str, names: list[str], what: str = "input file",
+                    error: type[Exception] = InputError, taker: str = "program") -> dict[str, Any]:
+    """Arrays by input name as a file stores them (not yet shaped or quantized).
+
+    Layouts: ``.npz`` (one array per name), ``.npy`` (a single input), JSON as
+    ``{"name": [...]}``, ``{"inputs": {...}}``, EZKL's ``{"input_data": [[...], ...]}``
+    (one flat list per input, in order) or a bare list (a single input).
+    Shared by ``zkvm run`` and the ONNX compiler's calibration samples.
+
+    Raises:
+        ``error``: file missing or unreadable, or a layout that does not fit ``names``.
+    """
     if not os.path.exists(path):
-        raise InputError(f"input file '{path}' not found")
-    names = [t.name for t in program.inputs]
+        raise error(f"{what} '{path}' not found")
     if path.endswith((".npy", ".npz")):
         try:
             data = np.load(path, allow_pickle=False)
         except (OSError, ValueError, zipfile.BadZipFile) as e:
-            raise InputError(f"cannot read input file '{path}': {e}") from None
+            raise error(f"cannot read {what} '{path}': {e}") from None
         if isinstance(data, np.lib.npyio.NpzFile):
             with data:
-                raw: dict[str, Any] = {k: data[k] for k in data.files}
-        else:
-            raw = _single(names, data, path)
-    else:
-        try:
-            with open(path, encoding="utf-8") as f:
-                doc = json.load(f)
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise InputError(f"cannot read input file '{path}' as JSON: {e}") from None
-        raw = _from_json(doc, names, path)
-    return _shape_inputs(raw, program, path)
-
-
-def _single(names: list[str], value: Any, path: str) -> dict[str, Any]:
-    if len(names) != 1:
-        raise InputError(
-            f"{path} holds one array but the program takes {len(names)} inputs "
-            f"({', '.join(names)}); use {{\"name\": [...]}} or {{\"input_data\": [...]}}"
-        )
-    return {names[0]: value}
-
-
-def _from_json(doc: Any, names: list[str], path: str) -> dict[str, Any]:
+                return {k: data[k] for k in data.files}
+        return _single(names, data, path, error, taker)
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise error(f"cannot read {what} '{path}' as JSON: {e}") from None
     if isinstance(doc, dict) and "input_data" in doc:
         data = doc["input_data"]
         if not isinstance(data, list) or len(data) != len(names):
             n = len(data) if isinstance(data, list) else "no"
-            raise InputError(
-                f"{path}: input_data holds {n} lists but the program takes {len(names)} inputs "
-                f"({', '.join(names)}), one flat list each, in this order"
-            )
+            raise error(
+                f"{path}: input_data holds {n} lists but the {taker} takes {len(names)} inputs "
+                f"({', '.join(names)}), one flat list each, in this order")
         return dict(zip(names, data))
     if isinstance(doc, dict) and isinstance(doc.get("inputs"), dict):
         doc = doc["inputs"]
     if isinstance(doc, dict):
         return doc
     if isinstance(doc, list):
-        return _single(names, doc, path)
-    raise InputError(f"{path}: expected a JSON object or list of numbers")
+        return _single(names, doc, path, error, taker)
+    raise error(f"{path}: expected a JSON object or a list of numbers")
+
+
+def _single(names: list[str], value: Any, path: str, error: type[Exception],
+            taker: str) -> dict[str, Any]:
+    if len(names) != 1:
+        raise error(
+            f"{path} holds one array but the {taker} takes {len(names)} inputs "
+            f"({', '.join(names)}); use .npz, {{\"name\": [...]}} or {{\"input_data\": [...]}}")
+    return {names[0]: value}
 
 
 def _shape_inputs(raw: dict[str, Any], program: Program, path: str) -> dict[str, np.ndarray]:

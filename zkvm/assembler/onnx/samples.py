@@ -17,11 +17,7 @@ keep their shape (nested lists or ``.npy``, not flat lists).
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import zipfile
-from typing import Any
 
 import numpy as np
 
@@ -38,26 +34,10 @@ def read_sample_file(path: str, inputs: list[InputInfo]) -> dict[str, np.ndarray
     Raises:
         OnnxCompileError: unreadable file, unknown layout, missing or unknown input.
     """
+    from zkvm.io import read_raw_arrays
+
     names = [i.name for i in inputs]
-    if not os.path.exists(path):
-        raise OnnxCompileError(f"calibration file '{path}' not found")
-    if path.endswith((".npy", ".npz")):
-        try:
-            data = np.load(path, allow_pickle=False)
-        except (OSError, ValueError, zipfile.BadZipFile) as e:
-            raise OnnxCompileError(f"cannot read calibration file '{path}': {e}") from None
-        if isinstance(data, np.lib.npyio.NpzFile):
-            with data:
-                raw: dict[str, Any] = {k: data[k] for k in data.files}
-        else:
-            raw = _single(names, data, path)
-    else:
-        try:
-            with open(path, encoding="utf-8") as f:
-                doc = json.load(f)
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise OnnxCompileError(f"cannot read calibration file '{path}' as JSON: {e}") from None
-        raw = _from_json(doc, names, path)
+    raw = read_raw_arrays(path, names, "calibration file", OnnxCompileError, "model")
     extra = sorted(set(raw) - set(names))
     if extra:
         raise OnnxCompileError(f"{path}: unknown input(s) {', '.join(extra)} "
@@ -75,32 +55,6 @@ def read_sample_file(path: str, inputs: list[InputInfo]) -> dict[str, np.ndarray
             raise OnnxCompileError(f"{path}: input '{n}' holds NaN or infinite values")
         out[n] = arr
     return out
-
-
-def _single(names: list[str], value: Any, path: str) -> dict[str, Any]:
-    if len(names) != 1:
-        raise OnnxCompileError(
-            f"{path} holds one array but the model takes {len(names)} inputs ({', '.join(names)}); "
-            "use .npz, {\"name\": [...]} or {\"input_data\": [...]}")
-    return {names[0]: value}
-
-
-def _from_json(doc: Any, names: list[str], path: str) -> dict[str, Any]:
-    if isinstance(doc, dict) and "input_data" in doc:
-        data = doc["input_data"]
-        if not isinstance(data, list) or len(data) != len(names):
-            n = len(data) if isinstance(data, list) else "no"
-            raise OnnxCompileError(
-                f"{path}: input_data holds {n} lists but the model takes {len(names)} inputs "
-                f"({', '.join(names)}), one list each, in this order")
-        return dict(zip(names, data))
-    if isinstance(doc, dict) and isinstance(doc.get("inputs"), dict):
-        doc = doc["inputs"]
-    if isinstance(doc, dict):
-        return doc
-    if isinstance(doc, list):
-        return _single(names, doc, path)
-    raise OnnxCompileError(f"{path}: expected a JSON object or a list of numbers")
 
 
 def resolve_shapes(inputs: list[InputInfo], raw: dict[str, np.ndarray] | None, batch: int = 1
