@@ -18,6 +18,8 @@ Checks, in order:
 
 from __future__ import annotations
 
+from operator import mul
+
 import numpy as np
 
 from zkvm.air import registry
@@ -343,8 +345,8 @@ class _DeepEvaluator:
                     mask = Ext(r[-2], r[-1])
                     r = r[:-2]
                 row += r
-            fz = Ext(sum(a * b for a, b in zip(fz0, row)), sum(a * b for a, b in zip(fz1, row)))
-            fw = Ext(sum(a * b for a, b in zip(fw0, row)), sum(a * b for a, b in zip(fw1, row)))
+            fz = Ext(sum(map(mul, fz0, row)), sum(map(mul, fz1, row)))
+            fw = Ext(sum(map(mul, fw0, row)), sum(map(mul, fw1, row)))
             v = (fz - vz) * invs[q] + (fw - vzw) * invs[len(idx) + q] + mask
             out.append((v.c0, v.c1))
         return np.array(out, dtype=np.uint64).reshape(len(idx), 2)
