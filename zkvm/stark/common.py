@@ -14,7 +14,13 @@ def seed_transcript(vk_digest: bytes, security: dict, zk: bool, public: PublicVa
     tr = Transcript(PROTOCOL_ID)
     tr.observe_bytes(_canonical({"security": security, "zk": zk}))
     tr.observe_digest(vk_digest)
-    tr.observe_bytes(_canonical(public.to_dict()))
+    # bus terms as one flat list (bus, multiplicity, length, values...): injective, and
+    # encoded without walking thousands of small lists (public inputs can be many)
+    flat: list[int] = []
+    for bus, values, mult in public.bus_terms:
+        flat += [int(bus), int(mult), len(values), *map(int, values)]
+    tr.observe_bytes(_canonical({"table_publics": public.table_publics, "bus_terms": flat,
+                                 "meta": public.meta}))
     return tr
 
 
