@@ -25,21 +25,20 @@ import numpy as np
 from zkvm.air import registry
 from zkvm.air.builder import PointBuilder
 from zkvm.air.logup import eval_logup
-from zkvm.field.scalar import P, Ext, ext_batch_inv, root_of_unity
+from zkvm.field.scalar import P, W, Ext, ext_batch_inv, root_of_unity
 from zkvm.fri import fri_verify
 from zkvm.fri.fri_types import FriError, FriProof
 from zkvm.fri.merkle_verify import MerklePathInvalid, verify as merkle_verify
 from zkvm.fri.security import SecurityConfig, security_bits
 from zkvm.stark.common import powers, sample_ood_point, seed_transcript
 from zkvm.stark.errors import (
-    DeepMismatch, InsufficientSecurity, KeyMismatch, LogupSumMismatch, OodConstraintMismatch,
+    InsufficientSecurity, KeyMismatch, LogupSumMismatch, OodConstraintMismatch,
     OpeningInvalid, ParameterMismatch, ProofShapeError, VerificationError,
 )
 from zkvm.stark.keys import VerifyingKey
 from zkvm.stark.layout import StarkLayout
 from zkvm.stark.proof import PublicValues, StarkProof
 
-X = Ext(0, 1)
 
 
 class FriRejected(VerificationError):
@@ -241,64 +240,63 @@ class _DeepEvaluator:
         self.roots.update({("pre", g): r for g, r in roots.items()})
 
     def _coefficients(self, g: int, ood, lam: Ext):
-        """Per phase, coefficient lists aligned with the tree row for the z and z*w terms.
+        """The DEEP batch's coefficients over one query's concatenated tree rows.
 
         The order of the powers of lambda is the prover's: per table, its
         columns at z (pre, main, LogUp, quotient chunks), then at z*w (pre,
-        main, LogUp). Quotient chunks have no z*w term (coefficient 0).
+        main, LogUp); quotient chunks have no z*w term (coefficient 0). An
+        extension column is two row entries (c0, c1) with coefficients
+        ``(l, l*X)``. Returns the c0 and c1 parts of the z and z*w coefficient
+        lists (plain ints, aligned with the row) and the constants
+        ``Vz = sum l_k f_k(z)`` and ``Vzw``.
         """
-        lams = powers(lam, self.lay.deep_coefficients_count(g))
         phases = ("pre", "main", "perm", "quot")
-        cz = {ph: [] for ph in phases}
-        czw = {ph: [] for ph in phases}
-        vz, vzw = Ext(0), Ext(0)
+        l0, l1 = lam.c0, lam.c1
+        pw, a0, a1 = [], 1, 0
+        for _ in range(self.lay.deep_coefficients_count(g)):
+            pw.append((a0, a1))
+            a0, a1 = (a0 * l0 + W * a1 * l1) % P, (a0 * l1 + a1 * l0) % P
+        cz = {ph: ([], []) for ph in phases}
+        czw = {ph: ([], []) for ph in phases}
+
+        def push(target, ext: bool, c0: int, c1: int) -> None:
+            target[0].append(c0)
+            target[1].append(c1)
+            if ext:  # (c0 + c1 X) * X = W c1 + c0 X
+                target[0].append(W * c1 % P)
+                target[1].append(c0)
+
+        vz0 = vz1 = vw0 = vw1 = 0
         k = 0
         for t in self.lay.groups[g]:
-            vals = ood[t.index]
+            vals = iter(ood[t.index])
             a = t.air
             blocks = [("pre", a.pre_width, False), ("main", a.main_width, False),
                       ("perm", t.n_perm, True), ("quot", t.n_chunks, True)]
             for phase, cnt, ext in blocks:
                 for _ in range(cnt):
-                    cz[phase].append((lams[k], ext))
-                    vz = vz + lams[k] * vals[k - self._base(t, g)]
+                    (c0, c1), v = pw[k], next(vals)
+                    push(cz[phase], ext, c0, c1)
+                    vz0 += c0 * v.c0 + W * c1 * v.c1
+                    vz1 += c0 * v.c1 + c1 * v.c0
                     k += 1
-            czw["quot"] += [(None, True)] * t.n_chunks
+            for _ in range(t.n_chunks):
+                push(czw["quot"], True, 0, 0)
             for phase, cnt, ext in blocks[:3]:
                 for _ in range(cnt):
-                    czw[phase].append((lams[k], ext))
-                    vzw = vzw + lams[k] * vals[k - self._base(t, g)]
+                    (c0, c1), v = pw[k], next(vals)
+                    push(czw[phase], ext, c0, c1)
+                    vw0 += c0 * v.c0 + W * c1 * v.c1
+                    vw1 += c0 * v.c1 + c1 * v.c0
                     k += 1
-        return cz, czw, vz, vzw
-
-    def _base(self, t, g: int) -> int:
-        """Index of table ``t``'s first lambda power within its group."""
-        base = 0
-        for u in self.lay.groups[g]:
-            if u is t:
-                return base
-            base += u.n_ood
-        raise AssertionError("table not in group")
-
-    @staticmethod
-    def _flatten(coeffs) -> tuple[list[int], list[int]]:
-        """Coefficients over base row entries: ext columns take (l, l*X) on (c0, c1)."""
-        c0, c1 = [], []
-        for lam, ext in coeffs:
-            lam = lam if lam is not None else Ext(0)
-            c0.append(lam.c0)
-            c1.append(lam.c1)
-            if ext:
-                lx = lam * X
-                c0.append(lx.c0)
-                c1.append(lx.c1)
-        return c0, c1
+        flat = [[x for ph in phases for x in part[ph][j]] for part in (cz, czw) for j in (0, 1)]
+        return (*flat, Ext(vz0, vz1), Ext(vw0, vw1))
 
     def values(self, log_n: int, indices):
         """FRI's callback: the DEEP codeword of group ``log_n`` at ``indices``."""
         lay, g = self.lay, log_n
         idx = [int(i) for i in indices]
-        cz, czw, vz, vzw = self.coeffs[g]
+        fz0, fz1, fw0, fw1, vz, vzw = self.coeffs[g]
         rows_by_phase = {}
         for phase in ("pre", "main", "perm", "quot"):
             if (phase, g) not in self.openings:
@@ -317,16 +315,8 @@ class _DeepEvaluator:
                               tree=f"{phase}/{g}")
             except MerklePathInvalid as e:
                 raise OpeningInvalid(str(e)) from None
-            rows_by_phase[phase] = [[int(v) for v in leaf[(i % f) * w:(i % f + 1) * w]]
+            rows_by_phase[phase] = [leaf[(i % f) * w:(i % f + 1) * w].tolist()
                                     for leaf, i in zip(leaves, idx)]
-        fz0, fz1, fw0, fw1 = [], [], [], []
-        for phase in ("pre", "main", "perm", "quot"):
-            a0, a1 = self._flatten(cz[phase])
-            b0, b1 = self._flatten(czw[phase])
-            fz0 += a0
-            fz1 += a1
-            fw0 += b0
-            fw1 += b1
         t0 = lay.groups[g][0]
         w = root_of_unity(g)
         zw = self.z * t0.omega
