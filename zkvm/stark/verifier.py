@@ -25,7 +25,7 @@ import numpy as np
 from zkvm.air import registry
 from zkvm.air.builder import PointBuilder
 from zkvm.air.logup import eval_logup
-from zkvm.field.scalar import P, W, Ext, ext_batch_inv, root_of_unity
+from zkvm.field.scalar import P, W, Ext, batch_inv, ext_batch_inv, root_of_unity
 from zkvm.fri import fri_verify
 from zkvm.fri.fri_types import FriError, FriProof
 from zkvm.fri.merkle_verify import MerklePathInvalid, verify as merkle_verify
@@ -38,7 +38,6 @@ from zkvm.stark.errors import (
 from zkvm.stark.keys import VerifyingKey
 from zkvm.stark.layout import StarkLayout
 from zkvm.stark.proof import PublicValues, StarkProof
-
 
 
 class FriRejected(VerificationError):
@@ -156,17 +155,20 @@ def _public_bus_sum(terms, alpha: Ext, betas: list[Ext]) -> Ext:
         return Ext(0)
     b0 = [b.c0 for b in betas]
     b1 = [b.c1 for b in betas]
-    dens = []
+    d0s, d1s = [], []
     for bus, values, _ in terms:
         t0, t1 = bus, 0
         for k, v in enumerate(values):
             t0 += b0[k] * v
             t1 += b1[k] * v
-        dens.append(Ext(alpha.c0 - t0, alpha.c1 - t1))
+        d0s.append((alpha.c0 - t0) % P)
+        d1s.append((alpha.c1 - t1) % P)
+    # 1 / (d0 + d1 X) = (d0 - d1 X) / (d0^2 - W d1^2): one batched base inversion
+    norms = batch_inv([(d0 * d0 - W * d1 * d1) % P for d0, d1 in zip(d0s, d1s)])
     s0 = s1 = 0
-    for (_, _, m), inv in zip(terms, ext_batch_inv(dens)):
-        s0 += m * inv.c0
-        s1 += m * inv.c1
+    for (_, _, m), d0, d1, ni in zip(terms, d0s, d1s, norms):
+        s0 += m * d0 * ni
+        s1 -= m * d1 * ni
     return Ext(s0, s1)
 
 
