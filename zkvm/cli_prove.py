@@ -161,7 +161,9 @@ def verify(
     """Check a proof; print the proven outputs. Exit 0 only when the proof is valid."""
     import numpy as np
 
+    import zkvm.air.chips  # noqa: F401  (module loading is start-up, not verification work)
     import zkvm.api as api
+    import zkvm.stark.verifier  # noqa: F401
 
     if (program is None) == (key is None):
         fail("give exactly one of --program or --key")
