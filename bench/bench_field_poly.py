@@ -24,16 +24,9 @@ import numpy as np
 from zkvm.field import kernels as K
 from zkvm.field.scalar import GENERATOR, P, Ext
 from zkvm.poly.transforms import barycentric_eval, intt, lde, ntt
+from zkvm.platform_info import cpu_model
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def timed(fn, runs: int) -> tuple[float, float]:

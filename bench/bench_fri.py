@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import time
 from pathlib import Path
@@ -33,16 +32,9 @@ from zkvm.fri.merkle import MerkleTree
 from zkvm.fri.security import SecurityConfig, security_bits
 from zkvm.fri.transcript import Transcript
 from zkvm.poly import coset_ntt
+from zkvm.platform_info import cpu_model as _cpu
 
 
-def _cpu() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
 
 
 def _median(fn, runs: int) -> tuple[float, float]:

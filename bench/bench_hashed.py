@@ -38,6 +38,7 @@ import sys
 import tempfile
 import time
 from typing import Any
+from zkvm.platform_info import cpu_model
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -53,13 +54,7 @@ SALT = [0x5EED, 1, 2, 3]
 
 def machine() -> dict[str, Any]:
     """nproc, CPU model and the load average now."""
-    cpu = "unknown"
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")),
-                       cpu)
-    except OSError:
-        pass
+    cpu = cpu_model()
     return {"nproc": os.cpu_count(), "cpu": cpu, "loadavg": list(os.getloadavg())}
 
 

@@ -22,7 +22,6 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import platform  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
 
@@ -32,17 +31,9 @@ import zkvm.air.chips.matmul as mm  # noqa: E402
 import zkvm.api as api  # noqa: E402
 from zkvm.assembler import Builder  # noqa: E402
 from zkvm.runtime import execute  # noqa: E402
+from zkvm.platform_info import cpu_model  # noqa: E402
 
 
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def build_layer(bias: bool = True, seed: int = 0):

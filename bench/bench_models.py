@@ -40,6 +40,7 @@ import sys
 import tempfile
 import time
 from typing import Any
+from zkvm.platform_info import cpu_model
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -59,13 +60,7 @@ MIB = 1024 * 1024
 
 def machine() -> dict[str, Any]:
     """nproc, CPU model, Python, and the load average now."""
-    cpu = "unknown"
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")),
-                       cpu)
-    except OSError:
-        pass
+    cpu = cpu_model()
     return {"nproc": os.cpu_count(), "cpu": cpu,
             "python": f"{platform.python_implementation()} {platform.python_version()}",
             "numba_threads": os.environ.get("NUMBA_NUM_THREADS", "default"),

@@ -29,6 +29,7 @@ from zkvm.stark.proof import PublicValues, StarkProof  # noqa: E402
 from zkvm.stark.prover import prove  # noqa: E402
 from zkvm.stark.setup import setup  # noqa: E402
 from zkvm.stark.verifier import verify  # noqa: E402
+from zkvm.platform_info import cpu_model  # noqa: E402
 
 
 def fib_trace(log_n: int):
@@ -43,15 +44,7 @@ def fib_trace(log_n: int):
 
 
 def machine() -> str:
-    cpu = "unknown"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
+    cpu = cpu_model()
     return f"{os.cpu_count()} cores, {cpu}, {platform.python_implementation()} {platform.python_version()}"
 
 

@@ -15,7 +15,6 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import platform  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
 
@@ -23,17 +22,9 @@ import numpy as np  # noqa: E402
 
 from zkvm.assembler import Builder  # noqa: E402
 from zkvm.runtime import execute, execute_float  # noqa: E402
+from zkvm.platform_info import cpu_model  # noqa: E402
 
 
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def build_mlp(batch: int, seed: int = 0):

@@ -12,22 +12,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 
 from .evaluate import evaluate
 from .nets import MODELS
 from .program import QuantConfig
+from zkvm.platform_info import cpu_model as _cpu
 
 
-def _cpu() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def main(argv: list[str] | None = None) -> None:
