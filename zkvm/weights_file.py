@@ -25,7 +25,7 @@ from typing import Any
 import msgpack
 import numpy as np
 
-from zkvm import __version__
+from zkvm import __version__, envelope
 from zkvm.isa.errors import ZkvmError
 from zkvm.isa.hidden import commitment_message, digest_hex, hash_tensors, header_infos
 from zkvm.isa.tensor import storage_dtype
@@ -107,17 +107,8 @@ class PrivateWeights:
     @classmethod
     def from_bytes(cls, data: bytes) -> "PrivateWeights":
         """Decode a weights file (raises WeightsFileError)."""
-        try:
-            d = msgpack.unpackb(data, raw=False, strict_map_key=False)
-        except Exception as e:  # msgpack raises several unrelated types on bad data
-            raise WeightsFileError(f"not a zkvm weights file (undecodable: "
-                                   f"{type(e).__name__}); is it truncated?") from None
-        if not isinstance(d, dict) or d.get("magic") != WEIGHTS_MAGIC:
-            raise WeightsFileError("not a zkvm private weights file (magic ZKVMWGHT not found): "
-                                   "is this a program, a proof or a key?")
-        if d.get("format") != WEIGHTS_FORMAT:
-            raise WeightsFileError(f"weights file format {d.get('format')!r} is not supported "
-                                   f"(this zkvm reads format {WEIGHTS_FORMAT})")
+        d = envelope.unpack(data, WEIGHTS_MAGIC, WEIGHTS_FORMAT, None, WeightsFileError,
+                            "private weights file", "is this a program, a proof or a key?")
         try:
             values = {}
             for name, (dt, shape, raw) in dict(d["weights"]).items():

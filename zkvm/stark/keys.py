@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import blake3
 import msgpack
 
-from zkvm import __version__
+from zkvm import envelope
 from zkvm.fri.security import SecurityConfig
 
 AIR_VERSION = 1
@@ -100,21 +100,12 @@ class VerifyingKey:
         return cached
 
     def to_bytes(self) -> bytes:
-        return msgpack.packb({"magic": KEY_MAGIC, "format": KEY_FORMAT, "zkvm": __version__,
-                              "key": self.to_dict()}, use_bin_type=True)
+        return envelope.pack(KEY_MAGIC, KEY_FORMAT, "key", self.to_dict())
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "VerifyingKey":
-        try:
-            d = msgpack.unpackb(data, raw=False, strict_map_key=False)
-        except Exception as e:  # msgpack raises several unrelated types
-            raise KeyFileError(f"not a zkvm verifying key (undecodable: {e})") from None
-        if not isinstance(d, dict) or d.get("magic") != KEY_MAGIC:
-            raise KeyFileError("not a zkvm verifying key (wrong magic): is this a proof or program?")
-        if d.get("format") != KEY_FORMAT:
-            raise KeyFileError(f"verifying key format {d.get('format')} is not supported "
-                               f"(this zkvm reads format {KEY_FORMAT})")
-        return cls.from_dict(d["key"])
+        return cls.from_dict(envelope.unpack(data, KEY_MAGIC, KEY_FORMAT, "key", KeyFileError,
+                                             "verifying key", "is this a proof or a program?"))
 
 
 def _copy(obj):

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import msgpack
 
-from zkvm import __version__
+from zkvm import envelope
 from zkvm.fri.merkle_verify import MerkleProof
 from zkvm.stark.errors import ProofFormatError
 
@@ -76,22 +75,13 @@ class StarkProof:
         }
 
     def to_bytes(self) -> bytes:
-        return msgpack.packb({"magic": PROOF_MAGIC, "format": PROOF_FORMAT, "zkvm": __version__,
-                              "proof": self.to_dict()}, use_bin_type=True)
+        return envelope.pack(PROOF_MAGIC, PROOF_FORMAT, "proof", self.to_dict())
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "StarkProof":
+        p = envelope.unpack(data, PROOF_MAGIC, PROOF_FORMAT, "proof", ProofFormatError,
+                            "proof file", "is this a program or a key?")
         try:
-            d = msgpack.unpackb(data, raw=False, strict_map_key=False)
-        except Exception as e:  # msgpack raises several unrelated types
-            raise ProofFormatError(f"not a zkvm proof (undecodable: {type(e).__name__})") from None
-        if not isinstance(d, dict) or d.get("magic") != PROOF_MAGIC:
-            raise ProofFormatError("not a zkvm proof file (wrong magic): is this a program or key?")
-        if d.get("format") != PROOF_FORMAT:
-            raise ProofFormatError(f"proof format {d.get('format')!r} is not supported "
-                                   f"(this zkvm reads format {PROOF_FORMAT})")
-        try:
-            p = d["proof"]
 
             def roots(k: str) -> list[bytes]:
                 rs = p[k]

@@ -1,0 +1,47 @@
+"""The envelope shared by zkvm's msgpack files (verifying key, proof, private weights).
+
+A file is a msgpack map ``{"magic", "format", "zkvm", <field>: payload}``.
+Reading checks, in order, that it decodes, that the magic names the
+expected kind, and that the format version is one this zkvm reads, and
+raises the caller's error type with a message that says which. Plain
+msgpack, no numba: the verifier reads keys and proofs with it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgpack
+
+from zkvm import __version__
+
+
+def pack(magic: bytes, fmt: int, field: str, payload: Any) -> bytes:
+    """Encode ``payload`` under ``field`` with the magic, format and zkvm version."""
+    return msgpack.packb({"magic": magic, "format": fmt, "zkvm": __version__, field: payload},
+                         use_bin_type=True)
+
+
+def unpack(data: bytes, magic: bytes, fmt: int, field: str | None, error: type[Exception],
+           what: str, hint: str) -> Any:
+    """Decode an envelope of kind ``what`` and return its payload (``field=None``: the map).
+
+    Raises:
+        ``error``: undecodable (corrupt or truncated), another kind of file
+            (``hint`` says what to check), or an unsupported format version.
+    """
+    try:
+        d = msgpack.unpackb(data, raw=False, strict_map_key=False)
+    except Exception as e:  # msgpack raises several unrelated types on bad data
+        raise error(f"not a zkvm {what} (undecodable: {type(e).__name__}); "
+                    "is it truncated or corrupt?") from None
+    if not isinstance(d, dict) or d.get("magic") != magic:
+        raise error(f"not a zkvm {what} (magic {magic.decode()} not found): {hint}")
+    if d.get("format") != fmt:
+        raise error(f"{what} format {d.get('format')!r} is not supported "
+                    f"(this zkvm reads format {fmt})")
+    if field is None:
+        return d
+    if field not in d:
+        raise error(f"{what} is corrupt (no {field!r} section)")
+    return d[field]
