@@ -43,6 +43,8 @@ from zkvm.assembler import Builder  # noqa: E402
 from zkvm.isa.lut import round_half_up  # noqa: E402
 from zkvm.isa.program import Program  # noqa: E402
 
+from models.program import fit_shift  # noqa: E402
+
 ACT_SCALE = 8
 WEIGHT_BITS = 16
 MAX_WEIGHT_SCALE = 14
@@ -81,17 +83,6 @@ class BenchModel:
         if self.onnx_fn is None:
             raise NotImplementedError(f"model '{self.name}' has no ONNX form")
         return self.onnx_fn()
-
-
-def fit_shift(lo: int, hi: int, k: int, bits: int) -> int:
-    """Smallest ``k' ≥ k`` such that ``rescale`` by ``k'`` maps ``[lo, hi]`` into ``i<bits>``."""
-    top, bottom = 2 ** (bits - 1) - 1, -(2 ** (bits - 1))
-    while k < 62:
-        half = 1 << (k - 1) if k else 0
-        if (hi + half) >> k <= top and (lo + half) >> k >= bottom:
-            return k
-        k += 1
-    return k
 
 
 def weight_scale(w: np.ndarray, bits: int = WEIGHT_BITS, cap: int = MAX_WEIGHT_SCALE) -> int:

@@ -73,7 +73,7 @@ def quantize(v: np.ndarray, scale: int) -> np.ndarray:
     return round_half_up(np.asarray(v, dtype=np.float64) * 2.0**scale)
 
 
-def _fit_shift(lo: int, hi: int, k: int, bits: int) -> int:
+def fit_shift(lo: int, hi: int, k: int, bits: int) -> int:
     """Smallest ``k' ≥ k`` such that ``rescale`` by ``k'`` maps ``[lo, hi]`` into ``i<bits>``."""
     top, bottom = 2 ** (bits - 1) - 1, -(2 ** (bits - 1))
     while k < 62:
@@ -155,6 +155,6 @@ def _weighted(b: Builder, spec: ModelSpec, layer: Dense | Conv, names: tuple[str
             return acc.name, s_acc
         t = b.emit("rescale", [acc.name], out, {"k": k})
     else:
-        k = _fit_shift(lo, hi, max(k, 1), ACT_BITS)
+        k = fit_shift(lo, hi, max(k, 1), ACT_BITS)
         t = b.emit("rescale", [acc.name], out, {"k": k}, bits=ACT_BITS)
     return t.name, t.scale

@@ -22,6 +22,17 @@ _W = np.uint64(7)
 _BLOCK = 1 << 14
 
 
+@nb.njit(inline="always", cache=True)
+def _fold_pair(a0, a1, c0, c1, b0, b1, x):
+    """(a + c)/2 + beta * (a - c) * x for ext values a, c and beta = b0 + b1 X."""
+    e0 = mulmod(addmod(a0, c0), _INV2)
+    e1 = mulmod(addmod(a1, c1), _INV2)
+    o0 = mulmod(submod(a0, c0), x)
+    o1 = mulmod(submod(a1, c1), x)
+    return (addmod(e0, addmod(mulmod(b0, o0), mulmod(_W, mulmod(b1, o1)))),
+            addmod(e1, addmod(mulmod(b0, o1), mulmod(b1, o0))))
+
+
 @nb.njit(parallel=True, cache=True)
 def _fold_k(f, b0, b1, c, w_inv, out):
     half = out.shape[0]
@@ -31,16 +42,9 @@ def _fold_k(f, b0, b1, c, w_inv, out):
         hi = min(half, lo + _BLOCK)
         x = mulmod(c, powmod(w_inv, np.uint64(lo)))
         for i in range(lo, hi):
-            a0 = f[i, 0]
-            a1 = f[i, 1]
-            c0 = f[i + half, 0]
-            c1 = f[i + half, 1]
-            e0 = mulmod(addmod(a0, c0), _INV2)
-            e1 = mulmod(addmod(a1, c1), _INV2)
-            o0 = mulmod(submod(a0, c0), x)
-            o1 = mulmod(submod(a1, c1), x)
-            out[i, 0] = addmod(e0, addmod(mulmod(b0, o0), mulmod(_W, mulmod(b1, o1))))
-            out[i, 1] = addmod(e1, addmod(mulmod(b0, o1), mulmod(b1, o0)))
+            v0, v1 = _fold_pair(f[i, 0], f[i, 1], f[i + half, 0], f[i + half, 1], b0, b1, x)
+            out[i, 0] = v0
+            out[i, 1] = v1
             x = mulmod(x, w_inv)
 
 
@@ -63,16 +67,7 @@ def _fold_leaves_k(lv, b0, b1, c, w_inv, out):
         hi = min(half, lo + _BLOCK)
         x = mulmod(c, powmod(w_inv, np.uint64(lo)))
         for i in range(lo, hi):
-            a0 = lv[i, 0]
-            a1 = lv[i, 1]
-            c0 = lv[i, 2]
-            c1 = lv[i, 3]
-            e0 = mulmod(addmod(a0, c0), _INV2)
-            e1 = mulmod(addmod(a1, c1), _INV2)
-            o0 = mulmod(submod(a0, c0), x)
-            o1 = mulmod(submod(a1, c1), x)
-            v0 = addmod(e0, addmod(mulmod(b0, o0), mulmod(_W, mulmod(b1, o1))))
-            v1 = addmod(e1, addmod(mulmod(b0, o1), mulmod(b1, o0)))
+            v0, v1 = _fold_pair(lv[i, 0], lv[i, 1], lv[i, 2], lv[i, 3], b0, b1, x)
             if i < q:
                 out[i, 0] = v0
                 out[i, 1] = v1
