@@ -18,14 +18,12 @@ Checks, in order:
 
 from __future__ import annotations
 
-from operator import mul
-
 import numpy as np
 
 from zkvm.air import registry
 from zkvm.air.builder import PointBuilder
 from zkvm.air.logup import eval_logup
-from zkvm.field.scalar import P, W, Ext, batch_inv, ext_batch_inv, root_of_unity
+from zkvm.field.scalar import P, W, Ext, batch_inv, root_of_unity
 from zkvm.fri import fri_verify
 from zkvm.fri.fri_types import FriError, FriProof
 from zkvm.fri.merkle_verify import MerklePathInvalid, verify as merkle_verify
@@ -36,7 +34,7 @@ from zkvm.stark.errors import (
     OpeningInvalid, ParameterMismatch, ProofShapeError, VerificationError,
 )
 from zkvm.stark.keys import VerifyingKey
-from zkvm.stark.layout import StarkLayout
+from zkvm.stark.layout import PHASES, StarkLayout
 from zkvm.stark.proof import PublicValues, StarkProof
 
 
@@ -248,8 +246,9 @@ class _DeepEvaluator:
         columns at z (pre, main, LogUp, quotient chunks), then at z*w (pre,
         main, LogUp); quotient chunks have no z*w term (coefficient 0). An
         extension column is two row entries (c0, c1) with coefficients
-        ``(l, l*X)``. Returns the c0 and c1 parts of the z and z*w coefficient
-        lists (plain ints, aligned with the row) and the constants
+        ``(l, l*X)``; in zk mode the row ends with the FRI mask (coefficient 0).
+        Returns the c0 and c1 parts of the z and z*w coefficient lists, aligned
+        with the row, as :func:`_limbs16` limbs, and the constants
         ``Vz = sum l_k f_k(z)`` and ``Vzw``.
         """
         phases = ("pre", "main", "perm", "quot")
@@ -291,16 +290,24 @@ class _DeepEvaluator:
                     vw0 += c0 * v.c0 + W * c1 * v.c1
                     vw1 += c0 * v.c1 + c1 * v.c0
                     k += 1
+        if self.lay.zk:  # the FRI mask closes the quotient row: coefficient 0 in the sums
+            for part in (cz, czw):
+                push(part["quot"], True, 0, 0)
         flat = [[x for ph in phases for x in part[ph][j]] for part in (cz, czw) for j in (0, 1)]
-        return (*flat, Ext(vz0, vz1), Ext(vw0, vw1))
+        return _limbs16(flat), Ext(vz0, vz1), Ext(vw0, vw1)
 
-    def values(self, log_n: int, indices):
-        """FRI's callback: the DEEP codeword of group ``log_n`` at ``indices``."""
-        lay, g = self.lay, log_n
-        idx = [int(i) for i in indices]
-        fz0, fz1, fw0, fw1, vz, vzw = self.coeffs[g]
-        rows_by_phase = {}
-        for phase in ("pre", "main", "perm", "quot"):
+    def _opened_rows(self, g: int, idx: list[int]) -> np.ndarray:
+        """Check every tree of group ``g`` at ``idx``; return the rows there side by side.
+
+        Each tree's opening holds its distinct leaves in sorted order; they are
+        authenticated as they are, then each query's own row is cut out of its
+        leaf (a leaf packs ``pack`` consecutive rows). Returns ``uint64 (len(idx),
+        width)`` with the phases' rows concatenated (pre, main, perm, quot).
+        """
+        lay = self.lay
+        n_q = len(idx)
+        blocks = []
+        for phase in PHASES:
             if (phase, g) not in self.openings:
                 continue
             op = self.openings[(phase, g)]
@@ -310,35 +317,97 @@ class _DeepEvaluator:
             uniq = sorted(set(leaf_idx))
             if op.rows.shape[0] != len(uniq):
                 raise OpeningInvalid(f"{phase} tree of size 2^{g}: wrong number of opened rows")
-            by_idx = {u: op.rows[k] for k, u in enumerate(uniq)}
-            leaves = [by_idx[i] for i in leaf_idx]
             try:
-                merkle_verify(self.roots[(phase, g)], g - f.bit_length() + 1, leaf_idx, leaves, op,
+                merkle_verify(self.roots[(phase, g)], g - f.bit_length() + 1, uniq, op.rows, op,
                               tree=f"{phase}/{g}")
             except MerklePathInvalid as e:
                 raise OpeningInvalid(str(e)) from None
-            rows_by_phase[phase] = [leaf[(i % f) * w:(i % f + 1) * w].tolist()
-                                    for leaf, i in zip(leaves, idx)]
+            at = {u: k for k, u in enumerate(uniq)}
+            leaves = op.rows[[at[i] for i in leaf_idx]].reshape(n_q, f, w)
+            blocks.append(leaves[np.arange(n_q), [i % f for i in idx]])
+        return np.concatenate(blocks, axis=1)
+
+    def values(self, log_n: int, indices):
+        """FRI's callback: the DEEP codeword of group ``log_n`` at ``indices``.
+
+        ``f(x) = sum_k l_k (f_k(x) - f_k(z)) / (x - z) + (f_k(x) - f_k(zw)) / (x - zw)``
+        (+ the zk mask): the four inner products of each opened row with the
+        batch's coefficients come from :func:`_row_dots`, the rest is a few
+        int-pair operations per query with one batched inversion.
+        """
+        lay, g = self.lay, log_n
+        idx = [int(i) for i in indices]
+        limbs, vz, vzw = self.coeffs[g]
+        rows = self._opened_rows(g, idx)
+        dots = _row_dots(rows, limbs)
+        masks = rows[:, -2:].tolist() if lay.zk else [(0, 0)] * len(idx)
         t0 = lay.groups[g][0]
         w = root_of_unity(g)
+        z0, z1 = self.z.c0, self.z.c1
         zw = self.z * t0.omega
         xs = [t0.shift * pow(w, i, P) % P for i in idx]
-        invs = ext_batch_inv([x - self.z for x in xs] + [x - zw for x in xs])
+        # 1/(x - z) and 1/(x - zw): x in F_p, so the norm is (x - c0)^2 - W c1^2
+        norms = batch_inv([((x - z0) ** 2 - W * z1 * z1) % P for x in xs]
+                          + [((x - zw.c0) ** 2 - W * zw.c1 * zw.c1) % P for x in xs])
+        n_q = len(idx)
         out = []
-        for q, i in enumerate(idx):
-            row: list[int] = []
-            mask = Ext(0)
-            for phase in ("pre", "main", "perm", "quot"):
-                r = rows_by_phase.get(phase)
-                if r is None:
-                    continue
-                r = r[q]
-                if phase == "quot" and lay.zk:
-                    mask = Ext(r[-2], r[-1])
-                    r = r[:-2]
-                row += r
-            fz = Ext(sum(map(mul, fz0, row)), sum(map(mul, fz1, row)))
-            fw = Ext(sum(map(mul, fw0, row)), sum(map(mul, fw1, row)))
-            v = (fz - vz) * invs[q] + (fw - vzw) * invs[len(idx) + q] + mask
-            out.append((v.c0, v.c1))
+        for q, x in enumerate(xs):
+            fz0, fz1, fw0, fw1 = dots[q]
+            a0, a1 = fz0 - vz.c0, fz1 - vz.c1  # f(x) - f(z)
+            nz = norms[q]
+            i0, i1 = (x - z0) * nz % P, z1 * nz % P  # 1/(x - z) = (x - z0 + z1 X) / norm
+            b0, b1 = fw0 - vzw.c0, fw1 - vzw.c1
+            nw = norms[n_q + q]
+            j0, j1 = (x - zw.c0) * nw % P, zw.c1 * nw % P
+            m0, m1 = masks[q]
+            out.append(((a0 * i0 + W * a1 * i1 + b0 * j0 + W * b1 * j1 + m0) % P,
+                        (a0 * i1 + a1 * i0 + b0 * j1 + b1 * j0 + m1) % P))
         return np.array(out, dtype=np.uint64).reshape(len(idx), 2)
+
+
+_M16 = np.uint64(0xFFFF)
+_M32 = np.uint64(0xFFFFFFFF)
+#: rows summed per block in :func:`_row_dots`: 2^32 * 2^16 * 2^15 < 2^64, no wrap
+_DOT_BLOCK = 1 << 15
+
+
+def _limbs16(vectors: list[list[int]]) -> np.ndarray:
+    """``uint64 (L, 4 V)``: limb ``j`` of vector ``v``'s coefficient ``k`` at ``[k, j V + v]``.
+
+    Each coefficient (< p < 2^64) is cut into four 16-bit limbs so that a
+    32-bit half of a row value times a limb stays below 2^48 and a numpy
+    integer product can sum many of them without wrapping.
+    """
+    c = np.array(vectors, dtype=np.uint64).reshape(len(vectors), -1).T
+    return np.ascontiguousarray(
+        np.concatenate([(c >> np.uint64(16 * j)) & _M16 for j in range(4)], axis=1))
+
+
+def _row_dots(rows: np.ndarray, limbs: np.ndarray) -> list[list[int]]:
+    """Exact integer inner products ``sum_k rows[q, k] * c_v[k]`` for every row and vector.
+
+    ``rows`` is ``uint64 (n, L)`` (any 64-bit values), ``limbs`` from
+    :func:`_limbs16`. The rows are split into 32-bit halves; each (half, limb)
+    pair is one numpy product whose entries stay below 2^64, and the pieces
+    are shifted back together with Python ints. Returns ``n`` lists of ``V``
+    ints (not reduced mod p). Replaces ``V`` Python ``sum(map(mul, ...))``
+    loops of ``L`` big-int products per row.
+    """
+    n, width = rows.shape
+    n_vec = limbs.shape[1] // 4
+    halves = []  # (low half, high half) per block of columns, each summed apart
+    for s in range(0, max(width, 1), _DOT_BLOCK):
+        r = rows[:, s:s + _DOT_BLOCK]
+        lm = limbs[s:s + _DOT_BLOCK]
+        halves += [((r & _M32) @ lm).tolist(), ((r >> np.uint64(32)) @ lm).tolist()]
+    out = []
+    for q in range(n):
+        vals = [0] * n_vec
+        for h in range(len(halves)):
+            row = halves[h][q]
+            shift = 32 * (h % 2)
+            for j in range(4):
+                for v in range(n_vec):
+                    vals[v] += row[j * n_vec + v] << (shift + 16 * j)
+        out.append(vals)
+    return out
