@@ -345,7 +345,8 @@ class _DeepEvaluator:
         w = root_of_unity(g)
         z0, z1 = self.z.c0, self.z.c1
         zw = self.z * t0.omega
-        xs = [t0.shift * pow(w, i, P) % P for i in idx]
+        shift = t0.shift
+        xs = [shift * pow(w, i, P) % P for i in idx]
         # 1/(x - z) and 1/(x - zw): x in F_p, so the norm is (x - c0)^2 - W c1^2
         norms = batch_inv([((x - z0) ** 2 - W * z1 * z1) % P for x in xs]
                           + [((x - zw.c0) ** 2 - W * zw.c1 * zw.c1) % P for x in xs])
@@ -399,15 +400,11 @@ def _row_dots(rows: np.ndarray, limbs: np.ndarray) -> list[list[int]]:
     for s in range(0, max(width, 1), _DOT_BLOCK):
         r = rows[:, s:s + _DOT_BLOCK]
         lm = limbs[s:s + _DOT_BLOCK]
-        halves += [((r & _M32) @ lm).tolist(), ((r >> np.uint64(32)) @ lm).tolist()]
-    out = []
-    for q in range(n):
-        vals = [0] * n_vec
-        for h in range(len(halves)):
-            row = halves[h][q]
-            shift = 32 * (h % 2)
-            for j in range(4):
-                for v in range(n_vec):
-                    vals[v] += row[j * n_vec + v] << (shift + 16 * j)
-        out.append(vals)
-    return out
+        halves += [(r & _M32) @ lm, (r >> np.uint64(32)) @ lm]
+    # Python ints in numpy object arrays: the shifts and sums run in C, not per element here
+    total = 0
+    for h, part in enumerate(halves):
+        limb = part.astype(object).reshape(n, 4, n_vec)
+        for j in range(4):
+            total = total + (limb[:, j, :] << (32 * (h % 2) + 16 * j))
+    return total.tolist() if n_vec else [[] for _ in range(n)]
