@@ -120,7 +120,7 @@ def _canonical(obj) -> bytes:
         if isinstance(o, dict):
             return [[norm(k), norm(v)] for k, v in sorted(o.items(), key=lambda kv: str(kv[0]))]
         if isinstance(o, (list, tuple)):
-            if all(type(x) is int for x in o):  # fast path: flat lists of ints (public values)
+            if set(map(type, o)) <= {int}:  # fast path: flat lists of ints (public values)
                 return list(o)
             return [norm(x) for x in o]
         if isinstance(o, float):
