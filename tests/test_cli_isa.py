@@ -129,3 +129,16 @@ def test_corrupt_program_file(xor):
     (xor / "k.zkvm").write_bytes(b"ZKVMPROOF" + data)
     assert_clean_error(invoke("inspect", xor / "k.zkvm"), "not a zkvm program file")
     assert_clean_error(invoke("disasm", xor / "nothere.zkvm"), "cannot read")
+
+
+@pytest.mark.parametrize("module", ["zkvm", "zkvm.cli"])
+def test_python_dash_m_lists_every_command(module):
+    """``python -m zkvm`` and ``python -m zkvm.cli`` offer the prover's commands too."""
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PYTHONPATH=ROOT, COLUMNS="120")
+    out = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True,
+                         text=True, env=env, cwd=ROOT, check=True).stdout
+    for cmd in ("assemble", "run", "setup", "verify", "demo", "compile"):
+        assert f" {cmd} " in out, f"python -m {module}: command {cmd!r} missing"
