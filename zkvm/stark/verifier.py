@@ -25,7 +25,8 @@ import numpy as np
 from zkvm.air import registry
 from zkvm.air.builder import PointBuilder
 from zkvm.air.logup import eval_logup
-from zkvm.field.scalar import P, W, Ext, batch_inv, ext_batch_inv, root_of_unity
+from zkvm.field.extension import Ext3, batch_inv_ext, ext_gen, ext_one, ext_zero, from_coeffs
+from zkvm.field.scalar import P, W, Ext, batch_inv, root_of_unity
 from zkvm.fri import fri_verify
 from zkvm.fri.fri_types import FriError, FriProof
 from zkvm.fri.merkle_verify import MerklePathInvalid, verify as merkle_verify
@@ -45,7 +46,7 @@ class FriRejected(VerificationError):
 
 
 def _ext(pair) -> Ext:
-    return Ext(pair[0], pair[1])
+    return from_coeffs(pair)
 
 
 def verify(vk: VerifyingKey, proof: StarkProof, *, min_bits: float | None = None) -> PublicValues:
@@ -66,7 +67,7 @@ def verify(vk: VerifyingKey, proof: StarkProof, *, min_bits: float | None = None
         raise ProofShapeError(f"bad security parameters in proof: {e}") from None
     try:
         airs = [registry.build(spec) for spec in vk.tables]
-        lay = StarkLayout(airs, vk.security.log_blowup, vk.zk)
+        lay = StarkLayout(airs, vk.security.log_blowup, vk.zk, vk.security.ext_degree)
     except (KeyError, TypeError, ValueError) as e:
         raise KeyMismatch(f"the verifying key names tables this zkvm cannot rebuild: {e}") from None
     if set(vk.pre_roots) != set(lay.trees_of("pre")):
@@ -93,12 +94,13 @@ def verify(vk: VerifyingKey, proof: StarkProof, *, min_bits: float | None = None
 
     # 1. Seed the transcript.
     tr = seed_transcript(vk_digest, proof.security, lay.zk, public)
+    D = cfg.ext_degree
     # 2. Main roots.
     for r in proof.main_roots:
         tr.observe_digest(r)
     # 3. LogUp challenges.
-    bus_alpha = tr.sample_ext()
-    beta = tr.sample_ext()
+    bus_alpha = tr.sample_ext(D)
+    beta = tr.sample_ext(D)
     max_tuple = max((t.info.plan.max_tuple for t in lay.tables), default=0)
     betas = powers(beta, max_tuple + 1)[1:]
     # 4. LogUp roots and claimed sums.
@@ -108,34 +110,34 @@ def verify(vk: VerifyingKey, proof: StarkProof, *, min_bits: float | None = None
     tr.observe_ext(claimed)
     claimed_of = {t.index: c for t, c in zip(lay.interacting, claimed)}
     # 5. Constraint combination.
-    alpha = tr.sample_ext()
+    alpha = tr.sample_ext(D)
     # 6. Quotient roots.
     for r in proof.quot_roots:
         tr.observe_digest(r)
     # 7. Out-of-domain point.
-    z = sample_ood_point(tr)
+    z = sample_ood_point(tr, D)
     # 8. Out-of-domain values: check each table's constraints at z.
     ood: list[list[Ext]] = []
     for t, flat in zip(lay.tables, proof.ood):
-        vals = [Ext(flat[2 * i], flat[2 * i + 1]) for i in range(len(flat) // 2)]
+        vals = [from_coeffs(flat[D * i:D * i + D]) for i in range(len(flat) // D)]
         ood.append(vals)
         tr.observe_ext(vals)
         _check_table_at_z(t, vals, z, alpha, bus_alpha, betas, claimed_of.get(t.index),
                           pubs[t.index])
     # The bus balances: claimed sums plus the verifier's own terms are zero.
-    total = Ext(0)
+    total = ext_zero(D)
     for c in claimed:
         total = total + c
     total = total + _public_bus_sum(public.bus_terms, bus_alpha, betas)
-    if total != Ext(0):
+    if total != ext_zero(D):
         raise LogupSumMismatch("the bus does not balance: a value read is not the value written"
                                " (or a public input/output differs from the proved one)")
     # 9. DEEP challenge; 10. FRI with the DEEP values recomputed from the openings.
-    lam = tr.sample_ext()
+    lam = tr.sample_ext(D)
     deep = _DeepEvaluator(lay, proof, ood, z, lam)
     deep.set_pre_roots(vk.pre_roots)
     try:
-        fri_proof = FriProof.from_dict(proof.fri)
+        fri_proof = FriProof.from_dict(proof.fri, D)
     except Exception as e:  # malformed FRI section
         raise ProofShapeError(f"malformed FRI proof: {type(e).__name__}: {e}") from None
     try:
@@ -152,7 +154,9 @@ def _public_bus_sum(terms, alpha: Ext, betas: list[Ext]) -> Ext:
     in the thousands.
     """
     if not terms:
-        return Ext(0)
+        return type(alpha)(0)
+    if isinstance(alpha, Ext3):
+        return _public_bus_sum_generic(terms, alpha, betas)
     b0 = [b.c0 for b in betas]
     b1 = [b.c1 for b in betas]
     d0s, d1s = [], []
@@ -172,6 +176,25 @@ def _public_bus_sum(terms, alpha: Ext, betas: list[Ext]) -> Ext:
     return Ext(s0, s1)
 
 
+def _public_bus_sum_generic(terms, alpha, betas):
+    """:func:`_public_bus_sum` for any degree: coefficient-wise sums, one batched inversion."""
+    d = alpha.D
+    bc = [b.coeffs for b in betas]
+    ac = alpha.coeffs
+    dens = []
+    for bus, values, _ in terms:
+        t = [bus] + [0] * (d - 1)
+        for k, v in enumerate(values):
+            for j in range(d):
+                t[j] += bc[k][j] * v
+        dens.append(from_coeffs([(ac[j] - t[j]) % P for j in range(d)]))
+    s = [0] * d
+    for (_, _, m), inv in zip(terms, batch_inv_ext(dens)):
+        for j, c in enumerate(inv.coeffs):
+            s[j] += m * c
+    return from_coeffs([x % P for x in s])
+
+
 def _check_shape(lay: StarkLayout, proof: StarkProof) -> None:
     def need(cond: bool, what: str) -> None:
         if not cond:
@@ -181,10 +204,10 @@ def _check_shape(lay: StarkLayout, proof: StarkProof) -> None:
     need(len(proof.perm_roots) == len(lay.trees_of("perm")), "wrong number of LogUp roots")
     need(len(proof.quot_roots) == len(lay.trees_of("quot")), "wrong number of quotient roots")
     need(len(proof.claimed_sums) == len(lay.interacting)
-         and all(len(c) == 2 for c in proof.claimed_sums), "wrong number of claimed sums")
+         and all(len(c) == lay.ext_degree for c in proof.claimed_sums), "wrong number of claimed sums")
     need(len(proof.ood) == len(lay.tables), "wrong number of OOD blocks")
     for t, flat in zip(lay.tables, proof.ood):
-        need(len(flat) == 2 * t.n_ood, f"table {t.air.name!r}: wrong number of OOD values")
+        need(len(flat) == lay.ext_degree * t.n_ood, f"table {t.air.name!r}: wrong number of OOD values")
         need(all(0 <= v < P for v in flat), f"table {t.air.name!r}: OOD value out of range")
     need(len(proof.openings) == len(lay.trees), "wrong number of tree openings")
     for (phase, g), op in zip(lay.trees, proof.openings):
@@ -219,7 +242,7 @@ def _check_table_at_z(t, vals, z, alpha, bus_alpha, betas, claimed, public) -> N
     a.eval(b)
     eval_logup(b, b.interactions, t.info.plan, bus_alpha, betas, perm, perm_n, claimed)
     zn = z ** t.n
-    q, power = Ext(0), Ext(1)
+    q, power = type(z)(0), type(z)(1)
     for c in quot:
         q = q + power * c
         power = power * zn
@@ -253,6 +276,8 @@ class _DeepEvaluator:
         ``Vz = sum l_k f_k(z)`` and ``Vzw``.
         """
         phases = ("pre", "main", "perm", "quot")
+        if isinstance(lam, Ext3):
+            return self._coefficients_generic(g, ood, lam)
         l0, l1 = lam.c0, lam.c1
         pw, a0, a1 = [], 1, 0
         for _ in range(self.lay.deep_coefficients_count(g)):
@@ -292,13 +317,61 @@ class _DeepEvaluator:
                     vw1 += c0 * v.c1 + c1 * v.c0
                     k += 1
         flat = [[x for ph in phases for x in part[ph][j]] for part in (cz, czw) for j in (0, 1)]
-        return (*flat, Ext(vz0, vz1), Ext(vw0, vw1))
+        return (flat[0], flat[1]), (flat[2], flat[3]), Ext(vz0, vz1), Ext(vw0, vw1)
+
+    def _coefficients_generic(self, g: int, ood, lam):
+        """:meth:`_coefficients` for any degree D, on extension scalars.
+
+        An extension column is D row entries with coefficients
+        ``(l, l X, .., l X^(D-1))``. Returns the D coefficient-part lists for z
+        and for z*w, and ``Vz``, ``Vzw``.
+        """
+        phases = ("pre", "main", "perm", "quot")
+        d, x = lam.D, ext_gen(lam.D)
+        zero = ext_zero(d)
+        pw, acc = [], ext_one(d)
+        for _ in range(self.lay.deep_coefficients_count(g)):
+            pw.append(acc)
+            acc = acc * lam
+        cz = {ph: tuple([] for _ in range(d)) for ph in phases}
+        czw = {ph: tuple([] for _ in range(d)) for ph in phases}
+
+        def push(target, ext: bool, c) -> None:
+            for i in range(d if ext else 1):
+                for j, cj in enumerate(c.coeffs):
+                    target[j].append(cj)
+                c = c * x
+
+        vz = vw = zero
+        k = 0
+        for t in self.lay.groups[g]:
+            vals = iter(ood[t.index])
+            a = t.air
+            blocks = [("pre", a.pre_width, False), ("main", a.main_width, False),
+                      ("perm", t.n_perm, True), ("quot", t.n_chunks, True)]
+            for phase, cnt, ext in blocks:
+                for _ in range(cnt):
+                    c, v = pw[k], next(vals)
+                    push(cz[phase], ext, c)
+                    vz = vz + c * v
+                    k += 1
+            for _ in range(t.n_chunks):
+                push(czw["quot"], True, zero)
+            for phase, cnt, ext in blocks[:3]:
+                for _ in range(cnt):
+                    c, v = pw[k], next(vals)
+                    push(czw[phase], ext, c)
+                    vw = vw + c * v
+                    k += 1
+        parts = [tuple([x for ph in phases for x in part[ph][j]] for j in range(d)) for part in (cz, czw)]
+        return parts[0], parts[1], vz, vw
 
     def values(self, log_n: int, indices):
         """FRI's callback: the DEEP codeword of group ``log_n`` at ``indices``."""
         lay, g = self.lay, log_n
         idx = [int(i) for i in indices]
-        fz0, fz1, fw0, fw1, vz, vzw = self.coeffs[g]
+        fz_parts, fw_parts, vz, vzw = self.coeffs[g]
+        d = lay.ext_degree
         rows_by_phase = {}
         for phase in ("pre", "main", "perm", "quot"):
             if (phase, g) not in self.openings:
@@ -323,22 +396,22 @@ class _DeepEvaluator:
         w = root_of_unity(g)
         zw = self.z * t0.omega
         xs = [t0.shift * pow(w, i, P) % P for i in idx]
-        invs = ext_batch_inv([x - self.z for x in xs] + [x - zw for x in xs])
+        invs = batch_inv_ext([x - self.z for x in xs] + [x - zw for x in xs])
         out = []
         for q, i in enumerate(idx):
             row: list[int] = []
-            mask = Ext(0)
+            mask = ext_zero(d)
             for phase in ("pre", "main", "perm", "quot"):
                 r = rows_by_phase.get(phase)
                 if r is None:
                     continue
                 r = r[q]
                 if phase == "quot" and lay.zk:
-                    mask = Ext(r[-2], r[-1])
-                    r = r[:-2]
+                    mask = from_coeffs(r[-d:])
+                    r = r[:-d]
                 row += r
-            fz = Ext(sum(map(mul, fz0, row)), sum(map(mul, fz1, row)))
-            fw = Ext(sum(map(mul, fw0, row)), sum(map(mul, fw1, row)))
+            fz = from_coeffs([sum(map(mul, c, row)) for c in fz_parts])
+            fw = from_coeffs([sum(map(mul, c, row)) for c in fw_parts])
             v = (fz - vz) * invs[q] + (fw - vzw) * invs[len(idx) + q] + mask
-            out.append((v.c0, v.c1))
-        return np.array(out, dtype=np.uint64).reshape(len(idx), 2)
+            out.append(v.to_list())
+        return np.array(out, dtype=np.uint64).reshape(len(idx), d)
