@@ -16,7 +16,7 @@ list-decodability fail beyond the *list-decoding capacity* radius
 corrected conjecture used since is the same statement capped at that radius.
 A query then catches a word that is ``delta*``-far with probability
 ``delta*``, so the corrected per-query figure is ``-log2(1 - delta*)``
-instead of ``log2(1/rho)``. Over our 128-bit alphabet (F_p^2) the gap
+instead of ``log2(1/rho)``. Over a 128-bit alphabet (F_p^2) the gap
 ``1 - rho - delta* ~= h2(delta*) / log2 q`` is small (about 0.05 bits per
 query at rate 1/8: 2.95 instead of 3), which is why the presets use 29 and
 37 queries rather than the 28 and 36 of the old conjecture. (Later work on
@@ -27,6 +27,15 @@ the field-size terms of the conjectured regime: the commit phase,
 ``n_lde / |F|`` (mutual correlated agreement with linear error, as in
 Winterfell's estimator), and DEEP-ALI, ``d * n_trace / |F|``, and capped at
 ``hash_bits`` (collision resistance of the 256-bit BLAKE3: 128 bits).
+
+**The field.** ``|F|`` is the extension challenges live in,
+``p^D`` with ``D = cfg.ext_degree``: over F_p^2 the commit-phase and DEEP
+terms cap the conjectured bits at about ``128 - log2(n_lde)`` (104.5 bits at
+2^20 rows), whatever the query count, which is why ``high`` uses the cubic
+extension (``|F| ~ 2^192``; Winterfell's estimator and its 128-bit Goldilocks
+configurations do the same). ``high`` then reaches the hash cap, 128
+conjectured bits, at every trace height up to 2^30, with about 75 proven bits
+(the query phase bounds the proven figure).
 
 **Proven.** The Johnson-bound analysis of the ethSTARK documentation
 (section 5.10.2) built on Ben-Sasson, Carmon, Ishai, Kopparty, Saraf,
@@ -105,9 +114,9 @@ class SecurityConfig:
     def preset(name: str) -> "SecurityConfig":
         """A named preset: ``"test"`` (INSECURE, unit tests only), ``"standard"``, ``"high"``.
 
-        ``standard`` reaches >= 100 conjectured bits and ``high`` >= 128 query-phase
-        bits under the corrected (list-decoding capacity) conjecture; see
-        :func:`security_bits` for the field-size limits.
+        ``standard`` (quadratic extension) reaches >= 100 conjectured bits and
+        ``high`` (cubic extension) >= 128 under the corrected (list-decoding
+        capacity) conjecture; see :func:`security_bits` for the field-size terms.
         """
         try:
             return _PRESETS[name]
