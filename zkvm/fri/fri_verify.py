@@ -195,9 +195,16 @@ def verify(
     rev = final[::-1]
     for q in range(n_q):
         x = y[q]
-        v = (0,) * d
-        for c in rev:
-            v = tuple((vj * x + cj) % P for vj, cj in zip(v, c))
+        if d == 2:
+            v0 = v1 = 0
+            for c0, c1 in rev:
+                v0 = (v0 * x + c0) % P
+                v1 = (v1 * x + c1) % P
+            v = (v0, v1)
+        else:
+            v = (0,) * d
+            for c in rev:
+                v = tuple((vj * x + cj) % P for vj, cj in zip(v, c))
         if v != cur[q]:
             if shape.n_layers == 0:
                 raise FriInputMismatch("input value differs from the final polynomial", idx[q])
