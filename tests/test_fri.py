@@ -30,17 +30,17 @@ TEST = SecurityConfig.preset("test")
 PID = b"zkvm-fri-test"
 
 
-def codeword(rng, log_n: int, log_big: int, degree: int) -> np.ndarray:
-    """Ext codeword of a random polynomial of the given degree bound on GENERATOR^(N/n) H_n."""
-    c = np.zeros((2, 1 << log_n), dtype=np.uint64)
-    c[:, :degree] = rng.integers(0, P, size=(2, degree), dtype=np.uint64)
+def codeword(rng, log_n: int, log_big: int, degree: int, d: int = 2) -> np.ndarray:
+    """Ext codeword (degree-d extension) of a random polynomial of the given degree bound on GENERATOR^(N/n) H_n."""
+    c = np.zeros((d, 1 << log_n), dtype=np.uint64)
+    c[:, :degree] = rng.integers(0, P, size=(d, degree), dtype=np.uint64)
     return np.ascontiguousarray(coset_ntt(c, pow(GENERATOR, 1 << (log_big - log_n), P)).T)
 
 
 def make_inputs(logs, cfg=TEST, seed=0, excess=0):
     rng = np.random.default_rng(seed)
     big = max(logs)
-    return {l: codeword(rng, l, big, ((1 << l) >> cfg.log_blowup) + excess) for l in logs}
+    return {l: codeword(rng, l, big, ((1 << l) >> cfg.log_blowup) + excess, cfg.ext_degree) for l in logs}
 
 
 def run(inputs, cfg=TEST):

@@ -38,10 +38,39 @@ def test_high_preset_reaches_128_query_bits_and_128_with_a_large_enough_field():
     assert security_bits(cfg, trace_log_height=20, ext_field_bits=192).conjectured >= 128
 
 
-def test_high_preset_is_field_limited_over_the_quadratic_extension():
+@pytest.mark.parametrize("trace_log_height", [6, 10, 14, 16, 18, 20, 22, 24, 26, 28, 30])
+def test_high_preset_is_cubic_and_reaches_128_conjectured_bits_at_every_model_size(trace_log_height):
+    """|F| = p^3 ~ 2^192 moves the commit-phase and DEEP terms far above 128 bits."""
+    cfg = SecurityConfig.preset("high")
+    assert cfg.ext_degree == 3
+    rep = security_bits(cfg, trace_log_height=trace_log_height, max_constraint_degree=4)
+    assert rep.conjectured >= 128
+    # the proven (Johnson-bound) figure is reported too: the query phase limits it
+    assert 70 < rep.proven < rep.conjectured
+    assert rep.proven == pytest.approx(rep.proven_query, abs=0.5)
+
+
+def test_high_parameters_are_field_limited_over_the_quadratic_extension():
     """Over F_p^2 (128 bits) the commit-phase term n/|F| caps the total near 128 - log2(n)."""
-    rep = security_bits(SecurityConfig.preset("high"), trace_log_height=20, ext_field_bits=128)
+    quad = dataclasses.replace(SecurityConfig.preset("high"), ext_degree=2)
+    rep = security_bits(quad, trace_log_height=20)
     assert rep.conjectured == pytest.approx(128 - 23, abs=0.5)
+    assert rep.conjectured == pytest.approx(
+        security_bits(SecurityConfig.preset("high"), trace_log_height=20, ext_field_bits=128).conjectured,
+        abs=1e-6)
+    assert security_bits(SecurityConfig.preset("standard"), 20).conjectured < 128
+
+
+def test_ext_degree_is_validated_recorded_and_defaults_to_two():
+    high = SecurityConfig.preset("high")
+    assert high.to_dict()["ext_degree"] == 3 and SecurityConfig.from_dict(high.to_dict()) == high
+    std = SecurityConfig.preset("standard")
+    assert std.ext_degree == 2 and "ext_degree" not in std.to_dict()  # old files unchanged
+    assert SecurityConfig.from_dict(std.to_dict()).ext_degree == 2
+    with pytest.raises(ValueError, match="ext_degree"):
+        dataclasses.replace(std, ext_degree=4)
+    with pytest.raises(ValueError, match="ext_degree"):
+        SecurityConfig.from_dict(dict(std.to_dict(), ext_degree=1))
 
 
 def test_corrected_conjecture_costs_a_little_per_query():

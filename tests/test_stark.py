@@ -146,8 +146,10 @@ def test_quotient_chunk_swapped_is_rejected():
     pk, traces, pub = bus_stmt()
     assert pk.layout.tables[1].n_chunks == 2
 
+    d = pk.layout.ext_degree  # a chunk is d base rows
+
     def swap(i, c):
-        return np.concatenate([c[2:4], c[0:2]]) if i == 1 else c
+        return np.concatenate([c[d:2 * d], c[0:d]]) if i == 1 else c
     with pytest.raises(ProverError):
         prove(pk, traces, pub, _hooks={"quot": swap})
     proof = prove(pk, traces, pub, _hooks={"quot": swap}, _allow_invalid=True)

@@ -124,3 +124,21 @@ def test_log_records_absorbs_and_draws():
     t.observe_field([1])
     t.sample_ext()
     assert t.log[0].startswith("protocol") and "absorb field" in t.log[1] and "sample ext" in t.log[2]
+
+
+def test_sample_ext_of_degree_three_and_cubic_observe():
+    from zkvm.field.extension import Ext3
+
+    class Fixed(Transcript):
+        def _u64s(self):
+            yield from [P, 7, 2**64 - 1, 9, 11, 13]
+
+    e = Fixed(b"x").sample_ext(3)
+    assert isinstance(e, Ext3) and e.to_list() == [7, 9, 11]
+    assert Fixed(b"x").sample_ext().to_list() == [7, 9]  # the default degree stays 2
+    a, b = Transcript(b"x"), Transcript(b"x")
+    a.observe_ext([Ext3(1, 2, 3), Ext3(4, 5, 6)])
+    b.observe_ext(np.array([[1, 2, 3], [4, 5, 6]], dtype=np.uint64))
+    assert a.state == b.state
+    with pytest.raises(ValueError):
+        Transcript(b"x").observe_ext(np.zeros((2, 4), dtype=np.uint64))

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 import zkvm.api as api
 from zkvm.assembler import assemble
@@ -36,10 +37,11 @@ print("OUT", out["b"].tolist())
 """
 
 
-def test_verify_in_fresh_process_imports_no_prover_or_jit(tmp_path):
+@pytest.mark.parametrize("security", ["test", "high"])  # quadratic and cubic extension
+def test_verify_in_fresh_process_imports_no_prover_or_jit(tmp_path, security):
     prog = assemble(SRC)
-    key = api.setup(prog, "test")
-    proof = api.prove(prog, {"x": np.arange(4), "z": np.array([1, -1, 2, 0])}, "test", key=key)
+    key = api.setup(prog, security)
+    proof = api.prove(prog, {"x": np.arange(4), "z": np.array([1, -1, 2, 0])}, security, key=key)
     (tmp_path / "k.vk").write_bytes(key.vk.to_bytes())
     (tmp_path / "p.proof").write_bytes(proof.to_bytes())
     r = subprocess.run([sys.executable, "-c", CHECK, str(tmp_path / "k.vk"),

@@ -1,7 +1,7 @@
 """Whole-column builders: the prover's quotient evaluation and the debug checker.
 
-``FA`` wraps a column of base-field (``(n,)``) or extension (``(n, 2)``)
-values and gives it ``+ - *`` through the numba kernels of
+``FA`` wraps a column of base-field (``(n,)``) or extension (``(n, D)``,
+D = 2 or 3) values and gives it ``+ - *`` through the numba kernels of
 ``zkvm.field.kernels``, so a chip's ``eval`` runs unchanged on whole columns.
 
 * ``ArrayBuilder`` evaluates every constraint over a domain (the quotient
@@ -22,6 +22,7 @@ import numpy as np
 from zkvm.air.air import Air, Layout, Row
 from zkvm.air.builder import BuilderBase
 from zkvm.field import kernels as K
+from zkvm.field.extension import Ext3
 from zkvm.field.scalar import Ext, P
 
 
@@ -38,20 +39,26 @@ class FA:
     def lift(x: Any) -> "FA":
         if isinstance(x, FA):
             return x
-        if isinstance(x, Ext):
-            return FA(np.array([x.c0, x.c1], dtype=np.uint64), True)
+        if isinstance(x, (Ext, Ext3)):
+            return FA(np.array(x.to_list(), dtype=np.uint64), True)
         if isinstance(x, (int, np.integer)):
             return FA(np.uint64(int(x) % P), False)
         raise TypeError(f"cannot use {type(x).__name__} in a column expression")
 
-    def as_ext(self) -> np.ndarray:
-        return self.v if self.ext else K.ext_from_base(self.v)
+    def as_ext(self, d: int = 2) -> np.ndarray:
+        """The values as a degree-``d`` extension array (an extension FA keeps its own)."""
+        return self.v if self.ext else K.ext_from_base(self.v, d)
+
+    def _d(self, o: "FA") -> int:
+        """The extension degree of whichever operand is an extension."""
+        return (self if self.ext else o).v.shape[-1]
 
     def __add__(self, o: Any) -> "FA":
         o = FA.lift(o)
         if not self.ext and not o.ext:
             return FA(K.add(self.v, o.v), False)
-        return FA(K.ext_add(self.as_ext(), o.as_ext()), True)
+        d = self._d(o)
+        return FA(K.ext_add(self.as_ext(d), o.as_ext(d)), True)
 
     __radd__ = __add__
 
@@ -59,7 +66,8 @@ class FA:
         o = FA.lift(o)
         if not self.ext and not o.ext:
             return FA(K.sub(self.v, o.v), False)
-        return FA(K.ext_sub(self.as_ext(), o.as_ext()), True)
+        d = self._d(o)
+        return FA(K.ext_sub(self.as_ext(d), o.as_ext(d)), True)
 
     def __rsub__(self, o: Any) -> "FA":
         return FA.lift(o) - self
@@ -85,12 +93,12 @@ class FA:
         return out
 
     def nonzero_rows(self, n: int) -> np.ndarray:
-        v = np.broadcast_to(self.v, (n, 2) if self.ext else (n,))
+        v = np.broadcast_to(self.v, (n, self.v.shape[-1]) if self.ext else (n,))
         return np.flatnonzero(v.any(axis=1) if self.ext else v != 0)
 
 
 def _row(layout: Layout, cols: np.ndarray | None, ext: bool = False) -> Row:
-    """A ``Row`` over ``cols`` (shape ``(width, n)`` or ``(width, n, 2)``)."""
+    """A ``Row`` over ``cols`` (shape ``(width, n)`` or ``(width, n, D)``)."""
     if cols is None:
         return Row(layout, [])
     return Row(layout, [FA(c, ext) for c in cols])

@@ -173,7 +173,7 @@ class PointBuilder(BuilderBase):
         self.is_last_row = zh * n_inv * w_inv / (z - w_inv)
         self.is_transition = z - w_inv
         self.alpha = alpha
-        self.acc = Ext(0, 0)
+        self.acc = type(z)(0)  # Ext or Ext3: the degree of the challenges
 
     def _assert(self, x: Any, label: str) -> None:
         self.acc = self.acc * self.alpha + x

@@ -1,10 +1,12 @@
-"""Goldilocks field F_p (p = 2^64 - 2^32 + 1) and its quadratic extension F_p[X]/(X^2 - 7).
+"""Goldilocks field F_p (p = 2^64 - 2^32 + 1) and its extensions F_p[X]/(X^D - 7), D = 2 or 3.
 
 Modules:
     * :mod:`zkvm.field.scalar` -- constants, Python-int scalar helpers, ``Ext``,
       ``root_of_unity``. No numba: the verifier imports this one.
     * :mod:`zkvm.field.kernels` -- numba array kernels for base arrays; re-exports
       the extension-array kernels of :mod:`zkvm.field.ext_kernels`.
+    * :mod:`zkvm.field.extension` -- the degree-D abstraction (``Ext3``, ``ext_class``, ...).
+    * :mod:`zkvm.field.ext3_kernels` -- numba row kernels of the cubic extension.
     * :mod:`zkvm.field.arith` -- the inlined numba scalar blocks (mulmod, addmod, ...).
     * :mod:`zkvm.field.reference` -- plain Python twins of the kernels (tests).
 

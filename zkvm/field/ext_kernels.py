@@ -1,4 +1,4 @@
-"""Numba kernels for extension-field arrays: F_p2 = F_p[X]/(X^2 - 7).
+"""Numba kernels for extension-field arrays: F_p2 = F_p[X]/(X^2 - 7) (and, by dispatch, F_p3).
 
 An extension array is a ``uint64`` array of shape ``(..., 2)``; ``[..., 0]`` is the
 constant coefficient, ``[..., 1]`` the X coefficient. Products use
@@ -6,6 +6,11 @@ constant coefficient, ``[..., 1]`` the X coefficient. Products use
 norm a0^2 - 7 a1^2 (a base element) and Montgomery's trick over the norms.
 Functions broadcast over the leading shape, accept an ``Ext`` scalar wherever
 an array is expected, and never mutate their inputs.
+
+Every function is degree-generic: an array whose trailing axis is 3 (or an
+``Ext3`` scalar) is a cubic element of F_p[X]/(X^3 - 7) and goes to the twins
+in :mod:`zkvm.field.ext3_kernels` (see :mod:`zkvm.field.extension`); mixing
+degrees raises ``ValueError``. ``ext_from_base`` takes the degree ``d``.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ import numpy as np
 from zkvm.field.arith import ONE, W_, ZERO, _JIT, addmod, mulmod, submod
 from zkvm.field.scalar import P as _P_INT
 from zkvm.field.scalar import Ext
+from zkvm.field import ext3_kernels as _K3
+from zkvm.field.extension import Ext3
 
 # ---------------------------------------------------------------------------
 # kernels: rows of (m, 2); a length-1 operand broadcasts
@@ -131,10 +138,19 @@ def _k():
 def _ext_u(a) -> np.ndarray:
     if isinstance(a, Ext):
         return np.array([a.c0, a.c1], dtype=np.uint64)
+    if isinstance(a, Ext3):
+        return np.array([a.c0, a.c1, a.c2], dtype=np.uint64)
     a = _u(a)
-    if a.ndim == 0 or a.shape[-1] != 2:
-        raise ValueError(f"expected an extension array of shape (..., 2), got shape {a.shape}")
+    if a.ndim == 0 or a.shape[-1] not in (2, 3):
+        raise ValueError(f"expected an extension array of shape (..., 2) or (..., 3), got shape {a.shape}")
     return a
+
+
+def _same_d(a: np.ndarray, b: np.ndarray) -> int:
+    d = a.shape[-1]
+    if b.shape[-1] != d:
+        raise ValueError(f"extension degrees differ: {a.shape} vs {b.shape}")
+    return d
 
 
 def _rows(a: np.ndarray, lead: tuple, width: int | None) -> np.ndarray:
@@ -150,12 +166,16 @@ def _rows(a: np.ndarray, lead: tuple, width: int | None) -> np.ndarray:
 
 def ext_add(a, b) -> np.ndarray:
     """Element-wise sum of extension arrays."""
-    return _k().add(_ext_u(a), _ext_u(b))
+    a, b = _ext_u(a), _ext_u(b)
+    _same_d(a, b)
+    return _k().add(a, b)
 
 
 def ext_sub(a, b) -> np.ndarray:
     """Element-wise difference of extension arrays."""
-    return _k().sub(_ext_u(a), _ext_u(b))
+    a, b = _ext_u(a), _ext_u(b)
+    _same_d(a, b)
+    return _k().sub(a, b)
 
 
 def ext_neg(a) -> np.ndarray:
@@ -166,27 +186,29 @@ def ext_neg(a) -> np.ndarray:
 def ext_mul(a, b) -> np.ndarray:
     """Element-wise product of extension arrays (``a`` or ``b`` may be an ``Ext``)."""
     a, b = _ext_u(a), _ext_u(b)
+    d = _same_d(a, b)
     lead = np.broadcast_shapes(a.shape[:-1], b.shape[:-1])
     m = int(np.prod(lead, dtype=np.int64))
-    out = np.empty((m, 2), dtype=np.uint64)
-    _ext_mul_k(_rows(a, lead, 2), _rows(b, lead, 2), out)
-    return out.reshape(lead + (2,))
+    out = np.empty((m, d), dtype=np.uint64)
+    (_ext_mul_k if d == 2 else _K3.ext3_mul_k)(_rows(a, lead, d), _rows(b, lead, d), out)
+    return out.reshape(lead + (d,))
 
 
 def ext_mul_base(e, b) -> np.ndarray:
     """Multiply extension array ``e`` (..., 2) by base array ``b`` broadcast over e's leading shape."""
     e, b = _ext_u(e), _u(b)
+    d = e.shape[-1]
     lead = np.broadcast_shapes(e.shape[:-1], b.shape)
     m = int(np.prod(lead, dtype=np.int64))
-    out = np.empty((m, 2), dtype=np.uint64)
-    _ext_mul_base_k(_rows(e, lead, 2), _rows(b, lead, None), out)
-    return out.reshape(lead + (2,))
+    out = np.empty((m, d), dtype=np.uint64)
+    (_ext_mul_base_k if d == 2 else _K3.ext3_mul_base_k)(_rows(e, lead, d), _rows(b, lead, None), out)
+    return out.reshape(lead + (d,))
 
 
-def ext_from_base(b) -> np.ndarray:
-    """Embed a base array as an extension array of shape ``b.shape + (2,)``."""
+def ext_from_base(b, d: int = 2) -> np.ndarray:
+    """Embed a base array as a degree-``d`` extension array of shape ``b.shape + (d,)``."""
     b = _u(b)
-    out = np.zeros(b.shape + (2,), dtype=np.uint64)
+    out = np.zeros(b.shape + (d,), dtype=np.uint64)
     out[..., 0] = b
     return out
 
@@ -198,10 +220,14 @@ def ext_batch_inv(a) -> np.ndarray:
         ZeroDivisionError: if any element is zero.
     """
     a = _ext_u(a)
-    flat = np.ascontiguousarray(a).reshape(-1, 2)
-    zeros = np.flatnonzero((flat[:, 0] == 0) & (flat[:, 1] == 0))
+    d = a.shape[-1]
+    flat = np.ascontiguousarray(a).reshape(-1, d)
+    zeros = np.flatnonzero(~flat.any(axis=1))
     if zeros.size:
         raise ZeroDivisionError(f"ext_batch_inv: element {int(zeros[0])} (flat index) is zero")
+    if d == 3:
+        adj, norms = _K3.ext3_adj_norms(flat)
+        return _K3.ext3_scale_rows_k(adj, _k().batch_inv(norms)).reshape(a.shape)
     return _ext_batch_inv_k(flat, _k().batch_inv(_ext_norms(flat))).reshape(a.shape)
 
 
@@ -216,17 +242,31 @@ def ext_pow(a, e: int) -> np.ndarray:
     e = int(e)
     if e < 0:
         a, e = ext_batch_inv(a), -e
-    e = _k()._norm_exp(e, _P_INT**2 - 1)
-    flat = np.ascontiguousarray(a).reshape(-1, 2)
-    if e >= 2**64:  # rare: split the exponent
+    d = a.shape[-1]
+    e = _k()._norm_exp(e, _P_INT**d - 1)
+    flat = np.ascontiguousarray(a).reshape(-1, d)
+    pk = _ext_pow_k if d == 2 else _K3.ext3_pow_k
+    if e >= 2**64:  # rare: split the exponent (recursively: p^3 - 1 exceeds 2^128)
         hi, lo = divmod(e, 2**63)
-        t = _ext_pow_k(_ext_pow_k(flat, np.uint64(hi)), np.uint64(2**63))
-        return ext_mul(t, _ext_pow_k(flat, np.uint64(lo))).reshape(a.shape)
-    return _ext_pow_k(flat, np.uint64(e)).reshape(a.shape)
+        t = _ext_pow_k_big(flat, hi, pk)
+        t = pk(t, np.uint64(2**63))
+        return ext_mul(t, pk(flat, np.uint64(lo))).reshape(a.shape)
+    return pk(flat, np.uint64(e)).reshape(a.shape)
+
+
+def _ext_pow_k_big(flat: np.ndarray, e: int, pk) -> np.ndarray:
+    """``flat^e`` for an exponent that may exceed 64 bits (rows of ``flat``)."""
+    if e < 2**64:
+        return pk(flat, np.uint64(e))
+    hi, lo = divmod(e, 2**63)
+    t = pk(_ext_pow_k_big(flat, hi, pk), np.uint64(2**63))
+    return ext_mul(t, pk(flat, np.uint64(lo)))
 
 
 def ext_powers(g, n: int) -> np.ndarray:
-    """Return ``[1, g, ..., g^(n-1)]`` as an (n, 2) array; ``g`` an ``Ext`` or int."""
+    """Return ``[1, g, ..., g^(n-1)]`` as an (n, D) array; ``g`` an ``Ext``/``Ext3`` or int (D = 2)."""
+    if isinstance(g, Ext3):
+        return _K3.ext3_powers_k(np.uint64(g.c0), np.uint64(g.c1), np.uint64(g.c2), int(n))
     g = g if isinstance(g, Ext) else Ext(int(g))
     return _ext_powers_k(np.uint64(g.c0), np.uint64(g.c1), int(n))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from zkvm.field.extension import Ext3, ext_class, from_coeffs
 from zkvm.field.scalar import P, W, Ext
 
 __all__ = [
@@ -109,25 +110,27 @@ def powers(g, n: int):
 
 # -- extension ---------------------------------------------------------------
 def _e(a) -> np.ndarray:
-    if isinstance(a, Ext):
-        return np.array([a.c0, a.c1], dtype=np.uint64)
+    if isinstance(a, (Ext, Ext3)):
+        return np.array(a.to_list(), dtype=np.uint64)
     return np.asarray(a, dtype=np.uint64)
 
 
 def _to_ext_objs(a) -> np.ndarray:
     a = _e(a)
     lead = a.shape[:-1]
-    flat = a.reshape(-1, 2)
+    flat = a.reshape(-1, a.shape[-1])
     out = np.empty(flat.shape[0], dtype=object)
-    for i, (c0, c1) in enumerate(flat.tolist()):
-        out[i] = Ext(c0, c1)
+    for i, row in enumerate(flat.tolist()):
+        out[i] = from_coeffs(row)
     return out.reshape(lead)
 
 
-def _from_ext_objs(o) -> np.ndarray:
+def _from_ext_objs(o, d: int = 2) -> np.ndarray:
     o = np.asarray(o, dtype=object)
-    flat = [x if isinstance(x, Ext) else Ext(int(x)) for x in o.reshape(-1)]
-    return np.array([[x.c0, x.c1] for x in flat], dtype=np.uint64).reshape(o.shape + (2,))
+    flat = [x if isinstance(x, (Ext, Ext3)) else ext_class(d)(int(x)) for x in o.reshape(-1)]
+    if flat:
+        d = flat[0].D
+    return np.array([x.to_list() for x in flat], dtype=np.uint64).reshape(o.shape + (d,))
 
 
 def _emap2(f, a, b):
@@ -174,18 +177,18 @@ def ext_mul_base(e, b):
     return _from_ext_objs(np.vectorize(lambda x, y: x * y, otypes=[object])(eo, bo))
 
 
-def ext_from_base(b):
+def ext_from_base(b, d: int = 2):
     b = np.asarray(b, dtype=np.uint64)
-    return np.stack([b, np.zeros_like(b)], axis=-1)
+    return np.stack([b] + [np.zeros_like(b)] * (d - 1), axis=-1)
 
 
 def ext_powers(g, n: int):
-    g = g if isinstance(g, Ext) else Ext(int(g))
-    out, acc = [], Ext(1)
+    g = g if isinstance(g, (Ext, Ext3)) else Ext(int(g))
+    out, acc = [], type(g)(1)
     for _ in range(int(n)):
         out.append(acc)
         acc = acc * g
-    return _from_ext_objs(np.array(out + [None], dtype=object)[:-1]) if out else np.zeros((0, 2), np.uint64)
+    return _from_ext_objs(np.array(out + [None], dtype=object)[:-1]) if out else np.zeros((0, g.D), np.uint64)
 
 
 def ext_sum(a, axis: int = 0):

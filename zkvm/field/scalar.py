@@ -112,6 +112,7 @@ class Ext:
     """
 
     __slots__ = ("c0", "c1")
+    D = 2
     c0: int
     c1: int
 
@@ -121,6 +122,11 @@ class Ext:
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Ext is immutable")
+
+    @property
+    def coeffs(self) -> tuple[int, int]:
+        """``(c0, c1)`` (the degree-generic view, see :mod:`zkvm.field.extension`)."""
+        return (self.c0, self.c1)
 
     # -- constructors / conversions --------------------------------------
     @classmethod

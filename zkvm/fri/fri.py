@@ -1,6 +1,7 @@
 """FRI prover (Ben-Sasson, Bentov, Horesh, Riabzev, "Fast Reed-Solomon IOP of proximity", ICALP 2018).
 
-Arity-2 folding over the Goldilocks quadratic extension, on cosets of the
+Arity-2 folding over the Goldilocks extension of degree D (2 or 3, the
+``ext_degree`` of the parameters; codewords are ``(n, D)``), on cosets of the
 two-adic subgroups: an input of size ``n`` is evaluated on
 ``GENERATOR^(N/n) * H_n`` (``N`` the largest input), natural order, so that
 squaring maps each domain onto the next one. With ``x`` the point at index
@@ -67,7 +68,7 @@ _INV2 = (P + 1) // 2
 
 
 def _ext_arr(e: Ext) -> np.ndarray:
-    return np.array([e.c0, e.c1], dtype=np.uint64)
+    return np.array(e.to_list(), dtype=np.uint64)
 
 
 def fold(f: np.ndarray, beta: Ext, shift: int) -> np.ndarray:
@@ -77,29 +78,29 @@ def fold(f: np.ndarray, beta: Ext, shift: int) -> np.ndarray:
     :func:`fold_reference` is the same map built from the field's array ops.
 
     Args:
-        f: ``uint64 (n, 2)`` evaluations, ``f[i] = f(shift * w_n^i)``.
+        f: ``uint64 (n, D)`` evaluations, ``f[i] = f(shift * w_n^i)``.
         beta: the folding challenge.
         shift: the coset shift of ``f``'s domain.
 
     Returns:
-        ``uint64 (n/2, 2)`` evaluations on ``shift^2 * H_{n/2}``.
+        ``uint64 (n/2, D)`` evaluations on ``shift^2 * H_{n/2}``.
     """
     from zkvm.fri.fri_kernels import fold_kernel
 
     log_n = f.shape[0].bit_length() - 1
-    return fold_kernel(f, (beta.c0, beta.c1), _INV2 * s_inv(shift) % P, s_inv(root_of_unity(log_n)))
+    return fold_kernel(f, beta.coeffs, _INV2 * s_inv(shift) % P, s_inv(root_of_unity(log_n)))
 
 
 def fold_reference(f: np.ndarray, beta: Ext, shift: int) -> np.ndarray:
     """:func:`fold` composed from ``zkvm.field`` array operations (the test oracle).
 
     Args:
-        f: ``uint64 (n, 2)`` evaluations, ``f[i] = f(shift * w_n^i)``.
+        f: ``uint64 (n, D)`` evaluations, ``f[i] = f(shift * w_n^i)``.
         beta: the folding challenge.
         shift: the coset shift of ``f``'s domain.
 
     Returns:
-        ``uint64 (n/2, 2)`` evaluations on ``shift^2 * H_{n/2}``.
+        ``uint64 (n/2, D)`` evaluations on ``shift^2 * H_{n/2}``.
     """
     from zkvm.field import ext_add, ext_mul, ext_mul_base, ext_sub, mul, powers
 
@@ -127,7 +128,7 @@ def prove(
     """Prove that every input is close to a polynomial of degree ``< n >> log_blowup``.
 
     Args:
-        inputs: ``log_n -> uint64 (2^log_n, 2)`` ext codewords on
+        inputs: ``log_n -> uint64 (2^log_n, D)`` ext codewords (D = ``cfg.ext_degree``) on
             ``GENERATOR^(N/n) * H_n`` (natural order).
         cfg: security parameters (blowup, queries, grinding, final length).
         transcript: the Fiat-Shamir transcript, already bound to everything
@@ -144,9 +145,10 @@ def prove(
     from zkvm.poly import coset_intt
 
     shape = fri_shape(cfg, inputs.keys())
+    d = cfg.ext_degree
     for log_n, cw in inputs.items():
-        if cw.shape != (1 << log_n, 2):
-            raise FriShapeError(f"input 2^{log_n} has shape {cw.shape}, expected ({1 << log_n}, 2)")
+        if cw.shape != (1 << log_n, d):
+            raise FriShapeError(f"input 2^{log_n} has shape {cw.shape}, expected ({1 << log_n}, {d})")
     log_n0 = shape.log_n
     from zkvm.fri.fri_kernels import fold_leaves_kernel
 
@@ -160,24 +162,24 @@ def prove(
         tree = MerkleTree(lv)
         trees.append(tree)
         transcript.observe_digest(tree.root)
-        beta = transcript.sample_ext()
+        beta = transcript.sample_ext(d)
         log_n = log_n0 - k
         lv = fold_leaves_kernel(
             lv,
-            (beta.c0, beta.c1),
+            beta.coeffs,
             _INV2 * s_inv(s_pow(GENERATOR, 1 << k)) % P,
             s_inv(root_of_unity(log_n)),
         )
         log_next = log_n - 1
         if log_next in inputs:
-            gamma = transcript.sample_ext()
+            gamma = transcript.sample_ext(d)
             extra = _leaves(np.asarray(inputs[log_next], dtype=np.uint64))
-            lv = ext_add(lv.reshape(-1, 2), ext_mul(extra.reshape(-1, 2), _ext_arr(gamma))).reshape(-1, 4)
+            lv = ext_add(lv.reshape(-1, d), ext_mul(extra.reshape(-1, d), _ext_arr(gamma))).reshape(-1, 2 * d)
     if shape.n_layers:
-        f = np.concatenate([lv[:, :2], lv[:, 2:]])
+        f = np.concatenate([lv[:, :d], lv[:, d:]])
     # 2. Final polynomial: coefficients of the last codeword, absorbed.
     shift = s_pow(GENERATOR, 1 << shape.n_layers)
-    coeffs = coset_intt(np.ascontiguousarray(f.T), shift)  # (2, n_final)
+    coeffs = coset_intt(np.ascontiguousarray(f.T), shift)  # (d, n_final)
     final_poly = np.ascontiguousarray(coeffs[:, : shape.final_poly_len].T)
     transcript.observe_ext(final_poly)
     # 3. Grinding.

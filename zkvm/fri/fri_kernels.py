@@ -7,7 +7,9 @@ into a single pass: for ``i < n/2``, with ``a = f[i]``, ``c = f[i + n/2]`` and
     out[i] = (a + c)/2 + beta * (a - c) * x_i^{-1} / 2
 
 in F_p[X]/(X^2 - 7). Work is split into contiguous blocks (parallel), each
-starting from ``w^{-lo}`` and stepping by one multiplication.
+starting from ``w^{-lo}`` and stepping by one multiplication. The ``*3``
+kernels are the same fold in the cubic extension F_p[X]/(X^3 - 7); the
+wrappers dispatch on the trailing axis (``D`` coefficients per value).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numba as nb
 import numpy as np
 
 from zkvm.field.arith import addmod, mulmod, powmod, submod
+from zkvm.field.ext3_kernels import e3mul
 
 _INV2 = np.uint64((2**64 - 2**32 + 2) // 2)
 _W = np.uint64(7)
@@ -48,9 +51,13 @@ def _fold_k(f, b0, b1, c, w_inv, out):
             x = mulmod(x, w_inv)
 
 
-def fold_kernel(f: np.ndarray, beta: tuple[int, int], inv2_shift_inv: int, w_inv: int) -> np.ndarray:
-    """Fused fold of ``f`` (``uint64 (n, 2)``); ``inv2_shift_inv = (1/2) * shift^{-1}``."""
+def fold_kernel(f: np.ndarray, beta: tuple[int, ...], inv2_shift_inv: int, w_inv: int) -> np.ndarray:
+    """Fused fold of ``f`` (``uint64 (n, D)``); ``inv2_shift_inv = (1/2) * shift^{-1}``."""
     f = np.ascontiguousarray(f, dtype=np.uint64)
+    if f.shape[1] == 3:
+        out = np.empty((f.shape[0] // 2, 3), dtype=np.uint64)
+        _fold3_k(f, *(np.uint64(b) for b in beta), np.uint64(inv2_shift_inv), np.uint64(w_inv), out)
+        return out
     out = np.empty((f.shape[0] // 2, 2), dtype=np.uint64)
     _fold_k(f, np.uint64(beta[0]), np.uint64(beta[1]), np.uint64(inv2_shift_inv), np.uint64(w_inv), out)
     return out
@@ -77,9 +84,59 @@ def _fold_leaves_k(lv, b0, b1, c, w_inv, out):
             x = mulmod(x, w_inv)
 
 
-def fold_leaves_kernel(lv: np.ndarray, beta: tuple[int, int], inv2_shift_inv: int, w_inv: int) -> np.ndarray:
-    """Fold a codeword stored as Merkle leaves ``(n/2, 4)`` into leaves ``(n/4, 4)`` of the next layer."""
+def fold_leaves_kernel(lv: np.ndarray, beta: tuple[int, ...], inv2_shift_inv: int, w_inv: int) -> np.ndarray:
+    """Fold a codeword stored as Merkle leaves ``(n/2, 2D)`` into leaves ``(n/4, 2D)`` of the next layer."""
     lv = np.ascontiguousarray(lv, dtype=np.uint64)
+    if lv.shape[1] == 6:
+        out = np.empty((lv.shape[0] // 2, 6), dtype=np.uint64)
+        _fold3_leaves_k(lv, *(np.uint64(b) for b in beta), np.uint64(inv2_shift_inv), np.uint64(w_inv), out)
+        return out
     out = np.empty((lv.shape[0] // 2, 4), dtype=np.uint64)
     _fold_leaves_k(lv, np.uint64(beta[0]), np.uint64(beta[1]), np.uint64(inv2_shift_inv), np.uint64(w_inv), out)
     return out
+
+
+@nb.njit(inline="always", cache=True)
+def _fold3_one(a0, a1, a2, c0, c1, c2, b0, b1, b2, x):
+    """(a + c)/2 + beta * (a - c) * x for cubic values a, c and beta."""
+    o0, o1, o2 = e3mul(b0, b1, b2, mulmod(submod(a0, c0), x), mulmod(submod(a1, c1), x),
+                       mulmod(submod(a2, c2), x))
+    return (addmod(mulmod(addmod(a0, c0), _INV2), o0),
+            addmod(mulmod(addmod(a1, c1), _INV2), o1),
+            addmod(mulmod(addmod(a2, c2), _INV2), o2))
+
+
+@nb.njit(parallel=True, cache=True)
+def _fold3_k(f, b0, b1, b2, c, w_inv, out):
+    half = out.shape[0]
+    n_blocks = (half + _BLOCK - 1) // _BLOCK
+    for t in nb.prange(n_blocks):
+        lo = t * _BLOCK
+        hi = min(half, lo + _BLOCK)
+        x = mulmod(c, powmod(w_inv, np.uint64(lo)))
+        for i in range(lo, hi):
+            j = i + half
+            out[i, 0], out[i, 1], out[i, 2] = _fold3_one(
+                f[i, 0], f[i, 1], f[i, 2], f[j, 0], f[j, 1], f[j, 2], b0, b1, b2, x)
+            x = mulmod(x, w_inv)
+
+
+@nb.njit(parallel=True, cache=True)
+def _fold3_leaves_k(lv, b0, b1, b2, c, w_inv, out):
+    # lv[i] = [f(x_i) (3), f(-x_i) (3)] for i < half; out in the same layout one size down
+    half = lv.shape[0]
+    q = half // 2
+    n_blocks = (half + _BLOCK - 1) // _BLOCK
+    for t in nb.prange(n_blocks):
+        lo = t * _BLOCK
+        hi = min(half, lo + _BLOCK)
+        x = mulmod(c, powmod(w_inv, np.uint64(lo)))
+        for i in range(lo, hi):
+            v0, v1, v2 = _fold3_one(lv[i, 0], lv[i, 1], lv[i, 2], lv[i, 3], lv[i, 4], lv[i, 5],
+                                    b0, b1, b2, x)
+            r = i if i < q else i - q
+            k = 0 if i < q else 3
+            out[r, k] = v0
+            out[r, k + 1] = v1
+            out[r, k + 2] = v2
+            x = mulmod(x, w_inv)

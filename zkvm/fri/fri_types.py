@@ -121,10 +121,10 @@ class FriProof:
 
     Attributes:
         layer_roots: Merkle root of each committed layer (layer 0 first).
-        final_poly: ``uint64 (final_poly_len, 2)`` coefficients (ext), low first.
+        final_poly: ``uint64 (final_poly_len, D)`` coefficients (ext of degree D), low first.
         pow_nonce: the grinding nonce.
         openings: per committed layer, the batch opening of the query leaves
-            (each leaf = ``[f(x), f(-x)]`` as 4 ``uint64``).
+            (each leaf = ``[f(x), f(-x)]`` as 2D ``uint64``).
     """
 
     layer_roots: list[bytes]
@@ -144,12 +144,16 @@ class FriProof:
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "FriProof":
-        """Inverse of :meth:`to_dict`; raises :class:`FriShapeError` on malformed input."""
+    def from_dict(cls, d: dict[str, Any], ext_degree: int = 2) -> "FriProof":
+        """Inverse of :meth:`to_dict` for extension degree ``ext_degree`` (the parameters').
+
+        Raises:
+            FriShapeError: on malformed input.
+        """
         try:
             if d["version"] != FRI_PROOF_VERSION:
                 raise FriShapeError(f"FRI proof version {d['version']} != {FRI_PROOF_VERSION}")
-            fp = np.frombuffer(d["final_poly"], dtype="<u8").astype(np.uint64).reshape(-1, 2)
+            fp = np.frombuffer(d["final_poly"], dtype="<u8").astype(np.uint64).reshape(-1, ext_degree)
             return cls(
                 layer_roots=[bytes(r) for r in d["layer_roots"]],
                 final_poly=fp,

@@ -4,6 +4,9 @@ Mirrors :func:`zkvm.fri.fri.prove` step by step. Order of checks (Winterfell
 style): 0. security level of the parameters; 1. the proof's shape against
 what the parameters and input sizes fix; 2. transcript replay and proof of
 work; 3. Merkle openings, then the fold arithmetic and the final polynomial.
+Values are tuples of D = ``cfg.ext_degree`` ints (F_p[X]/(X^D - 7)); the
+quadratic fold keeps its inlined pair arithmetic, the cubic one uses
+:func:`_mul3`.
 """
 
 from __future__ import annotations
@@ -34,14 +37,19 @@ _INV2 = (P + 1) // 2
 InputValues = Callable[[int, np.ndarray], np.ndarray]
 
 
-def _ints(arr: np.ndarray, n: int, what: str) -> list[tuple[int, int]]:
+def _ints(arr: np.ndarray, n: int, what: str, d: int = 2) -> list[tuple[int, ...]]:
     a = np.asarray(arr)
-    if a.shape != (n, 2):
-        raise FriShapeError(f"{what}: expected shape ({n}, 2), got {a.shape}")
+    if a.shape != (n, d):
+        raise FriShapeError(f"{what}: expected shape ({n}, {d}), got {a.shape}")
     a = a.astype(np.uint64)
     if n and int(a.max()) >= P:
         raise FriShapeError(f"{what}: non-canonical field element")
-    return [(int(x), int(y)) for x, y in a.tolist()]
+    return [tuple(r) for r in a.tolist()]
+
+
+def _mul3(a0: int, a1: int, a2: int, b0: int, b1: int, b2: int) -> tuple[int, int, int]:
+    """Product in F_p[X]/(X^3 - W), not reduced (callers reduce mod P)."""
+    return (a0 * b0 + W * (a1 * b2 + a2 * b1), a0 * b1 + a1 * b0 + W * a2 * b2, a0 * b2 + a1 * b1 + a2 * b0)
 
 
 def verify(
@@ -60,7 +68,7 @@ def verify(
         cfg: the parameters (the caller's, e.g. from the verifying key).
         transcript: the transcript in the same state as the prover's at FRI's start.
         log_sizes: the inputs' log sizes (fixed by the caller, never the proof).
-        input_values: ``input_values(log_n, indices) -> uint64 (len(indices), 2)``,
+        input_values: ``input_values(log_n, indices) -> uint64 (len(indices), D)``,
             each input's value at the given positions of its own domain.
         min_bits: refuse parameters whose conjectured security is lower.
         max_constraint_degree: passed to :func:`security_bits` for ``min_bits``.
@@ -94,21 +102,22 @@ def verify(
     for r in proof.layer_roots:
         if not isinstance(r, (bytes, bytearray)) or len(r) != 32:
             raise FriShapeError("a layer root is not 32 bytes")
-    final = _ints(proof.final_poly, shape.final_poly_len, "final polynomial")
+    d = cfg.ext_degree
+    final = _ints(proof.final_poly, shape.final_poly_len, "final polynomial", d)
     inputs = set(shape.input_logs)
 
     # 2. Replay: roots and challenges, final polynomial, grinding, indices.
     betas = []
-    gammas: dict[int, tuple[int, int]] = {}
+    gammas: dict[int, tuple[int, ...]] = {}
     for k in range(shape.n_layers):
         transcript.observe_digest(proof.layer_roots[k])
-        b = transcript.sample_ext()
-        betas.append((b.c0, b.c1))
+        b = transcript.sample_ext(d)
+        betas.append(b.coeffs)
         log_next = log_n0 - k - 1
         if log_next in inputs:
-            g = transcript.sample_ext()
-            gammas[log_next] = (g.c0, g.c1)
-    transcript.observe_ext(np.asarray(proof.final_poly, dtype=np.uint64).reshape(-1, 2))
+            g = transcript.sample_ext(d)
+            gammas[log_next] = g.coeffs
+    transcript.observe_ext(np.asarray(proof.final_poly, dtype=np.uint64).reshape(-1, d))
     if not transcript.check_pow(cfg.pow_bits, int(proof.pow_nonce)):
         raise FriPowInvalid(f"proof-of-work nonce {proof.pow_nonce} does not give {cfg.pow_bits} bits")
     indices = transcript.sample_indices(cfg.n_queries, log_n0)
@@ -116,7 +125,7 @@ def verify(
     n_q = len(idx)
 
     # 3. Layer 0 values come from the caller (DEEP consistency).
-    cur = _ints(input_values(log_n0, indices), n_q, f"input values 2^{log_n0}")
+    cur = _ints(input_values(log_n0, indices), n_q, f"input values 2^{log_n0}", d)
     # y[q]: the point of the query's position in the current layer, and its inverse;
     # squaring moves both to the next layer (position idx mod n maps to idx mod n/2).
     w0 = root_of_unity(log_n0)
@@ -133,8 +142,8 @@ def verify(
         if op.salts is not None:
             raise FriShapeError(f"layer {k}: FRI leaves are not salted, but the opening carries salts")
         rows = np.asarray(op.rows)
-        if rows.shape != (len(uniq), 4):
-            raise FriShapeError(f"layer {k}: expected opened rows ({len(uniq)}, 4), got {rows.shape}")
+        if rows.shape != (len(uniq), 2 * d):
+            raise FriShapeError(f"layer {k}: expected opened rows ({len(uniq)}, {2 * d}), got {rows.shape}")
         if len(uniq) and int(rows.astype(np.uint64).max()) >= P:
             raise FriShapeError(f"layer {k}: non-canonical field element in opening")
         try:
@@ -142,12 +151,17 @@ def verify(
         except MerklePathInvalid as e:
             raise FriMerkleError(f"FRI layer {k} opening invalid: {e}", layer=k) from e
         row_at = dict(zip(uniq, rows.tolist()))
-        b0, b1 = betas[k]
         log_next = log_n - 1
         joined = None
         if log_next in inputs:
             sub = np.array([i & (half - 1) for i in idx], dtype=np.int64)
-            joined = _ints(input_values(log_next, sub), n_q, f"input values 2^{log_next}")
+            joined = _ints(input_values(log_next, sub), n_q, f"input values 2^{log_next}", d)
+        if d == 3:
+            _fold_layer3(k, idx, leaf_of, row_at, half, log_n, betas[k], joined, gammas.get(log_next),
+                         cur, y, y_inv)
+            continue
+        b0, b1 = betas[k]
+        if joined is not None:
             g0, g1 = gammas[log_next]
         for q in range(n_q):
             i = idx[q] & ((1 << log_n) - 1)
@@ -181,12 +195,44 @@ def verify(
     rev = final[::-1]
     for q in range(n_q):
         x = y[q]
-        v0 = v1 = 0
-        for c0, c1 in rev:
-            v0 = (v0 * x + c0) % P
-            v1 = (v1 * x + c1) % P
-        if (v0, v1) != cur[q]:
+        if d == 2:
+            v0 = v1 = 0
+            for c0, c1 in rev:
+                v0 = (v0 * x + c0) % P
+                v1 = (v1 * x + c1) % P
+            v = (v0, v1)
+        else:
+            v = (0,) * d
+            for c in rev:
+                v = tuple((vj * x + cj) % P for vj, cj in zip(v, c))
+        if v != cur[q]:
             if shape.n_layers == 0:
                 raise FriInputMismatch("input value differs from the final polynomial", idx[q])
             raise FriFinalPolyMismatch("folded value differs from the final polynomial", idx[q])
     return indices
+
+
+def _fold_layer3(k, idx, leaf_of, row_at, half, log_n, beta, joined, gamma, cur, y, y_inv) -> None:
+    """One cubic fold step of the query loop of :func:`verify` (updates ``cur``, ``y``, ``y_inv``)."""
+    b0, b1, b2 = beta
+    for q in range(len(idx)):
+        i = idx[q] & ((1 << log_n) - 1)
+        r = row_at[leaf_of[q]]
+        a, c = tuple(r[:3]), tuple(r[3:])
+        if i < half:
+            mine = a
+            t = _INV2 * y_inv[q] % P  # 1/(2x), x = the point at the leaf position
+        else:
+            mine = c
+            t = (P - _INV2) * y_inv[q] % P  # the leaf's point is -y
+        if mine != cur[q]:
+            if k == 0:
+                raise FriInputMismatch("layer-0 opened value differs from the input value", idx[q])
+            raise FriFoldMismatch("opened value differs from the folded value", k, idx[q])
+        y[q] = y[q] * y[q] % P
+        y_inv[q] = y_inv[q] * y_inv[q] % P
+        o = _mul3(b0, b1, b2, (a[0] - c[0]) * t % P, (a[1] - c[1]) * t % P, (a[2] - c[2]) * t % P)
+        v = [(aj + cj) * _INV2 + oj for aj, cj, oj in zip(a, c, o)]
+        if joined is not None:
+            v = [vj + gj for vj, gj in zip(v, _mul3(*gamma, *joined[q]))]
+        cur[q] = tuple(vj % P for vj in v)

@@ -16,7 +16,7 @@ list-decodability fail beyond the *list-decoding capacity* radius
 corrected conjecture used since is the same statement capped at that radius.
 A query then catches a word that is ``delta*``-far with probability
 ``delta*``, so the corrected per-query figure is ``-log2(1 - delta*)``
-instead of ``log2(1/rho)``. Over our 128-bit alphabet (F_p^2) the gap
+instead of ``log2(1/rho)``. Over a 128-bit alphabet (F_p^2) the gap
 ``1 - rho - delta* ~= h2(delta*) / log2 q`` is small (about 0.05 bits per
 query at rate 1/8: 2.95 instead of 3), which is why the presets use 29 and
 37 queries rather than the 28 and 36 of the old conjecture. (Later work on
@@ -27,6 +27,15 @@ the field-size terms of the conjectured regime: the commit phase,
 ``n_lde / |F|`` (mutual correlated agreement with linear error, as in
 Winterfell's estimator), and DEEP-ALI, ``d * n_trace / |F|``, and capped at
 ``hash_bits`` (collision resistance of the 256-bit BLAKE3: 128 bits).
+
+**The field.** ``|F|`` is the extension challenges live in,
+``p^D`` with ``D = cfg.ext_degree``: over F_p^2 the commit-phase and DEEP
+terms cap the conjectured bits at about ``128 - log2(n_lde)`` (104.5 bits at
+2^20 rows), whatever the query count, which is why ``high`` uses the cubic
+extension (``|F| ~ 2^192``; Winterfell's estimator and its 128-bit Goldilocks
+configurations do the same). ``high`` then reaches the hash cap, 128
+conjectured bits, at every trace height up to 2^30, with about 75 proven bits
+(the query phase bounds the proven figure).
 
 **Proven.** The Johnson-bound analysis of the ethSTARK documentation
 (section 5.10.2) built on Ben-Sasson, Carmon, Ishai, Kopparty, Saraf,
@@ -52,6 +61,9 @@ from dataclasses import dataclass
 
 __all__ = ["SecurityConfig", "SecurityReport", "security_bits", "list_decoding_radius"]
 
+_LOG2_P = math.log2(2**64 - 2**32 + 1)
+"""log2 of the Goldilocks prime (the extension of degree D has D * this many bits)."""
+
 
 @dataclass(frozen=True)
 class SecurityConfig:
@@ -65,6 +77,10 @@ class SecurityConfig:
             polynomial.
         folding_arity_log: log2 of the FRI folding arity (only 1 is supported).
         name: preset name, or ``"custom"``.
+        ext_degree: degree D of the extension every challenge, LogUp column,
+            quotient and FRI value lives in: 2 (F_p[X]/(X^2 - 7), ~128-bit
+            field, fast) or 3 (F_p[X]/(X^3 - 7), ~192-bit field, needed for
+            >= 128 bits); see :mod:`zkvm.field.extension`.
     """
 
     log_blowup: int
@@ -73,6 +89,7 @@ class SecurityConfig:
     log_final_poly_len: int
     folding_arity_log: int = 1
     name: str = "custom"
+    ext_degree: int = 2
 
     def __post_init__(self) -> None:
         if not 1 <= self.log_blowup <= 8:
@@ -85,6 +102,8 @@ class SecurityConfig:
             raise ValueError(f"log_final_poly_len must be in [0, 16], got {self.log_final_poly_len}")
         if self.folding_arity_log != 1:
             raise ValueError("only folding arity 2 (folding_arity_log=1) is supported")
+        if self.ext_degree not in (2, 3):
+            raise ValueError(f"ext_degree must be 2 or 3, got {self.ext_degree}")
 
     @property
     def insecure(self) -> bool:
@@ -95,9 +114,9 @@ class SecurityConfig:
     def preset(name: str) -> "SecurityConfig":
         """A named preset: ``"test"`` (INSECURE, unit tests only), ``"standard"``, ``"high"``.
 
-        ``standard`` reaches >= 100 conjectured bits and ``high`` >= 128 query-phase
-        bits under the corrected (list-decoding capacity) conjecture; see
-        :func:`security_bits` for the field-size limits.
+        ``standard`` (quadratic extension) reaches >= 100 conjectured bits and
+        ``high`` (cubic extension) >= 128 under the corrected (list-decoding
+        capacity) conjecture; see :func:`security_bits` for the field-size terms.
         """
         try:
             return _PRESETS[name]
@@ -105,8 +124,13 @@ class SecurityConfig:
             raise ValueError(f"unknown security preset {name!r}; use one of {sorted(_PRESETS)}") from None
 
     def to_dict(self) -> dict:
-        """Plain dict (for proofs and files)."""
-        return {
+        """Plain dict (for proofs and files).
+
+        ``ext_degree`` is written only when it is not the default 2, so that
+        quadratic keys and proofs (and their digests) are unchanged; it is
+        part of the dict the transcript is seeded with, so the degree is bound.
+        """
+        d = {
             "log_blowup": self.log_blowup,
             "n_queries": self.n_queries,
             "pow_bits": self.pow_bits,
@@ -114,6 +138,9 @@ class SecurityConfig:
             "folding_arity_log": self.folding_arity_log,
             "name": self.name,
         }
+        if self.ext_degree != 2:
+            d["ext_degree"] = self.ext_degree
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "SecurityConfig":
@@ -126,6 +153,7 @@ class SecurityConfig:
                 log_final_poly_len=int(d["log_final_poly_len"]),
                 folding_arity_log=int(d.get("folding_arity_log", 1)),
                 name=str(d.get("name", "custom")),
+                ext_degree=int(d.get("ext_degree", 2)),
             )
         except (KeyError, TypeError) as e:
             raise ValueError(f"malformed security parameters: {e}") from e
@@ -135,7 +163,9 @@ _PRESETS = {
     # INSECURE: a handful of bits, for fast unit tests only.
     "test": SecurityConfig(log_blowup=2, n_queries=8, pow_bits=4, log_final_poly_len=2, name="test"),
     "standard": SecurityConfig(log_blowup=3, n_queries=29, pow_bits=16, log_final_poly_len=5, name="standard"),
-    "high": SecurityConfig(log_blowup=3, n_queries=37, pow_bits=20, log_final_poly_len=5, name="high"),
+    # cubic extension: the field-size terms need |F| >> 2^128 (see security_bits)
+    "high": SecurityConfig(log_blowup=3, n_queries=37, pow_bits=20, log_final_poly_len=5, name="high",
+                           ext_degree=3),
 }
 
 
@@ -183,7 +213,7 @@ def security_bits(
     cfg: SecurityConfig,
     trace_log_height: int = 20,
     max_constraint_degree: int = 3,
-    ext_field_bits: int = 128,
+    ext_field_bits: float | None = None,
     hash_bits: int = 128,
 ) -> SecurityReport:
     """Estimate conjectured and proven soundness in bits (sources in the module docstring).
@@ -193,7 +223,8 @@ def security_bits(
         trace_log_height: log2 of the (largest) trace height; the FRI domain
             is ``trace_log_height + cfg.log_blowup``.
         max_constraint_degree: the AIR's maximum constraint degree (DEEP-ALI term).
-        ext_field_bits: log2 of the size of the field challenges are drawn from.
+        ext_field_bits: log2 of the size of the field challenges are drawn from;
+            by default ``cfg.ext_degree * log2(p)`` (127.99... or 191.99...).
         hash_bits: collision resistance of the hash (128 for 256-bit BLAKE3).
 
     Returns:
@@ -203,7 +234,7 @@ def security_bits(
     log_n = trace_log_height + cfg.log_blowup
     n = 2.0**log_n
     n_trace = 2.0**trace_log_height
-    log_f = float(ext_field_bits)
+    log_f = float(ext_field_bits) if ext_field_bits is not None else cfg.ext_degree * _LOG2_P
     d = max(1, max_constraint_degree)
     n_rounds = max(0, log_n - cfg.log_final_poly_len - cfg.log_blowup)
 

@@ -14,7 +14,7 @@ Winterfell/Plonky3 but over a 32-byte BLAKE3 state):
   (32 bytes); the output is never equal to a state.
 
 Samples: base-field elements by rejection of 64-bit words >= p (uniform);
-extension elements as two base samples; query indices as the low
+extension elements of degree D as D base samples; query indices as the low
 ``log_domain`` bits of 64-bit words (unbiased since ``2^log_domain`` divides
 ``2^64``). Proof of work: ``grind(bits)`` finds a nonce such that the
 keyed BLAKE3 (under ``POW_KEY``) of ``state || bits (u64) || nonce (u64)``
@@ -33,6 +33,7 @@ from typing import Iterable
 import blake3
 import numpy as np
 
+from zkvm.field.extension import Ext3, ext_class
 from zkvm.field.scalar import P, Ext
 
 TRANSCRIPT_CONTEXT = "zkvm 2026-11 transcript v1"
@@ -127,17 +128,22 @@ class Transcript:
         arr = self._canonical(values)
         self._absorb(_TAG_FIELD, arr.astype("<u8").tobytes(), f"{arr.size} elts {arr[:4].tolist()}")
 
-    def observe_ext(self, values: Ext | Iterable[Ext] | np.ndarray) -> None:
-        """Absorb one extension element, a sequence of ``Ext``, or an ext array ``(..., 2)``."""
-        if isinstance(values, Ext):
-            arr = np.array([[values.c0, values.c1]], dtype=np.uint64)
+    def observe_ext(self, values: Ext | Ext3 | Iterable[Ext | Ext3] | np.ndarray) -> None:
+        """Absorb one extension element, a sequence of them, or an ext array ``(..., D)``.
+
+        The degree D (2 or 3) is not framed: it is fixed by the parameters,
+        which the protocols absorb first.
+        """
+        if isinstance(values, (Ext, Ext3)):
+            arr = np.array([values.to_list()], dtype=np.uint64)
         elif isinstance(values, np.ndarray):
             arr = self._canonical(values)
-            if arr.shape[-1:] != (2,):
-                raise ValueError(f"ext array must have a trailing axis of 2, got {arr.shape}")
+            if arr.shape[-1:] not in ((2,), (3,)):
+                raise ValueError(f"ext array must have a trailing axis of 2 or 3, got {arr.shape}")
         else:
-            arr = np.array([[e.c0, e.c1] for e in values], dtype=np.uint64).reshape(-1, 2)
-        arr = arr.reshape(-1, 2)
+            rows = [e.to_list() for e in values]
+            arr = np.array(rows, dtype=np.uint64).reshape(-1, len(rows[0]) if rows else 2)
+        arr = arr.reshape(-1, arr.shape[-1])
         self._absorb(_TAG_EXT, arr.astype("<u8").tobytes(), f"{arr.shape[0]} elts {arr[:2].tolist()}")
 
     def observe_digest(self, digest: bytes) -> None:
@@ -175,17 +181,17 @@ class Transcript:
                 return v
         raise AssertionError("unreachable")
 
-    def sample_ext(self) -> Ext:
-        """A uniform extension-field element (two independent base samples)."""
+    def sample_ext(self, d: int = 2) -> Ext | Ext3:
+        """A uniform element of the degree-``d`` extension (``d`` independent base samples)."""
         g = self._u64s()
         c = []
         for v in g:
             if v < P:
                 c.append(v)
-                if len(c) == 2:
+                if len(c) == d:
                     break
-        e = Ext(c[0], c[1])
-        self._note(f"sample ext ({e.c0}, {e.c1})")
+        e = ext_class(d).from_list(c)
+        self._note(f"sample ext {tuple(e.to_list())}")
         return e
 
     def sample_indices(self, n: int, log_domain: int) -> np.ndarray:

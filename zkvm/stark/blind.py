@@ -8,7 +8,9 @@ dedicated bus ``BUS_ZK_BLIND``: the table *receives* ``(t, rho0, rho1)`` on its
 first row, where ``t`` is its index (a constant of the constraint) and
 ``(rho0, rho1)`` two extra witness columns holding uniformly random field
 elements; one extra *blinding table* sends ``(t, rho0_t, rho1_t)`` for every
-such table ``t`` (``t`` and the on/off selector are preprocessed).
+such table ``t`` (``t`` and the on/off selector are preprocessed). Over the
+extension of degree D there are D random columns ``rho0 .. rho(D-1)`` (D = 2
+is written below), so that ``m_t`` is uniform in the whole extension.
 
 Soundness is unchanged: the blinding messages live on their own bus, the
 table ids are fixed by the verifying key, and sends and receives must match
@@ -32,11 +34,11 @@ BUS_ZK_BLIND = 0x7A6B  # distinct from every chip bus
 class BlindedAir(Air):
     """``air`` plus two random columns and the first-row blinding receive."""
 
-    def __init__(self, air: Air, table_index: int):
+    def __init__(self, air: Air, table_index: int, ext_degree: int = 2):
         self.inner = air
         self.table_index = table_index
         self.name = air.name
-        self.main_columns = tuple(air.main_columns) + (("zk_blind", 2),)
+        self.main_columns = tuple(air.main_columns) + (("zk_blind", ext_degree),)
         self.preprocessed_columns = air.preprocessed_columns
         self.public_names = air.public_names
         super().__init__(air.log_height, air.params)
@@ -44,7 +46,7 @@ class BlindedAir(Air):
     def eval(self, b):
         self.inner.eval(b)
         rho = b.main.zk_blind
-        b.receive(BUS_ZK_BLIND, [self.table_index, rho[0], rho[1]], b.is_first_row)
+        b.receive(BUS_ZK_BLIND, [self.table_index, *rho], b.is_first_row)
 
     def preprocessed_trace(self):
         return self.inner.preprocessed_trace()
@@ -60,11 +62,12 @@ class BlindTable(Air):
     main_columns = ("rho0", "rho1")
     preprocessed_columns = ("table", "on")
 
-    def __init__(self, log_height: int, tables: list[int]):
+    def __init__(self, log_height: int, tables: list[int], ext_degree: int = 2):
+        self.main_columns = tuple(f"rho{i}" for i in range(ext_degree))
         super().__init__(log_height, {"tables": list(tables)})
 
     def eval(self, b):
-        b.send(BUS_ZK_BLIND, [b.pre.table, b.main.rho0, b.main.rho1], b.pre.on)
+        b.send(BUS_ZK_BLIND, [b.pre.table, *(getattr(b.main, c) for c in self.main_columns)], b.pre.on)
 
     def preprocessed_trace(self):
         n = self.n_rows
@@ -76,14 +79,15 @@ class BlindTable(Air):
         return np.stack([ids, on])
 
 
-def blind_airs(airs: list[Air], interacting: list[bool], min_log_height: int) -> list[Air]:
+def blind_airs(airs: list[Air], interacting: list[bool], min_log_height: int,
+               ext_degree: int = 2) -> list[Air]:
     """The zk statement: interacting tables wrapped, plus the blinding table (last)."""
     ids = [i for i, x in enumerate(interacting) if x]
     if not ids:
         return list(airs)
-    out = [BlindedAir(a, i) if x else a for i, (a, x) in enumerate(zip(airs, interacting))]
+    out = [BlindedAir(a, i, ext_degree) if x else a for i, (a, x) in enumerate(zip(airs, interacting))]
     # as short as allowed, but no shorter than the smallest table: it then shares that
     # table's height group instead of adding Merkle trees of its own
     log_h = max(min_log_height, (len(ids) - 1).bit_length(), min(a.log_height for a in airs))
-    out.append(BlindTable(log_h, ids))
+    out.append(BlindTable(log_h, ids, ext_degree))
     return out

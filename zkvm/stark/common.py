@@ -24,19 +24,18 @@ def seed_transcript(vk_digest: bytes, security: dict, zk: bool, public: PublicVa
     return tr
 
 
-def sample_ood_point(tr: Transcript):
-    """Draw z outside the base field, hence outside every trace domain and LDE coset."""
+def sample_ood_point(tr: Transcript, d: int = 2):
+    """Draw z in the degree-``d`` extension outside the base field, hence outside every
+    trace domain and LDE coset."""
     while True:
-        z = tr.sample_ext()
-        if z.c1 != 0:
+        z = tr.sample_ext(d)
+        if not z.is_base():
             return z
 
 
 def powers(x, k: int) -> list:
-    """``[1, x, x^2, ..., x^(k-1)]`` for an ``Ext`` (the challenges' powers, both sides)."""
-    from zkvm.field.scalar import Ext
-
-    out, acc = [], Ext(1)
+    """``[1, x, x^2, ..., x^(k-1)]`` for an ``Ext``/``Ext3`` (the challenges' powers, both sides)."""
+    out, acc = [], type(x)(1)
     for _ in range(k):
         out.append(acc)
         acc = acc * x

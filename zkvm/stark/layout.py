@@ -16,7 +16,9 @@ heights), the security parameters and the zk flag, never from a proof
   degree ``< n`` (randomised to ``< n'`` in zk mode);
 * tables with the same extension size form a *group*; each group has one
   Merkle tree per phase (preprocessed, main, LogUp, quotient) holding the
-  columns of its tables side by side.
+  columns of its tables side by side;
+* an extension value (LogUp column, quotient chunk, DEEP mask) is
+  ``ext_degree`` base columns (the parameters' degree D, 2 or 3).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class TableLayout:
     zk: bool
     log_blowup: int
     log_lde_max: int = 0
+    ext_degree: int = 2
 
     @property
     def log_n(self) -> int:
@@ -91,8 +94,8 @@ class TableLayout:
         if phase == "main":
             return self.air.main_width
         if phase == "perm":
-            return 2 * self.n_perm
-        return 2 * self.n_chunks
+            return self.ext_degree * self.n_perm
+        return self.ext_degree * self.n_chunks
 
     @property
     def n_ood(self) -> int:
@@ -104,19 +107,21 @@ class TableLayout:
 class StarkLayout:
     """All tables, their groups and the trees of each phase."""
 
-    def __init__(self, airs: list[Air], log_blowup: int, zk: bool):
+    def __init__(self, airs: list[Air], log_blowup: int, zk: bool, ext_degree: int = 2):
         if not airs:
             raise ValueError("a statement needs at least one table")
         self.zk = zk
+        self.ext_degree = ext_degree
         self.log_blowup = log_blowup
         self.n_original = len(airs)
         infos = [analyse(a) for a in airs]
         if zk:  # blind every table's LogUp sum (zkvm.stark.blind)
             from zkvm.stark.blind import blind_airs
 
-            airs = blind_airs(airs, [bool(i.plan.groups) for i in infos], MIN_LOG_HEIGHT_BLIND)
+            airs = blind_airs(airs, [bool(i.plan.groups) for i in infos], MIN_LOG_HEIGHT_BLIND,
+                              ext_degree)
             infos = [analyse(a) for a in airs]
-        self.tables = [TableLayout(i, a, info, zk, log_blowup)
+        self.tables = [TableLayout(i, a, info, zk, log_blowup, ext_degree=ext_degree)
                        for i, (a, info) in enumerate(zip(airs, infos))]
         top = max(t.log_lde for t in self.tables)
         for t in self.tables:
@@ -129,7 +134,7 @@ class StarkLayout:
 
     def group_width(self, log_lde: int, phase: str) -> int:
         """Base columns of ``phase``'s tree for a group (zk: + the FRI mask column)."""
-        extra = 2 if (phase == "quot" and self.zk) else 0
+        extra = self.ext_degree if (phase == "quot" and self.zk) else 0
         return sum(t.width(phase) for t in self.groups[log_lde]) + extra
 
     @cached_property

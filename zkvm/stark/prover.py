@@ -34,6 +34,7 @@ from zkvm.air.air import Interaction
 from zkvm.air.array_builder import FA, ArrayBuilder, eval_expr, trace_selectors
 from zkvm.air.logup import denominators, eval_logup
 from zkvm.field import kernels as K
+from zkvm.field.extension import ext_gen, ext_zero, from_coeffs
 from zkvm.field.scalar import P, Ext, root_of_unity, s_inv
 from zkvm.fri import fri
 from zkvm.fri.merkle import MerkleTree
@@ -48,7 +49,6 @@ from zkvm.stark.rand import Randomness
 from zkvm.stark.setup import ProvingKey, extend, group_rows
 from zkvm.stark.verifier import _check_table_at_z
 
-X = Ext(0, 1)
 
 
 class ProverError(Exception):
@@ -93,15 +93,15 @@ def _commit(pk: ProvingKey, phase: str, evals: dict[int, np.ndarray], rng: Rando
     return _Committed(coeffs, lde, trees)
 
 
-def _ext_cols(base: np.ndarray) -> list[np.ndarray]:
-    """``(2k, m)`` base columns -> k extension columns of shape ``(m, 2)``."""
-    return [np.stack([base[2 * j], base[2 * j + 1]], axis=-1) for j in range(base.shape[0] // 2)]
+def _ext_cols(base: np.ndarray, d: int = 2) -> list[np.ndarray]:
+    """``(d k, m)`` base columns -> k extension columns of shape ``(m, d)``."""
+    return [np.stack([base[d * j + i] for i in range(d)], axis=-1) for j in range(base.shape[0] // d)]
 
 
 def _logup_columns(t: TableLayout, main: np.ndarray, pre: np.ndarray | None, public: list[int],
                    alpha: Ext, betas: list[Ext]) -> tuple[np.ndarray, Ext]:
-    """The LogUp helper and running-sum columns on the trace domain, as ``(2k, n)`` base."""
-    n = t.n
+    """The LogUp helper and running-sum columns on the trace domain, as ``(D k, n)`` base."""
+    n, d = t.n, alpha.D
     first, last, trans = trace_selectors(t.log_n)
     env = {"main": [FA(c, False) for c in main],
            "next": [FA(c, False) for c in np.roll(main, -1, axis=1)],
@@ -114,25 +114,25 @@ def _logup_columns(t: TableLayout, main: np.ndarray, pre: np.ndarray | None, pub
                                 eval_expr(it.multiplicity, env, memo), it.sign)
                     for it in t.info.interactions]
     ds = denominators(interactions, FA.lift(alpha), [FA.lift(x) for x in betas])
-    d_all = np.stack([np.broadcast_to(d.as_ext(), (n, 2)) for d in ds])
+    d_all = np.stack([np.broadcast_to(x.as_ext(d), (n, d)) for x in ds])
     inv = K.ext_batch_inv(d_all)
     cols = []
     for idxs in t.info.plan.groups:
-        h = np.zeros((n, 2), dtype=np.uint64)
+        h = np.zeros((n, d), dtype=np.uint64)
         for j in idxs:
             it = interactions[j]
             m = FA.lift(it.multiplicity)
             m = m if it.sign > 0 else -m
             term = (FA(inv[j], True) * m).v
-            h = K.ext_add(h, np.broadcast_to(term, (n, 2)))
+            h = K.ext_add(h, np.broadcast_to(term, (n, d)))
         cols.append(h)
     total = cols[0]
     for h in cols[1:]:
         total = K.ext_add(total, h)
     running = ext_cumsum(total)
     cols.append(running)
-    base = np.concatenate([np.stack([c[:, 0], c[:, 1]]) for c in cols])
-    return np.ascontiguousarray(base), Ext(int(running[-1, 0]), int(running[-1, 1]))
+    base = np.concatenate([c.T for c in cols])
+    return np.ascontiguousarray(base), from_coeffs(running[-1].tolist())
 
 
 def _with_blinding(lay, traces: list[np.ndarray], rng: Randomness) -> list[np.ndarray]:
@@ -144,12 +144,12 @@ def _with_blinding(lay, traces: list[np.ndarray], rng: Randomness) -> list[np.nd
     rhos = []
     for t in lay.tables[:len(traces)]:
         if isinstance(t.air, BlindedAir):
-            rho = rng.field(2)
+            rho = rng.field(lay.ext_degree)
             rhos.append(rho)
             col = np.repeat(rho[:, None], t.n, axis=1).astype(np.uint64)
             traces[t.index] = np.concatenate([np.asarray(traces[t.index], np.uint64), col])
     blind = lay.tables[-1]
-    tr = np.zeros((2, blind.n), dtype=np.uint64)
+    tr = np.zeros((lay.ext_degree, blind.n), dtype=np.uint64)
     tr[:, :len(rhos)] = np.array(rhos, dtype=np.uint64).T
     traces.append(tr)
     return traces
@@ -183,8 +183,8 @@ def _quotient_chunks(pk: ProvingKey, t: TableLayout, main: _Committed, perm: _Co
                      public: list[int], alpha: Ext, bus_alpha: Ext, betas: list[Ext],
                      claimed: Ext | None, rng: Randomness, allow_invalid: bool = False
                      ) -> np.ndarray:
-    """Quotient chunk coefficients ``(2 * n_chunks, <= n')`` of one table."""
-    n, m = t.n, t.n << t.log_quotient
+    """Quotient chunk coefficients ``(D * n_chunks, <= n')`` of one table."""
+    n, m, d = t.n, t.n << t.log_quotient, alpha.D
     step = m // n
     mq = _on_quotient_domain(main.lde.get(t.index), main.coeffs.get(t.index), t)
     pq = _on_quotient_domain(pk.pre_lde.get(t.index), pk.pre_coeffs.get(t.index), t)
@@ -198,13 +198,13 @@ def _quotient_chunks(pk: ProvingKey, t: TableLayout, main: _Committed, perm: _Co
     t.air.eval(b)
     if t.n_perm:
         qq = _on_quotient_domain(perm.lde[t.index], perm.coeffs[t.index], t)
-        cur = [FA(c, True) for c in _ext_cols(qq)]
+        cur = [FA(c, True) for c in _ext_cols(qq, d)]
         nxt = [FA(np.roll(c.v, -step, axis=0), True) for c in cur]
         eval_logup(b, b.interactions, t.info.plan, FA.lift(bus_alpha),
                    [FA.lift(x) for x in betas], cur, nxt, FA.lift(claimed))
-    acc = np.broadcast_to(b.acc.as_ext(), (m, 2)) if b.acc is not None else np.zeros((m, 2), np.uint64)
+    acc = np.broadcast_to(b.acc.as_ext(d), (m, d)) if b.acc is not None else np.zeros((m, d), np.uint64)
     q = K.ext_mul_base(acc, K.batch_inv(zh))
-    qc = coset_intt(np.ascontiguousarray(q.T), t.shift)  # (2, m) coefficients
+    qc = coset_intt(np.ascontiguousarray(q.T), t.shift)  # (d, m) coefficients
     bound = t.n_chunks * n
     if qc[:, bound:].any() and not allow_invalid:
         raise ProverError(
@@ -212,10 +212,10 @@ def _quotient_chunks(pk: ProvingKey, t: TableLayout, main: _Committed, perm: _Co
             f"not a polynomial); prove with debug=True to see which constraint and row")
     chunks = [qc[:, j * n:(j + 1) * n] for j in range(t.n_chunks)]
     if pk.layout.zk:  # q_j' = q_j + X^n s_j - s_{j-1}: the sum over X^{jn} q_j' is unchanged
-        s = [rng.field((2, n)) for _ in range(t.n_chunks - 1)]
+        s = [rng.field((d, n)) for _ in range(t.n_chunks - 1)]
         out = []
         for j, c in enumerate(chunks):
-            cj = np.zeros((2, 2 * n), dtype=np.uint64)
+            cj = np.zeros((d, 2 * n), dtype=np.uint64)
             cj[:, :n] = c if j == 0 else K.sub(c, s[j - 1])
             if j < t.n_chunks - 1:
                 cj[:, n:] = s[j]
@@ -228,21 +228,31 @@ def _ood_values(coeffs: np.ndarray | None, z: Ext, ext: bool) -> list[Ext]:
     if coeffs is None or not coeffs.shape[0]:
         return []
     v = horner_ext(coeffs, z)
-    vals = [Ext(int(a), int(b)) for a, b in v]
+    vals = [from_coeffs(r) for r in v.tolist()]
     if not ext:
         return vals
-    return [vals[2 * j] + X * vals[2 * j + 1] for j in range(len(vals) // 2)]
+    d, x = z.D, ext_gen(z.D)
+    out = []
+    for j in range(len(vals) // d):
+        acc = vals[d * j + d - 1]
+        for i in range(d - 2, -1, -1):  # sum_i X^i vals[d j + i], by Horner in X
+            acc = acc * x + vals[d * j + i]
+        out.append(acc)
+    return out
 
 
 def _coeff_block(lams: list[Ext], ext: bool) -> np.ndarray:
-    """DEEP coefficients for a block of columns: ext columns take (l, l*X) on (c0, c1)."""
+    """DEEP coefficients for a block of columns: ext columns take (l, l X, .., l X^(D-1)) on their D parts."""
     rows = []
+    d = lams[0].D if lams else 2
+    x = ext_gen(d)
     for lam in lams:
-        rows.append([lam.c0, lam.c1])
+        rows.append(lam.to_list())
         if ext:
-            lx = lam * X
-            rows.append([lx.c0, lx.c1])
-    return np.array(rows, dtype=np.uint64).reshape(-1, 2)
+            for _ in range(d - 1):
+                lam = lam * x
+                rows.append(lam.to_list())
+    return np.array(rows, dtype=np.uint64).reshape(-1, d)
 
 
 def prove(pk: ProvingKey, traces: list[np.ndarray], public: PublicValues | None = None, *,
@@ -268,6 +278,7 @@ def prove(pk: ProvingKey, traces: list[np.ndarray], public: PublicValues | None 
         ProverError: the witness does not satisfy the constraints.
     """
     lay, vk, cfg = pk.layout, pk.vk, pk.vk.security
+    D = cfg.ext_degree
     public = public or PublicValues([[] for _ in range(lay.n_original)])
     if not public.table_publics:
         public = PublicValues([[] for _ in range(lay.n_original)], public.bus_terms, public.meta)
@@ -304,8 +315,8 @@ def prove(pk: ProvingKey, traces: list[np.ndarray], public: PublicValues | None 
         tr.observe_digest(r)
 
     # 3. Draw the LogUp challenges.
-    bus_alpha = tr.sample_ext()
-    beta = tr.sample_ext()
+    bus_alpha = tr.sample_ext(D)
+    beta = tr.sample_ext(D)
     max_tuple = max((t.info.plan.max_tuple for t in lay.tables), default=0)
     betas = powers(beta, max_tuple + 1)[1:]
 
@@ -327,7 +338,7 @@ def prove(pk: ProvingKey, traces: list[np.ndarray], public: PublicValues | None 
     tr.observe_ext(claimed_list)
 
     # 5. Draw the constraint-combination challenge.
-    alpha = tr.sample_ext()
+    alpha = tr.sample_ext(D)
 
     # 6. Quotients: chunks per table, plus the zk mask of each group's DEEP batch.
     note("quotient")
@@ -345,7 +356,7 @@ def prove(pk: ProvingKey, traces: list[np.ndarray], public: PublicValues | None 
             parts.append(quot_lde[t.index])
         if lay.zk:
             t0 = lay.groups[g][0]
-            masks[g] = extend(rng.field((2, 1 << t0.log_ext)), t0)
+            masks[g] = extend(rng.field((D, 1 << t0.log_ext)), t0)
             parts.append(masks[g])
         rows = group_rows(parts, lay.pack(g, "quot"))
         quot_trees[g] = MerkleTree(rows, rng.salts(rows.shape[0]) if lay.zk else None)
@@ -354,7 +365,7 @@ def prove(pk: ProvingKey, traces: list[np.ndarray], public: PublicValues | None 
         tr.observe_digest(r)
 
     # 7. Draw the out-of-domain point.
-    z = sample_ood_point(tr)
+    z = sample_ood_point(tr, D)
 
     # 8. Send every column at z and z*w.
     note("out-of-domain values")
@@ -382,16 +393,16 @@ def prove(pk: ProvingKey, traces: list[np.ndarray], public: PublicValues | None 
 
     # 9. DEEP composition, one codeword per group.
     note("DEEP")
-    lam = tr.sample_ext()
+    lam = tr.sample_ext(D)
     inputs = {}
     for g in lay.group_logs:
         lams = powers(lam, lay.deep_coefficients_count(g))
         size = 1 << g
         t0 = lay.groups[g][0]
         xs = K.mul(K.powers(root_of_unity(g), size), np.uint64(t0.shift))
-        fz = np.zeros((size, 2), dtype=np.uint64)
-        fzw = np.zeros((size, 2), dtype=np.uint64)
-        vz, vzw = Ext(0), Ext(0)
+        fz = np.zeros((size, D), dtype=np.uint64)
+        fzw = np.zeros((size, D), dtype=np.uint64)
+        vz, vzw = ext_zero(D), ext_zero(D)
         k = 0
         for t in lay.groups[g]:
             vals = ood[t.index]
@@ -402,7 +413,7 @@ def prove(pk: ProvingKey, traces: list[np.ndarray], public: PublicValues | None 
             for lde, ext in blocks_z:
                 if lde is None or not lde.shape[0]:
                     continue
-                cnt = lde.shape[0] // (2 if ext else 1)
+                cnt = lde.shape[0] // (D if ext else 1)
                 lincomb(lde, _coeff_block(lams[k:k + cnt], ext), fz)
                 for j in range(cnt):
                     vz = vz + lams[k + j] * vals[i + j]
@@ -411,15 +422,15 @@ def prove(pk: ProvingKey, traces: list[np.ndarray], public: PublicValues | None 
             for lde, ext in blocks_z[:3]:
                 if lde is None or not lde.shape[0]:
                     continue
-                cnt = lde.shape[0] // (2 if ext else 1)
+                cnt = lde.shape[0] // (D if ext else 1)
                 lincomb(lde, _coeff_block(lams[k:k + cnt], ext), fzw)
                 for j in range(cnt):
                     vzw = vzw + lams[k + j] * vals[i + j]
                 k += cnt
                 i += cnt
         zw = z * t0.omega
-        xz = K.ext_batch_inv(K.ext_sub(K.ext_from_base(xs), np.array(z.to_list(), np.uint64)))
-        xzw = K.ext_batch_inv(K.ext_sub(K.ext_from_base(xs), np.array(zw.to_list(), np.uint64)))
+        xz = K.ext_batch_inv(K.ext_sub(K.ext_from_base(xs, D), np.array(z.to_list(), np.uint64)))
+        xzw = K.ext_batch_inv(K.ext_sub(K.ext_from_base(xs, D), np.array(zw.to_list(), np.uint64)))
         deep = K.ext_add(
             K.ext_mul(K.ext_sub(fz, np.array(vz.to_list(), np.uint64)), xz),
             K.ext_mul(K.ext_sub(fzw, np.array(vzw.to_list(), np.uint64)), xzw))

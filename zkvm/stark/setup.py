@@ -51,7 +51,7 @@ def group_rows(parts: list[np.ndarray], pack: int = 1) -> np.ndarray:
 def setup(airs: list[Air], security: SecurityConfig, zk: bool, statement_id: bytes,
           meta: dict | None = None) -> ProvingKey:
     """Derive the proving and verifying keys of a statement shape."""
-    layout = StarkLayout(airs, security.log_blowup, zk)
+    layout = StarkLayout(airs, security.log_blowup, zk, security.ext_degree)
     floor = security.log_final_poly_len + security.log_blowup
     short = [t for t in layout.tables if t.log_lde < floor]
     if short:

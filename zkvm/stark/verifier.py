@@ -23,6 +23,7 @@ import numpy as np
 from zkvm.air import registry
 from zkvm.air.builder import PointBuilder
 from zkvm.air.logup import eval_logup
+from zkvm.field.extension import Ext3, batch_inv_ext, ext_gen, ext_one, ext_zero, from_coeffs
 from zkvm.field.scalar import P, W, Ext, batch_inv, root_of_unity
 from zkvm.fri import fri_verify
 from zkvm.fri.fri_types import FriError, FriProof
@@ -43,7 +44,7 @@ class FriRejected(VerificationError):
 
 
 def _ext(pair) -> Ext:
-    return Ext(pair[0], pair[1])
+    return from_coeffs(pair)
 
 
 def verify(vk: VerifyingKey, proof: StarkProof, *, min_bits: float | None = None) -> PublicValues:
@@ -64,7 +65,7 @@ def verify(vk: VerifyingKey, proof: StarkProof, *, min_bits: float | None = None
         raise ProofShapeError(f"bad security parameters in proof: {e}") from None
     try:
         airs = [registry.build(spec) for spec in vk.tables]
-        lay = StarkLayout(airs, vk.security.log_blowup, vk.zk)
+        lay = StarkLayout(airs, vk.security.log_blowup, vk.zk, vk.security.ext_degree)
     except (KeyError, TypeError, ValueError) as e:
         raise KeyMismatch(f"the verifying key names tables this zkvm cannot rebuild: {e}") from None
     if set(vk.pre_roots) != set(lay.trees_of("pre")):
@@ -91,12 +92,13 @@ def verify(vk: VerifyingKey, proof: StarkProof, *, min_bits: float | None = None
 
     # 1. Seed the transcript.
     tr = seed_transcript(vk_digest, proof.security, lay.zk, public)
+    D = cfg.ext_degree
     # 2. Main roots.
     for r in proof.main_roots:
         tr.observe_digest(r)
     # 3. LogUp challenges.
-    bus_alpha = tr.sample_ext()
-    beta = tr.sample_ext()
+    bus_alpha = tr.sample_ext(D)
+    beta = tr.sample_ext(D)
     max_tuple = max((t.info.plan.max_tuple for t in lay.tables), default=0)
     betas = powers(beta, max_tuple + 1)[1:]
     # 4. LogUp roots and claimed sums.
@@ -106,34 +108,34 @@ def verify(vk: VerifyingKey, proof: StarkProof, *, min_bits: float | None = None
     tr.observe_ext(claimed)
     claimed_of = {t.index: c for t, c in zip(lay.interacting, claimed)}
     # 5. Constraint combination.
-    alpha = tr.sample_ext()
+    alpha = tr.sample_ext(D)
     # 6. Quotient roots.
     for r in proof.quot_roots:
         tr.observe_digest(r)
     # 7. Out-of-domain point.
-    z = sample_ood_point(tr)
+    z = sample_ood_point(tr, D)
     # 8. Out-of-domain values: check each table's constraints at z.
     ood: list[list[Ext]] = []
     for t, flat in zip(lay.tables, proof.ood):
-        vals = [Ext(flat[2 * i], flat[2 * i + 1]) for i in range(len(flat) // 2)]
+        vals = [from_coeffs(flat[D * i:D * i + D]) for i in range(len(flat) // D)]
         ood.append(vals)
         tr.observe_ext(vals)
         _check_table_at_z(t, vals, z, alpha, bus_alpha, betas, claimed_of.get(t.index),
                           pubs[t.index])
     # The bus balances: claimed sums plus the verifier's own terms are zero.
-    total = Ext(0)
+    total = ext_zero(D)
     for c in claimed:
         total = total + c
     total = total + _public_bus_sum(public.bus_terms, bus_alpha, betas)
-    if total != Ext(0):
+    if total != ext_zero(D):
         raise LogupSumMismatch("the bus does not balance: a value read is not the value written"
                                " (or a public input/output differs from the proved one)")
     # 9. DEEP challenge; 10. FRI with the DEEP values recomputed from the openings.
-    lam = tr.sample_ext()
+    lam = tr.sample_ext(D)
     deep = _DeepEvaluator(lay, proof, ood, z, lam)
     deep.set_pre_roots(vk.pre_roots)
     try:
-        fri_proof = FriProof.from_dict(proof.fri)
+        fri_proof = FriProof.from_dict(proof.fri, D)
     except Exception as e:  # malformed FRI section
         raise ProofShapeError(f"malformed FRI proof: {type(e).__name__}: {e}") from None
     try:
@@ -150,7 +152,9 @@ def _public_bus_sum(terms, alpha: Ext, betas: list[Ext]) -> Ext:
     in the thousands.
     """
     if not terms:
-        return Ext(0)
+        return type(alpha)(0)
+    if isinstance(alpha, Ext3):
+        return _public_bus_sum_generic(terms, alpha, betas)
     b0 = [b.c0 for b in betas]
     b1 = [b.c1 for b in betas]
     d0s, d1s = [], []
@@ -170,6 +174,25 @@ def _public_bus_sum(terms, alpha: Ext, betas: list[Ext]) -> Ext:
     return Ext(s0, s1)
 
 
+def _public_bus_sum_generic(terms, alpha, betas):
+    """:func:`_public_bus_sum` for any degree: coefficient-wise sums, one batched inversion."""
+    d = alpha.D
+    bc = [b.coeffs for b in betas]
+    ac = alpha.coeffs
+    dens = []
+    for bus, values, _ in terms:
+        t = [bus] + [0] * (d - 1)
+        for k, v in enumerate(values):
+            for j in range(d):
+                t[j] += bc[k][j] * v
+        dens.append(from_coeffs([(ac[j] - t[j]) % P for j in range(d)]))
+    s = [0] * d
+    for (_, _, m), inv in zip(terms, batch_inv_ext(dens)):
+        for j, c in enumerate(inv.coeffs):
+            s[j] += m * c
+    return from_coeffs([x % P for x in s])
+
+
 def _check_shape(lay: StarkLayout, proof: StarkProof) -> None:
     def need(cond: bool, what: str) -> None:
         if not cond:
@@ -179,10 +202,10 @@ def _check_shape(lay: StarkLayout, proof: StarkProof) -> None:
     need(len(proof.perm_roots) == len(lay.trees_of("perm")), "wrong number of LogUp roots")
     need(len(proof.quot_roots) == len(lay.trees_of("quot")), "wrong number of quotient roots")
     need(len(proof.claimed_sums) == len(lay.interacting)
-         and all(len(c) == 2 for c in proof.claimed_sums), "wrong number of claimed sums")
+         and all(len(c) == lay.ext_degree for c in proof.claimed_sums), "wrong number of claimed sums")
     need(len(proof.ood) == len(lay.tables), "wrong number of OOD blocks")
     for t, flat in zip(lay.tables, proof.ood):
-        need(len(flat) == 2 * t.n_ood, f"table {t.air.name!r}: wrong number of OOD values")
+        need(len(flat) == lay.ext_degree * t.n_ood, f"table {t.air.name!r}: wrong number of OOD values")
         need(all(0 <= v < P for v in flat), f"table {t.air.name!r}: OOD value out of range")
     need(len(proof.openings) == len(lay.trees), "wrong number of tree openings")
     for (phase, g), op in zip(lay.trees, proof.openings):
@@ -217,7 +240,7 @@ def _check_table_at_z(t, vals, z, alpha, bus_alpha, betas, claimed, public) -> N
     a.eval(b)
     eval_logup(b, b.interactions, t.info.plan, bus_alpha, betas, perm, perm_n, claimed)
     zn = z ** t.n
-    q, power = Ext(0), Ext(1)
+    q, power = type(z)(0), type(z)(1)
     for c in quot:
         q = q + power * c
         power = power * zn
@@ -252,6 +275,8 @@ class _DeepEvaluator:
         ``Vz = sum l_k f_k(z)`` and ``Vzw``.
         """
         phases = ("pre", "main", "perm", "quot")
+        if isinstance(lam, Ext3):
+            return self._coefficients_generic(g, ood, lam)
         l0, l1 = lam.c0, lam.c1
         pw, a0, a1 = [], 1, 0
         for _ in range(self.lay.deep_coefficients_count(g)):
@@ -295,6 +320,57 @@ class _DeepEvaluator:
                 push(part["quot"], True, 0, 0)
         flat = [[x for ph in phases for x in part[ph][j]] for part in (cz, czw) for j in (0, 1)]
         return _limbs16(flat), Ext(vz0, vz1), Ext(vw0, vw1)
+
+
+    def _coefficients_generic(self, g: int, ood, lam):
+        """:meth:`_coefficients` for any degree D, on extension scalars.
+
+        An extension column is D row entries with coefficients
+        ``(l, l X, .., l X^(D-1))``. Returns the D coefficient-part lists for z
+        and for z*w (as :func:`_limbs16` limbs), and ``Vz``, ``Vzw``.
+        """
+        phases = ("pre", "main", "perm", "quot")
+        d, x = lam.D, ext_gen(lam.D)
+        zero = ext_zero(d)
+        pw, acc = [], ext_one(d)
+        for _ in range(self.lay.deep_coefficients_count(g)):
+            pw.append(acc)
+            acc = acc * lam
+        cz = {ph: tuple([] for _ in range(d)) for ph in phases}
+        czw = {ph: tuple([] for _ in range(d)) for ph in phases}
+
+        def push(target, ext: bool, c) -> None:
+            for i in range(d if ext else 1):
+                for j, cj in enumerate(c.coeffs):
+                    target[j].append(cj)
+                c = c * x
+
+        vz = vw = zero
+        k = 0
+        for t in self.lay.groups[g]:
+            vals = iter(ood[t.index])
+            a = t.air
+            blocks = [("pre", a.pre_width, False), ("main", a.main_width, False),
+                      ("perm", t.n_perm, True), ("quot", t.n_chunks, True)]
+            for phase, cnt, ext in blocks:
+                for _ in range(cnt):
+                    c, v = pw[k], next(vals)
+                    push(cz[phase], ext, c)
+                    vz = vz + c * v
+                    k += 1
+            for _ in range(t.n_chunks):
+                push(czw["quot"], True, zero)
+            for phase, cnt, ext in blocks[:3]:
+                for _ in range(cnt):
+                    c, v = pw[k], next(vals)
+                    push(czw[phase], ext, c)
+                    vw = vw + c * v
+                    k += 1
+        if self.lay.zk:  # the FRI mask closes the quotient row: coefficient 0 in the sums
+            for part in (cz, czw):
+                push(part["quot"], True, zero)
+        flat = [[x for ph in phases for x in part[ph][j]] for part in (cz, czw) for j in range(d)]
+        return _limbs16(flat), vz, vw
 
     def _opened_rows(self, g: int, idx: list[int]) -> np.ndarray:
         """Check every tree of group ``g`` at ``idx``; return the rows there side by side.
@@ -340,9 +416,11 @@ class _DeepEvaluator:
         limbs, vz, vzw = self.coeffs[g]
         rows = self._opened_rows(g, idx)
         dots = _row_dots(rows, limbs)
-        masks = rows[:, -2:].tolist() if lay.zk else [(0, 0)] * len(idx)
         t0 = lay.groups[g][0]
         w = root_of_unity(g)
+        if lay.ext_degree != 2:
+            return self._values_generic(t0, w, idx, rows, dots, vz, vzw)
+        masks = rows[:, -2:].tolist() if lay.zk else [(0, 0)] * len(idx)
         z0, z1 = self.z.c0, self.z.c1
         zw = self.z * t0.omega
         shift = t0.shift
@@ -364,6 +442,23 @@ class _DeepEvaluator:
             out.append(((a0 * i0 + W * a1 * i1 + b0 * j0 + W * b1 * j1 + m0) % P,
                         (a0 * i1 + a1 * i0 + b0 * j1 + b1 * j0 + m1) % P))
         return np.array(out, dtype=np.uint64).reshape(len(idx), 2)
+
+    def _values_generic(self, t0, w: int, idx: list[int], rows: np.ndarray, dots, vz, vzw):
+        """:meth:`values` for any degree D, on extension scalars (``dots`` from :func:`_row_dots`)."""
+        d = self.lay.ext_degree
+        zw = self.z * t0.omega
+        xs = [t0.shift * pow(w, i, P) % P for i in idx]
+        invs = batch_inv_ext([x - self.z for x in xs] + [x - zw for x in xs])
+        masks = rows[:, -d:].tolist() if self.lay.zk else None
+        out = []
+        for q in range(len(idx)):
+            fz = from_coeffs([v % P for v in dots[q][:d]])
+            fw = from_coeffs([v % P for v in dots[q][d:]])
+            v = (fz - vz) * invs[q] + (fw - vzw) * invs[len(idx) + q]
+            if masks is not None:
+                v = v + from_coeffs(masks[q])
+            out.append(v.to_list())
+        return np.array(out, dtype=np.uint64).reshape(len(idx), d)
 
 
 _M16 = np.uint64(0xFFFF)
