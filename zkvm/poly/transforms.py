@@ -34,7 +34,7 @@ from zkvm.field.kernels import _carry, _reduce128, addmod, mulmod, submod
 from zkvm.field.kernels import ext_batch_inv, ext_mul, ext_mul_base, mul, powers, sub
 from zkvm.field.scalar import P, TWO_ADICITY, Ext, root_of_unity, s_inv
 
-__all__ = ["ntt", "intt", "coset_ntt", "coset_intt", "lde", "barycentric_eval"]
+__all__ = ["ntt", "intt", "coset_ntt", "coset_intt", "coset_extend", "lde", "barycentric_eval"]
 
 ONE = np.uint64(1)
 ZERO = np.uint64(0)
@@ -419,6 +419,38 @@ def coset_intt(evals: np.ndarray, shift: int) -> np.ndarray:
     else:  # coefficient i also needs shift^-i: one scaling pass after the transform
         out = _transform(a2, log_n, True, _EMPTY)
         _scale_rows(out, _mul_scalar(powers(s_inv(shift), 1 << log_n), ninv))
+    return out[0] if one else out
+
+
+def coset_extend(coeffs: np.ndarray, log_size: int, shift: int) -> np.ndarray:
+    """Evaluate ``(n_cols, m)`` coefficients on ``shift * H_size`` (``m <= size``).
+
+    Equal to ``coset_ntt`` of the coefficients zero-padded to ``size``, without
+    the padding: the scaling by ``shift^i`` touches only the ``m`` coefficients
+    and, after bit reversal, each fills a block of ``size / m`` entries, so the
+    first ``log2(size / m)`` butterfly stages (which would only copy it) are skipped.
+
+    Args:
+        coeffs: 1-D (m,) or 2-D (n_cols, m) uint64 coefficients, ascending.
+        log_size: log2 of the evaluation domain's size.
+        shift: coset shift (non-zero).
+
+    Returns:
+        uint64 array (size,) or (n_cols, size).
+    """
+    a2, one = _as_batch(coeffs)
+    m = a2.shape[1]
+    log_m = max(0, (m - 1).bit_length())
+    if log_m > log_size:
+        raise ValueError(f"coset_extend: {m} coefficients do not fit 2^{log_size} points")
+    if (1 << log_m) != m:
+        padded = np.zeros((a2.shape[0], 1 << log_m), dtype=np.uint64)
+        padded[:, :m] = a2
+        a2 = padded
+    _log2(1 << log_size)
+    shift = int(shift) % P
+    scale = _EMPTY if shift == 1 else powers(shift, 1 << log_m)
+    out = _transform(a2, log_m, False, scale, rep_log=log_size - log_m)
     return out[0] if one else out
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+from numba import prange
 
 from zkvm.field.kernels import addmod, mulmod
 from zkvm.field.scalar import W, Ext
@@ -21,25 +22,37 @@ _JIT = dict(cache=True, nogil=True)
 _W = np.uint64(W)
 
 
-@numba.njit(**_JIT)
+_BLOCK = 2048  # rows per work item of the parallel kernels (16 KiB of each column)
+
+
+@numba.njit(parallel=True, **_JIT)
 def _lincomb_k(cols, coeffs, out):
+    """Row blocks in parallel; each block walks every column (contiguous reads)."""
     w, n = cols.shape
-    for k in range(w):
-        c0 = coeffs[k, 0]
-        c1 = coeffs[k, 1]
-        for i in range(n):
-            x = cols[k, i]
-            out[i, 0] = addmod(out[i, 0], mulmod(c0, x))
-            out[i, 1] = addmod(out[i, 1], mulmod(c1, x))
+    nblk = (n + _BLOCK - 1) // _BLOCK
+    for bi in prange(nblk):
+        lo = bi * _BLOCK
+        hi = min(n, lo + _BLOCK)
+        for k in range(w):
+            c0 = coeffs[k, 0]
+            c1 = coeffs[k, 1]
+            for i in range(lo, hi):
+                x = cols[k, i]
+                out[i, 0] = addmod(out[i, 0], mulmod(c0, x))
+                out[i, 1] = addmod(out[i, 1], mulmod(c1, x))
 
 
 def lincomb(cols: np.ndarray, coeffs: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """``out += sum_k coeffs[k] * cols[k]``; cols ``(w, n)`` base, coeffs ``(w, 2)`` ext."""
+    """``out += sum_k coeffs[k] * cols[k]``; cols ``(w, n)`` base, coeffs ``(w, 2)`` ext.
+
+    ``out`` (``(n, 2)``, C-contiguous) may be longer than ``n``: only its first ``n``
+    rows are updated (coefficient arrays of different lengths add into one).
+    """
     cols = np.ascontiguousarray(cols, dtype=np.uint64)
     if out is None:
         out = np.zeros((cols.shape[1], 2), dtype=np.uint64)
-    if cols.shape[0]:
-        _lincomb_k(cols, np.ascontiguousarray(coeffs, dtype=np.uint64), out)
+    if cols.shape[0] and cols.shape[1]:
+        _lincomb_k(cols, np.ascontiguousarray(coeffs, dtype=np.uint64), out[: cols.shape[1]])
     return out
 
 
@@ -62,10 +75,10 @@ def ext_cumsum(a: np.ndarray) -> np.ndarray:
     return _ext_cumsum_k(np.ascontiguousarray(a, dtype=np.uint64))
 
 
-@numba.njit(**_JIT)
+@numba.njit(parallel=True, **_JIT)
 def _horner_k(coeffs, z0, z1, out):
     w, m = coeffs.shape
-    for k in range(w):
+    for k in prange(w):
         a0 = np.uint64(0)
         a1 = np.uint64(0)
         for i in range(m - 1, -1, -1):

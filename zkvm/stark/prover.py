@@ -389,34 +389,40 @@ def prove(pk: ProvingKey, traces: list[np.ndarray], public: PublicValues | None 
         size = 1 << g
         t0 = lay.groups[g][0]
         xs = K.mul(K.powers(root_of_unity(g), size), np.uint64(t0.shift))
-        fz = np.zeros((size, 2), dtype=np.uint64)
-        fzw = np.zeros((size, 2), dtype=np.uint64)
+        # The batches are linear in the columns, so they are formed on the coefficients
+        # (n' per column instead of n' * blowup LDE points) and extended once.
+        n_ext = 1 << t0.log_ext
+        fz = np.zeros((n_ext, 2), dtype=np.uint64)
+        fzw = np.zeros((n_ext, 2), dtype=np.uint64)
         vz, vzw = Ext(0), Ext(0)
         k = 0
         for t in lay.groups[g]:
             vals = ood[t.index]
-            blocks_z = [(pk.pre_lde.get(t.index), False), (main.lde.get(t.index), False),
-                        (perm.lde.get(t.index) if perm else None, True),
-                        (quot_lde[t.index], True)]
+            blocks_z = [(pk.pre_coeffs.get(t.index), False), (main.coeffs.get(t.index), False),
+                        (perm.coeffs.get(t.index) if perm else None, True),
+                        (quot_coeffs[t.index], True)]
             i = 0
-            for lde, ext in blocks_z:
-                if lde is None or not lde.shape[0]:
+            for cs, ext in blocks_z:
+                if cs is None or not cs.shape[0]:
                     continue
-                cnt = lde.shape[0] // (2 if ext else 1)
-                lincomb(lde, _coeff_block(lams[k:k + cnt], ext), fz)
+                cnt = cs.shape[0] // (2 if ext else 1)
+                lincomb(cs, _coeff_block(lams[k:k + cnt], ext), fz)
                 for j in range(cnt):
                     vz = vz + lams[k + j] * vals[i + j]
                 k += cnt
                 i += cnt
-            for lde, ext in blocks_z[:3]:
-                if lde is None or not lde.shape[0]:
+            for cs, ext in blocks_z[:3]:
+                if cs is None or not cs.shape[0]:
                     continue
-                cnt = lde.shape[0] // (2 if ext else 1)
-                lincomb(lde, _coeff_block(lams[k:k + cnt], ext), fzw)
+                cnt = cs.shape[0] // (2 if ext else 1)
+                lincomb(cs, _coeff_block(lams[k:k + cnt], ext), fzw)
                 for j in range(cnt):
                     vzw = vzw + lams[k + j] * vals[i + j]
                 k += cnt
                 i += cnt
+        ev = extend(np.concatenate([fz.T, fzw.T]), t0)  # (4, size)
+        fz = np.ascontiguousarray(ev[:2].T)
+        fzw = np.ascontiguousarray(ev[2:].T)
         zw = z * t0.omega
         xz = K.ext_batch_inv(K.ext_sub(K.ext_from_base(xs), np.array(z.to_list(), np.uint64)))
         xzw = K.ext_batch_inv(K.ext_sub(K.ext_from_base(xs), np.array(zw.to_list(), np.uint64)))

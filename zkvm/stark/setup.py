@@ -15,7 +15,7 @@ import numpy as np
 from zkvm.air.air import Air
 from zkvm.fri.merkle import MerkleTree
 from zkvm.fri.security import SecurityConfig
-from zkvm.poly.transforms import coset_ntt, intt
+from zkvm.poly.transforms import coset_extend, intt
 from zkvm.stark.keys import VerifyingKey
 from zkvm.stark.layout import StarkLayout, TableLayout
 
@@ -32,10 +32,7 @@ class ProvingKey:
 
 def extend(coeffs: np.ndarray, t: TableLayout) -> np.ndarray:
     """Evaluate ``(w, m)`` coefficients (m <= n') on the table's LDE coset."""
-    size = 1 << t.log_lde
-    padded = np.zeros((coeffs.shape[0], size), dtype=np.uint64)
-    padded[:, : coeffs.shape[1]] = coeffs
-    return coset_ntt(padded, t.shift)
+    return coset_extend(coeffs, t.log_lde, t.shift)
 
 
 def group_rows(parts: list[np.ndarray], pack: int = 1) -> np.ndarray:
