@@ -31,8 +31,9 @@ from typing import Callable
 import numpy as np
 
 from zkvm.air.air import Interaction
-from zkvm.air.array_builder import FA, ArrayBuilder, eval_expr, trace_selectors
-from zkvm.air.logup import denominators, eval_logup
+from zkvm.air.array_builder import FA, eval_expr, trace_selectors
+from zkvm.air.logup import denominators
+from zkvm.air.tape_eval import constraint_sum
 from zkvm.field import kernels as K
 from zkvm.field.scalar import P, Ext, root_of_unity, s_inv
 from zkvm.fri import fri
@@ -193,16 +194,8 @@ def _quotient_chunks(pk: ProvingKey, t: TableLayout, main: _Committed, perm: _Co
     period = K.mul(K.powers(root_of_unity(t.log_quotient), m // n), np.uint64(pow(t.shift, n, P)))
     zh = np.tile(K.sub(period, np.uint64(1)), n)
     sel = _selectors(t, xs, zh)
-    b = ArrayBuilder(t.air, mq, None if mq is None else np.roll(mq, -step, axis=1),
-                     pq, None if pq is None else np.roll(pq, -step, axis=1), public, sel, alpha)
-    t.air.eval(b)
-    if t.n_perm:
-        qq = _on_quotient_domain(perm.lde[t.index], perm.coeffs[t.index], t)
-        cur = [FA(c, True) for c in _ext_cols(qq)]
-        nxt = [FA(np.roll(c.v, -step, axis=0), True) for c in cur]
-        eval_logup(b, b.interactions, t.info.plan, FA.lift(bus_alpha),
-                   [FA.lift(x) for x in betas], cur, nxt, FA.lift(claimed))
-    acc = np.broadcast_to(b.acc.as_ext(), (m, 2)) if b.acc is not None else np.zeros((m, 2), np.uint64)
+    qq = _on_quotient_domain(perm.lde[t.index], perm.coeffs[t.index], t) if t.n_perm else None
+    acc = constraint_sum(t, mq, pq, qq, sel, step, public, alpha, bus_alpha, betas, claimed)
     q = K.ext_mul_base(acc, K.batch_inv(zh))
     qc = coset_intt(np.ascontiguousarray(q.T), t.shift)  # (2, m) coefficients
     bound = t.n_chunks * n
