@@ -71,3 +71,32 @@ def test_horner_ext_matches_scalar_evaluation(w, m):
         for i in range(m - 1, -1, -1):
             acc = acc * z + int(c[k, i])
         assert [int(got[k, 0]), int(got[k, 1])] == acc.to_list()
+
+
+@pytest.mark.parametrize("widths,log_n,pack", [([3], 4, 1), ([248, 2, 5], 10, 1), ([1, 1], 6, 4),
+                                               ([70, 65], 7, 2)])
+def test_group_rows_equals_concatenated_transpose(widths, log_n, pack):
+    from zkvm.stark.setup import group_rows
+
+    parts = [rand(w, 1 << log_n) for w in widths]
+    want = np.concatenate(parts).T.reshape((1 << log_n) // pack, sum(widths) * pack)
+    assert np.array_equal(group_rows(parts, pack), want)
+
+
+@pytest.mark.parametrize("w,m,big", [(1, 1, 1), (3, 17, 32), (20, 256, 256), (0, 4, 4)])
+def test_eval_with_powers_matches_horner(w, m, big):
+    from zkvm.stark.kernels import eval_with_powers
+
+    c = rand(w, m)
+    zs = [Ext(int(rand(1)[0]), int(rand(1)[0])) for _ in range(2)]
+    pows = np.concatenate([K.ext_powers(z, big).T for z in zs])
+    got = eval_with_powers(c, pows)
+    for j, z in enumerate(zs):
+        assert np.array_equal(got[:, 2 * j:2 * j + 2], horner_ext(c, z))
+
+
+def test_eval_with_powers_refuses_too_few_powers():
+    from zkvm.stark.kernels import eval_with_powers
+
+    with pytest.raises(ValueError):
+        eval_with_powers(rand(2, 8), K.ext_powers(Ext(3, 1), 4).T)

@@ -15,7 +15,7 @@ import numba
 import numpy as np
 from numba import prange
 
-from zkvm.field.kernels import addmod, mulmod
+from zkvm.field.kernels import _carry, _reduce128, addmod, mulmod
 from zkvm.field.scalar import W, Ext
 
 _JIT = dict(cache=True, nogil=True)
@@ -97,3 +97,67 @@ def horner_ext(coeffs: np.ndarray, z: Ext) -> np.ndarray:
     out = np.zeros((coeffs.shape[0], 2), dtype=np.uint64)
     _horner_k(coeffs, np.uint64(z.c0), np.uint64(z.c1), out)
     return out
+
+
+@numba.njit(parallel=True, **_JIT)
+def _dot_pows_k(coeffs, pows, out):
+    """out[k, j] = sum_i coeffs[k, i] * pows[j, i], each sum kept in 128 bits, reduced once."""
+    w, m = coeffs.shape
+    q = pows.shape[0]
+    for k in prange(w):
+        for j in range(q):
+            lo = np.uint64(0)
+            hi = np.uint64(0)
+            for i in range(m):
+                x = mulmod(coeffs[k, i], pows[j, i])
+                lo += x
+                hi += _carry(lo - x, x, lo)
+            out[k, j] = _reduce128(hi, lo)
+
+
+def eval_with_powers(coeffs: np.ndarray, pows: np.ndarray) -> np.ndarray:
+    """Evaluate each row of ``coeffs`` (``(w, m)`` base) at points given by their powers.
+
+    Args:
+        coeffs: ``(w, m)`` coefficients, ascending.
+        pows: ``(2q, M)`` with ``M >= m``: rows ``2j, 2j + 1`` are the two components of
+            ``[1, z_j, z_j^2, ...]`` for the q points ``z_j`` (``K.ext_powers(z_j, M).T``).
+
+    Returns:
+        ``(w, 2q)``: columns ``2j, 2j + 1`` are the rows' values at ``z_j``.
+
+    Two independent multiply-adds per coefficient and point (Horner's rule needs an
+    extension product per coefficient, each waiting for the previous one).
+    """
+    coeffs = np.ascontiguousarray(coeffs, dtype=np.uint64)
+    if coeffs.shape[1] > pows.shape[1]:
+        raise ValueError(f"{coeffs.shape[1]} coefficients but only {pows.shape[1]} powers")
+    out = np.zeros((coeffs.shape[0], pows.shape[0]), dtype=np.uint64)
+    if coeffs.shape[0] and coeffs.shape[1]:
+        _dot_pows_k(coeffs, np.ascontiguousarray(pows[:, : coeffs.shape[1]]), out)
+    return out
+
+
+_TI, _TK = 256, 8  # rows x columns per transpose tile (measured: 3x faster than 64 x 64)
+
+
+@numba.njit(parallel=True, **_JIT)
+def _transpose_into_k(src, out, col0):
+    """out[i, col0 + k] = src[k, i], tile by tile: 8 source columns are read along 256
+    contiguous entries while the 8 written entries of each output row share a cache line."""
+    w, n = src.shape
+    n_tiles = (n + _TI - 1) // _TI
+    for ti in prange(n_tiles):
+        i0 = ti * _TI
+        i1 = min(n, i0 + _TI)
+        for k0 in range(0, w, _TK):
+            k1 = min(w, k0 + _TK)
+            for k in range(k0, k1):
+                for i in range(i0, i1):
+                    out[i, col0 + k] = src[k, i]
+
+
+def transpose_into(src: np.ndarray, out: np.ndarray, col0: int) -> None:
+    """Write the ``(w, n)`` columns ``src`` as columns ``col0 .. col0 + w`` of ``out`` ``(n, W)``."""
+    if src.shape[0] and src.shape[1]:
+        _transpose_into_k(np.ascontiguousarray(src, dtype=np.uint64), out, col0)

@@ -42,7 +42,7 @@ from zkvm.poly.transforms import coset_intt, coset_ntt, intt
 from zkvm.stark.common import powers, sample_ood_point, seed_transcript
 from zkvm.stark.debug import check_bus, check_constraints
 from zkvm.stark.errors import OodConstraintMismatch
-from zkvm.stark.kernels import ext_cumsum, horner_ext, lincomb
+from zkvm.stark.kernels import eval_with_powers, ext_cumsum, lincomb
 from zkvm.stark.layout import TableLayout
 from zkvm.stark.proof import PublicValues, StarkProof
 from zkvm.stark.rand import Randomness
@@ -217,14 +217,19 @@ def _quotient_chunks(pk: ProvingKey, t: TableLayout, main: _Committed, perm: _Co
     return np.concatenate(chunks)
 
 
-def _ood_values(coeffs: np.ndarray | None, z: Ext, ext: bool) -> list[Ext]:
+def _ood_values(coeffs: np.ndarray | None, pows: np.ndarray, ext: bool) -> list[list[Ext]]:
+    """Columns at each point whose powers are ``pows`` (see ``eval_with_powers``)."""
+    q = pows.shape[0] // 2
     if coeffs is None or not coeffs.shape[0]:
-        return []
-    v = horner_ext(coeffs, z)
-    vals = [Ext(int(a), int(b)) for a, b in v]
-    if not ext:
-        return vals
-    return [vals[2 * j] + X * vals[2 * j + 1] for j in range(len(vals) // 2)]
+        return [[] for _ in range(q)]
+    v = eval_with_powers(coeffs, pows)
+    out = []
+    for j in range(q):
+        vals = [Ext(int(a), int(b)) for a, b in v[:, 2 * j:2 * j + 2]]
+        if ext:
+            vals = [vals[2 * i] + X * vals[2 * i + 1] for i in range(len(vals) // 2)]
+        out.append(vals)
+    return out
 
 
 def _coeff_block(lams: list[Ext], ext: bool) -> np.ndarray:
@@ -352,15 +357,19 @@ def prove(pk: ProvingKey, traces: list[np.ndarray], public: PublicValues | None 
     # 8. Send every column at z and z*w.
     note("out-of-domain values")
     ood: list[list[Ext]] = []
+    z_pows = K.ext_powers(z, max(t.n << int(lay.zk) for t in lay.tables)).T
     for t in lay.tables:
         zw = z * t.omega
+        m_t = t.n << int(lay.zk)  # n': the longest coefficient array of the table
+        both = np.concatenate([z_pows[:, :m_t], K.ext_powers(zw, m_t).T])
         pre_c = pk.pre_coeffs.get(t.index)
         main_c = main.coeffs.get(t.index)
         perm_c = perm.coeffs.get(t.index) if perm else None
-        vals = (_ood_values(pre_c, z, False) + _ood_values(main_c, z, False)
-                + _ood_values(perm_c, z, True) + _ood_values(quot_coeffs[t.index], z, True)
-                + _ood_values(pre_c, zw, False) + _ood_values(main_c, zw, False)
-                + _ood_values(perm_c, zw, True))
+        pre_v = _ood_values(pre_c, both, False)
+        main_v = _ood_values(main_c, both, False)
+        perm_v = _ood_values(perm_c, both, True)
+        quot_v = _ood_values(quot_coeffs[t.index], both[:2], True)  # chunks: at z only
+        vals = pre_v[0] + main_v[0] + perm_v[0] + quot_v[0] + pre_v[1] + main_v[1] + perm_v[1]
         assert len(vals) == t.n_ood
         ood.append(vals)
         tr.observe_ext(vals)

@@ -41,8 +41,16 @@ def group_rows(parts: list[np.ndarray], pack: int = 1) -> np.ndarray:
     Row ``r`` of the result holds LDE rows ``r * pack .. r * pack + pack - 1``
     one after the other (see ``StarkLayout.pack``).
     """
-    rows = np.ascontiguousarray(np.concatenate(parts, axis=0).T)
-    return rows.reshape(rows.shape[0] // pack, rows.shape[1] * pack)
+    from zkvm.stark.kernels import transpose_into
+
+    n = parts[0].shape[1] if parts else 0
+    width = sum(p.shape[0] for p in parts)
+    rows = np.empty((n, width), dtype=np.uint64)
+    col = 0
+    for p in parts:  # a tiled transpose per part, straight into place (no concatenation)
+        transpose_into(p, rows, col)
+        col += p.shape[0]
+    return rows.reshape(n // pack, width * pack)
 
 
 def setup(airs: list[Air], security: SecurityConfig, zk: bool, statement_id: bytes,
