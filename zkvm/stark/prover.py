@@ -50,6 +50,7 @@ from zkvm.stark.setup import ProvingKey, extend, group_rows
 from zkvm.stark.verifier import _check_table_at_z
 
 X = Ext(0, 1)
+SALT_WORDS = 2  # the 16-byte leaf salt (Randomness.salts) in front of each Merkle row
 
 
 class ProverError(Exception):
@@ -89,7 +90,7 @@ def _commit(pk: ProvingKey, phase: str, evals: dict[int, np.ndarray], rng: Rando
             coeffs[t.index] = c
             lde[t.index] = extend(c, t)
             parts.append(lde[t.index])
-        rows = group_rows(parts, lay.pack(g, phase))
+        rows = group_rows(parts, lay.pack(g, phase), SALT_WORDS if salted else 0)
         trees[g] = MerkleTree(rows, rng.salts(rows.shape[0]) if salted else None)
     return _Committed(coeffs, lde, trees)
 
@@ -345,7 +346,7 @@ def prove(pk: ProvingKey, traces: list[np.ndarray], public: PublicValues | None 
             t0 = lay.groups[g][0]
             masks[g] = extend(rng.field((2, 1 << t0.log_ext)), t0)
             parts.append(masks[g])
-        rows = group_rows(parts, lay.pack(g, "quot"))
+        rows = group_rows(parts, lay.pack(g, "quot"), SALT_WORDS if lay.zk else 0)
         quot_trees[g] = MerkleTree(rows, rng.salts(rows.shape[0]) if lay.zk else None)
     quot_roots = [quot_trees[g].root for g in lay.group_logs]
     for r in quot_roots:

@@ -35,21 +35,26 @@ def extend(coeffs: np.ndarray, t: TableLayout) -> np.ndarray:
     return coset_extend(coeffs, t.log_lde, t.shift)
 
 
-def group_rows(parts: list[np.ndarray], pack: int = 1) -> np.ndarray:
+def group_rows(parts: list[np.ndarray], pack: int = 1, lead: int = 0) -> np.ndarray:
     """Side-by-side columns ``[(w_i, N), ...]`` as Merkle rows ``(N / pack, pack * sum w_i)``.
 
     Row ``r`` of the result holds LDE rows ``r * pack .. r * pack + pack - 1``
-    one after the other (see ``StarkLayout.pack``).
+    one after the other (see ``StarkLayout.pack``). With ``lead > 0`` (and
+    ``pack == 1``) the result is a view of a buffer with ``lead`` free words in
+    front of each row, where ``MerkleTree`` puts the leaf salts without copying.
     """
     from zkvm.stark.kernels import transpose_into
 
     n = parts[0].shape[1] if parts else 0
     width = sum(p.shape[0] for p in parts)
-    rows = np.empty((n, width), dtype=np.uint64)
-    col = 0
+    if pack != 1:
+        lead = 0
+    buf = np.empty((n, lead + width), dtype=np.uint64)
+    col = lead
     for p in parts:  # a tiled transpose per part, straight into place (no concatenation)
-        transpose_into(p, rows, col)
+        transpose_into(p, buf, col)
         col += p.shape[0]
+    rows = buf[:, lead:] if lead else buf
     return rows.reshape(n // pack, width * pack)
 
 
