@@ -223,16 +223,19 @@ class _Compiler:
             ops = _operands(op, a, b)
             sa = slot[ops[0]] if ops else a
             sb = slot[ops[1]] if len(ops) > 1 else b
-            for c in set(ops):  # operands dying here free their slot first: dst may reuse it
-                if last[c] == pos:
-                    free[self.nodes[c][3]].append(slot[c])
             if free[ext]:
                 d = free[ext].pop()
             else:
                 d = count[ext]
                 count[ext] += 1
             slot[nid] = d
+            assert all(slot[c] != d or self.nodes[c][3] != ext for c in ops)  # see below
             code.append((op, d, sa, sb))
+            # operands dying here are freed only now: dst never aliases an operand, so
+            # the kernel's loops vectorise (no overlap between what they read and write)
+            for c in set(ops):
+                if last[c] == pos:
+                    free[self.nodes[c][3]].append(slot[c])
             if last.get(nid, -1) <= pos:  # never read
                 free[ext].append(d)
         arr = np.array(code, dtype=np.int64).reshape(-1, 4)

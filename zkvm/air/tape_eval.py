@@ -138,52 +138,71 @@ def _run_tape(code, consts, main, pre, perm, sel, pubs, chal, apow, step, n_base
                         acc0[i] = addmod(acc0[i], addmod(mulmod(x0[i], p0), mulmod(x1[i], w1)))
                         acc1[i] = addmod(acc1[i], addmod(mulmod(x0[i], p1), mulmod(x1[i], p0)))
                 elif op == E_ADD:
+                    x0 = E0[a]
+                    x1 = E1[a]
+                    y0 = E0[b]
+                    y1 = E1[b]
+                    z0 = E0[d]
+                    z1 = E1[d]
                     for i in range(rows):
-                        u = addmod(E0[a, i], E0[b, i])
-                        v = addmod(E1[a, i], E1[b, i])
-                        E0[d, i] = u
-                        E1[d, i] = v
+                        z0[i] = addmod(x0[i], y0[i])
+                        z1[i] = addmod(x1[i], y1[i])
                 elif op == E_SUB:
+                    x0 = E0[a]
+                    x1 = E1[a]
+                    y0 = E0[b]
+                    y1 = E1[b]
+                    z0 = E0[d]
+                    z1 = E1[d]
                     for i in range(rows):
-                        u = submod(E0[a, i], E0[b, i])
-                        v = submod(E1[a, i], E1[b, i])
-                        E0[d, i] = u
-                        E1[d, i] = v
+                        z0[i] = submod(x0[i], y0[i])
+                        z1[i] = submod(x1[i], y1[i])
                 elif op == E_MUL:
+                    x0 = E0[a]
+                    x1 = E1[a]
+                    y0 = E0[b]
+                    y1 = E1[b]
+                    z0 = E0[d]
+                    z1 = E1[d]
                     for i in range(rows):
-                        a0 = E0[a, i]
-                        a1 = E1[a, i]
-                        b0 = E0[b, i]
-                        b1 = E1[b, i]
-                        u = addmod(mulmod(a0, b0), mulmod(W_, mulmod(a1, b1)))
-                        v = addmod(mulmod(a0, b1), mulmod(a1, b0))
-                        E0[d, i] = u
-                        E1[d, i] = v
+                        z0[i] = addmod(mulmod(x0[i], y0[i]), mulmod(W_, mulmod(x1[i], y1[i])))
+                        z1[i] = addmod(mulmod(x0[i], y1[i]), mulmod(x1[i], y0[i]))
                 elif op == EB_ADD:
+                    x0 = E0[a]
+                    x1 = E1[a]
+                    y = B[b]
+                    z0 = E0[d]
+                    z1 = E1[d]
                     for i in range(rows):
-                        u = addmod(E0[a, i], B[b, i])
-                        v = E1[a, i]
-                        E0[d, i] = u
-                        E1[d, i] = v
+                        z0[i] = addmod(x0[i], y[i])
+                        z1[i] = x1[i]
                 elif op == EB_SUB:
+                    x0 = E0[a]
+                    x1 = E1[a]
+                    y = B[b]
+                    z0 = E0[d]
+                    z1 = E1[d]
                     for i in range(rows):
-                        u = submod(E0[a, i], B[b, i])
-                        v = E1[a, i]
-                        E0[d, i] = u
-                        E1[d, i] = v
+                        z0[i] = submod(x0[i], y[i])
+                        z1[i] = x1[i]
                 elif op == BE_SUB:  # base a - ext b
+                    x = B[a]
+                    y0 = E0[b]
+                    y1 = E1[b]
+                    z0 = E0[d]
+                    z1 = E1[d]
                     for i in range(rows):
-                        u = submod(B[a, i], E0[b, i])
-                        v = submod(ZERO, E1[b, i])
-                        E0[d, i] = u
-                        E1[d, i] = v
+                        z0[i] = submod(x[i], y0[i])
+                        z1[i] = submod(ZERO, y1[i])
                 elif op == EB_MUL:
+                    x0 = E0[a]
+                    x1 = E1[a]
+                    y = B[b]
+                    z0 = E0[d]
+                    z1 = E1[d]
                     for i in range(rows):
-                        y = B[b, i]
-                        u = mulmod(E0[a, i], y)
-                        v = mulmod(E1[a, i], y)
-                        E0[d, i] = u
-                        E1[d, i] = v
+                        z0[i] = mulmod(x0[i], y[i])
+                        z1[i] = mulmod(x1[i], y[i])
                 elif op == LD_PERM:
                     E0[d, :] = perm[2 * a, lo:lo + rows]
                     E1[d, :] = perm[2 * a + 1, lo:lo + rows]
