@@ -101,3 +101,13 @@ def test_tape_reuses_registers(tables):
     tape = compile_constraints(pos.air, pos.info.plan)
     assert tape.n_base < tape.code.shape[0] // 4
     assert tape.n_constraints >= pos.info.n_constraints - 1
+
+
+def test_tape_cache_is_shared_by_chips_with_equal_specs(tables):
+    from zkvm.air.registry import build
+    from zkvm.air.tape import tape_for
+
+    t = next(t for t in tables if t.air.name == "poseidon2")
+    again = build(t.air.spec())
+    assert again is not t.air
+    assert tape_for(again, t.info.plan) is tape_for(t.air, t.info.plan)

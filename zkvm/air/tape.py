@@ -24,6 +24,7 @@ Plain Python (no numba): the compiled tape is cached per chip object.
 
 from __future__ import annotations
 
+import json
 import weakref
 from dataclasses import dataclass
 from typing import Any
@@ -275,12 +276,40 @@ def compile_constraints(air: Air, plan: LogupPlan) -> Tape:
 
 
 _CACHE: "weakref.WeakKeyDictionary[Air, Tape]" = weakref.WeakKeyDictionary()
+_BY_SPEC: dict[tuple, Tape] = {}
+_BY_SPEC_MAX = 512
+
+
+def _spec_key(air: Air) -> tuple | None:
+    """What determines a chip's constraints: its class and the spec the verifier rebuilds
+    it from (a wrapper's class, inner class and table index too), or ``None``."""
+    try:
+        spec = json.dumps(air.spec(), sort_keys=True)
+    except (TypeError, ValueError, NotImplementedError):
+        return None
+    inner = getattr(air, "inner", None)
+    return (type(air), type(inner), getattr(air, "table_index", None), air.main_width,
+            air.pre_width, tuple(air.public_names), spec)
 
 
 def tape_for(air: Air, plan: LogupPlan) -> Tape:
-    """``compile_constraints``, cached per chip object (a key's tables reuse theirs)."""
+    """``compile_constraints``, cached per chip object and per chip spec.
+
+    A verifier rebuilds every chip from its spec, so chips with equal specs have
+    equal constraints: a statement derived again (a new key for the same program)
+    reuses the tapes of the last one.
+    """
     tape = _CACHE.get(air)
+    if tape is not None:
+        return tape
+    key = _spec_key(air)
+    full = None if key is None else (key, plan)
+    tape = _BY_SPEC.get(full) if full is not None else None
     if tape is None:
         tape = compile_constraints(air, plan)
-        _CACHE[air] = tape
+        if full is not None:
+            if len(_BY_SPEC) >= _BY_SPEC_MAX:
+                _BY_SPEC.clear()
+            _BY_SPEC[full] = tape
+    _CACHE[air] = tape
     return tape
