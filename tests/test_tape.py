@@ -11,9 +11,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import tests.airs as airs
-from tests import test_chip_divide, test_chip_elementwise, test_chip_lut, test_chip_max
-from tests import test_chip_sum, test_vm
+import airs
+import test_chip_divide
+import test_chip_elementwise
+import test_chip_lut
+import test_chip_max
+import test_chip_sum
+import test_vm
 from zkvm.air.chips.statement import build_statement
 from zkvm.air.registry import _REGISTRY
 from zkvm.air.tape import compile_constraints
