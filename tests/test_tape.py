@@ -111,7 +111,9 @@ def test_tape_cache_is_shared_by_chips_with_equal_specs(tables):
     from zkvm.air.registry import build
     from zkvm.air.tape import tape_for
 
-    t = next(t for t in tables if t.air.name == "poseidon2")
+    from zkvm.stark.blind import BlindedAir
+
+    t = next(t for t in tables if t.air.name == "matmul" and not isinstance(t.air, BlindedAir))
     again = build(t.air.spec())
     assert again is not t.air
     assert tape_for(again, t.info.plan) is tape_for(t.air, t.info.plan)
