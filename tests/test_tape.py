@@ -117,3 +117,24 @@ def test_tape_cache_is_shared_by_chips_with_equal_specs(tables):
     again = build(t.air.spec())
     assert again is not t.air
     assert tape_for(again, t.info.plan) is tape_for(t.air, t.info.plan)
+
+
+def test_fused_reads_a_strided_domain_in_place(tables):
+    """Columns given on a domain ``stride`` times larger (the LDE) are read at every
+    ``stride``-th point, as the prover passes them."""
+    rng = np.random.default_rng(5)
+    m, step, stride = 256, 4, 4
+    for t in tables:
+        a = t.air
+        big = {k: (_rand(rng, w, m * stride) if w else None)
+               for k, w in (("main", a.main_width), ("pre", a.pre_width), ("perm", 2 * t.n_perm))}
+        small = {k: (None if v is None else np.ascontiguousarray(v[:, ::stride]))
+                 for k, v in big.items()}
+        sel = tuple(_rand(rng, m) for _ in range(3))
+        pub = [int(x) for x in _rand(rng, len(a.public_names))]
+        ex = [Ext(int(x), int(y)) for x, y in _rand(rng, 3, 2)]
+        betas = [Ext(int(x), int(y)) for x, y in _rand(rng, t.info.plan.max_tuple + 2, 2)]
+        rest = (sel, step, pub, ex[0], ex[1], betas, ex[2] if t.n_perm else None)
+        got = constraint_sum(t, big["main"], big["pre"], big["perm"], *rest, stride=stride)
+        want = constraint_sum_reference(t, small["main"], small["pre"], small["perm"], *rest)
+        assert np.array_equal(got, want), f"{a.name} (table {t.index})"

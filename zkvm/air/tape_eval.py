@@ -37,14 +37,20 @@ _JIT = dict(cache=True, nogil=True)
 
 
 @numba.njit(inline="always", **_JIT)
-def _load(dst, src, lo, rows, step, mask):
-    for i in range(rows):
-        dst[i] = src[(lo + i + step) & mask]
+def _load(dst, src, lo, rows, step, mask, stride):
+    """dst[i] = point ``lo + i + step`` (cyclically) of a column given at every
+    ``stride``-th entry of ``src``."""
+    if stride == 1:
+        for i in range(rows):
+            dst[i] = src[(lo + i + step) & mask]
+    else:
+        for i in range(rows):
+            dst[i] = src[((lo + i + step) & mask) * stride]
 
 
 @numba.njit(parallel=True, **_JIT)
-def _run_tape(code, consts, main, pre, perm, sel, pubs, chal, apow, step, n_base, n_ext,
-              rows, n_parts, out):
+def _run_tape(code, consts, main, pre, perm, sel, pubs, chal, apow, step, stride, n_base,
+              n_ext, rows, n_parts, out):
     m = out.shape[0]
     mask = m - 1
     n_blocks = m // rows
@@ -108,13 +114,13 @@ def _run_tape(code, consts, main, pre, perm, sel, pubs, chal, apow, step, n_base
                     for i in range(rows):
                         z[i] = submod(c, x[i])
                 elif op == LD_MAIN:
-                    B[d, :] = main[a, lo:lo + rows]
+                    _load(B[d], main[a], lo, rows, 0, mask, stride)
                 elif op == LD_NEXT:
-                    _load(B[d], main[a], lo, rows, step, mask)
+                    _load(B[d], main[a], lo, rows, step, mask, stride)
                 elif op == LD_PRE:
-                    B[d, :] = pre[a, lo:lo + rows]
+                    _load(B[d], pre[a], lo, rows, 0, mask, stride)
                 elif op == LD_PRE_NEXT:
-                    _load(B[d], pre[a], lo, rows, step, mask)
+                    _load(B[d], pre[a], lo, rows, step, mask, stride)
                 elif op == LD_SEL:
                     B[d, :] = sel[a, lo:lo + rows]
                 elif op == LD_CONST:
@@ -204,11 +210,11 @@ def _run_tape(code, consts, main, pre, perm, sel, pubs, chal, apow, step, n_base
                         z0[i] = mulmod(x0[i], y[i])
                         z1[i] = mulmod(x1[i], y[i])
                 elif op == LD_PERM:
-                    E0[d, :] = perm[2 * a, lo:lo + rows]
-                    E1[d, :] = perm[2 * a + 1, lo:lo + rows]
+                    _load(E0[d], perm[2 * a], lo, rows, 0, mask, stride)
+                    _load(E1[d], perm[2 * a + 1], lo, rows, 0, mask, stride)
                 elif op == LD_PERM_NEXT:
-                    _load(E0[d], perm[2 * a], lo, rows, step, mask)
-                    _load(E1[d], perm[2 * a + 1], lo, rows, step, mask)
+                    _load(E0[d], perm[2 * a], lo, rows, step, mask, stride)
+                    _load(E1[d], perm[2 * a + 1], lo, rows, step, mask, stride)
                 elif op == LD_CH:
                     E0[d, :] = chal[a, 0]
                     E1[d, :] = chal[a, 1]
@@ -234,7 +240,8 @@ def _base(a: np.ndarray | None, m: int) -> np.ndarray:
 
 
 def constraint_sum(t, mq, pq, qq, selectors, step: int, public, alpha: Ext, bus_alpha: Ext,
-                   betas, claimed: Ext | None, tape: Tape | None = None) -> np.ndarray:
+                   betas, claimed: Ext | None, tape: Tape | None = None,
+                   stride: int = 1) -> np.ndarray:
     """All of table ``t``'s constraints, combined with ``alpha``, on a domain of ``m`` points.
 
     Args:
@@ -246,6 +253,8 @@ def constraint_sum(t, mq, pq, qq, selectors, step: int, public, alpha: Ext, bus_
         public: the table's public values (ints).
         alpha: the constraint-combination challenge; bus_alpha, betas, claimed: LogUp's.
         tape: the compiled tape (default: ``tape_for(t.air, t.info.plan)``).
+        stride: the columns hold point ``i`` at entry ``i * stride`` (the quotient
+            domain as a sub-coset of the LDE, read in place).
 
     Returns:
         ``(m, 2)`` extension values.
@@ -265,7 +274,7 @@ def constraint_sum(t, mq, pq, qq, selectors, step: int, public, alpha: Ext, bus_
     n_blocks = m // rows
     n_parts = max(1, min(n_blocks, 4 * numba.get_num_threads()))
     _run_tape(tape.code, tape.consts, _base(mq, m), _base(pq, m), _base(qq, m), sel, pubs,
-              chal_arr, _alpha_powers(alpha, tape.n_constraints), int(step) % m,
+              chal_arr, _alpha_powers(alpha, tape.n_constraints), int(step) % m, int(stride),
               tape.n_base, tape.n_ext, rows, n_parts, out)
     return out
 

@@ -95,11 +95,6 @@ def _commit(pk: ProvingKey, phase: str, evals: dict[int, np.ndarray], rng: Rando
     return _Committed(coeffs, lde, trees)
 
 
-def _ext_cols(base: np.ndarray) -> list[np.ndarray]:
-    """``(2k, m)`` base columns -> k extension columns of shape ``(m, 2)``."""
-    return [np.stack([base[2 * j], base[2 * j + 1]], axis=-1) for j in range(base.shape[0] // 2)]
-
-
 def _logup_columns(t: TableLayout, main: np.ndarray, pre: np.ndarray | None, public: list[int],
                    alpha: Ext, betas: list[Ext]) -> tuple[np.ndarray, Ext]:
     """The LogUp helper and running-sum columns on the trace domain, as ``(2k, n)`` base."""
@@ -169,13 +164,14 @@ def _selectors(t: TableLayout, xs: np.ndarray, zh: np.ndarray):
 
 
 def _on_quotient_domain(lde: np.ndarray | None, coeffs: np.ndarray | None, t: TableLayout):
-    """Columns on the quotient coset ``shift * H_m`` (a sub-coset of the LDE when it fits)."""
+    """Columns on the quotient coset ``shift * H_m``: the LDE itself when ``H_m`` is a
+    sub-coset of it (point ``i`` at entry ``i * size / m``, the stride ``_quotient_chunks`` passes on)."""
     if lde is None:
         return None
     m = t.n << t.log_quotient
     size = lde.shape[1]
     if m <= size:
-        return np.ascontiguousarray(lde[:, :: size // m])
+        return lde
     padded = np.zeros((coeffs.shape[0], m), dtype=np.uint64)
     padded[:, : coeffs.shape[1]] = coeffs
     return coset_ntt(padded, t.shift)
@@ -196,7 +192,9 @@ def _quotient_chunks(pk: ProvingKey, t: TableLayout, main: _Committed, perm: _Co
     zh = np.tile(K.sub(period, np.uint64(1)), n)
     sel = _selectors(t, xs, zh)
     qq = _on_quotient_domain(perm.lde[t.index], perm.coeffs[t.index], t) if t.n_perm else None
-    acc = constraint_sum(t, mq, pq, qq, sel, step, public, alpha, bus_alpha, betas, claimed)
+    stride = max(1, (1 << t.log_lde) // m)  # every column is read in place from its LDE
+    acc = constraint_sum(t, mq, pq, qq, sel, step, public, alpha, bus_alpha, betas, claimed,
+                         stride=stride)
     q = K.ext_mul_base(acc, K.batch_inv(zh))
     qc = coset_intt(np.ascontiguousarray(q.T), t.shift)  # (2, m) coefficients
     bound = t.n_chunks * n
