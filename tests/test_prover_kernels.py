@@ -118,3 +118,17 @@ def test_merkle_tree_on_rows_with_salt_room_equals_plain_tree(lead, pack):
     assert np.array_equal(proof.rows, plain[[0, 3, 9]])
     if lead and pack == 1:  # the salts went into the room left for them: no copy
         assert fast.rows.base is rows.base
+
+
+@pytest.mark.parametrize("d", [1, 3])
+def test_lincomb_any_number_of_components_matches_base_products(d):
+    cols, coeffs = rand(6, 3000), rand(6, d)
+    out = lincomb(cols, coeffs, rand(4096, d))
+    start = out.copy()
+    out = lincomb(cols, coeffs, out)
+    for j in range(d):
+        want = start[:3000, j]
+        for k in range(6):
+            want = K.add(want, K.mul(cols[k], coeffs[k, j]))
+        assert np.array_equal(out[:3000, j], want)
+    assert np.array_equal(out[3000:], start[3000:])

@@ -259,6 +259,9 @@ def constraint_sum(t, mq, pq, qq, selectors, step: int, public, alpha: Ext, bus_
     Returns:
         ``(m, 2)`` extension values.
     """
+    if len(alpha.to_list()) != 2:  # the kernel is written for F_p2: other degrees, reference
+        return constraint_sum_reference(t, mq, pq, qq, selectors, step, public, alpha,
+                                        bus_alpha, betas, claimed, stride=stride)
     tape = tape or tape_for(t.air, t.info.plan)
     m = len(selectors[0])
     out = np.zeros((m, 2), dtype=np.uint64)
@@ -279,20 +282,32 @@ def constraint_sum(t, mq, pq, qq, selectors, step: int, public, alpha: Ext, bus_
     return out
 
 
-def constraint_sum_reference(t, mq, pq, qq, selectors, step: int, public, alpha: Ext,
-                             bus_alpha: Ext, betas, claimed: Ext | None) -> np.ndarray:
-    """``constraint_sum`` the whole-column way: ``ArrayBuilder`` and ``eval_logup`` on ``FA``."""
+def constraint_sum_reference(t, mq, pq, qq, selectors, step: int, public, alpha,
+                             bus_alpha, betas, claimed, stride: int = 1) -> np.ndarray:
+    """``constraint_sum`` the whole-column way: ``ArrayBuilder`` and ``eval_logup`` on ``FA``.
+
+    Any extension degree ``D`` (taken from ``alpha``); returns ``(m, D)``.
+    """
     m = len(selectors[0])
+    d = len(alpha.to_list())
+    if stride != 1:
+        mq, pq, qq = (None if a is None else np.ascontiguousarray(a[:, ::stride][:, :m])
+                      for a in (mq, pq, qq))
     b = ArrayBuilder(t.air, mq, None if mq is None else np.roll(mq, -step, axis=1),
                      pq, None if pq is None else np.roll(pq, -step, axis=1), public,
                      selectors, alpha)
     t.air.eval(b)
     if t.n_perm:
-        cur = [FA(np.stack([qq[2 * j], qq[2 * j + 1]], axis=-1), True)
-               for j in range(qq.shape[0] // 2)]
+        cur = [FA(np.stack([qq[d * j + i] for i in range(d)], axis=-1), True)
+               for j in range(qq.shape[0] // d)]
         nxt = [FA(np.roll(c.v, -step, axis=0), True) for c in cur]
         eval_logup(b, b.interactions, t.info.plan, FA.lift(bus_alpha),
                    [FA.lift(x) for x in betas], cur, nxt, FA.lift(claimed))
+    out = np.zeros((m, d), np.uint64)
     if b.acc is None:
-        return np.zeros((m, 2), np.uint64)
-    return np.ascontiguousarray(np.broadcast_to(b.acc.as_ext(), (m, 2)))
+        return out
+    if b.acc.ext:
+        out[:] = np.broadcast_to(b.acc.v, (m, d))
+    else:  # a lone base-valued constraint
+        out[:, 0] = np.broadcast_to(b.acc.v, (m,))
+    return out

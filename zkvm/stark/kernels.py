@@ -15,7 +15,7 @@ import numba
 import numpy as np
 from numba import prange
 
-from zkvm.field.kernels import _carry, _reduce128, addmod, mulmod
+from zkvm.field.kernels import addmod, mulmod
 from zkvm.field.scalar import W, Ext
 
 _JIT = dict(cache=True, nogil=True)
@@ -52,17 +52,41 @@ def _lincomb_k(cols, coeffs, out):
             out[lo + i, 1] = o1[i]
 
 
+@numba.njit(parallel=True, **_JIT)
+def _lincomb_d_k(cols, coeffs, out):
+    """``_lincomb_k`` for coefficients with any number ``D`` of components."""
+    w, n = cols.shape
+    d = coeffs.shape[1]
+    nblk = (n + _BLOCK - 1) // _BLOCK
+    for bi in prange(nblk):
+        lo = bi * _BLOCK
+        hi = min(n, lo + _BLOCK)
+        o = np.empty(hi - lo, dtype=np.uint64)
+        for j in range(d):
+            for i in range(hi - lo):
+                o[i] = out[lo + i, j]
+            for k in range(w):
+                c = coeffs[k, j]
+                x = cols[k, lo:hi]
+                for i in range(hi - lo):
+                    o[i] = addmod(o[i], mulmod(c, x[i]))
+            for i in range(hi - lo):
+                out[lo + i, j] = o[i]
+
+
 def lincomb(cols: np.ndarray, coeffs: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """``out += sum_k coeffs[k] * cols[k]``; cols ``(w, n)`` base, coeffs ``(w, 2)`` ext.
+    """``out += sum_k coeffs[k] * cols[k]``; cols ``(w, n)`` base, coeffs ``(w, D)`` ext.
 
     ``out`` (``(n, 2)``, C-contiguous) may be longer than ``n``: only its first ``n``
     rows are updated (coefficient arrays of different lengths add into one).
     """
     cols = np.ascontiguousarray(cols, dtype=np.uint64)
+    coeffs = np.ascontiguousarray(coeffs, dtype=np.uint64)
+    d = coeffs.shape[1] if coeffs.ndim == 2 else 2
     if out is None:
-        out = np.zeros((cols.shape[1], 2), dtype=np.uint64)
+        out = np.zeros((cols.shape[1], d), dtype=np.uint64)
     if cols.shape[0] and cols.shape[1]:
-        _lincomb_k(cols, np.ascontiguousarray(coeffs, dtype=np.uint64), out[: cols.shape[1]])
+        (_lincomb_k if d == 2 else _lincomb_d_k)(cols, coeffs, out[: cols.shape[1]])
     return out
 
 

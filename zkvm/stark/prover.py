@@ -216,17 +216,31 @@ def _quotient_chunks(pk: ProvingKey, t: TableLayout, main: _Committed, perm: _Co
     return np.concatenate(chunks)
 
 
-def _ood_values(coeffs: np.ndarray | None, pows: np.ndarray, ext: bool) -> list[list[Ext]]:
-    """Columns at each point whose powers are ``pows`` (see ``eval_with_powers``)."""
-    q = pows.shape[0] // 2
+def _ood_values(coeffs: np.ndarray | None, pows: np.ndarray, ext: bool, z) -> list[list[Ext]]:
+    """Columns at each point whose powers are ``pows`` (see ``eval_with_powers``).
+
+    ``z`` (any of the points) gives the extension type and degree ``D``: ``pows`` has
+    ``D`` rows per point, and an extension column is ``D`` base columns
+    ``sum_i X^i c_i``. Written for any degree (no quadratic-only helper).
+    """
+    cls = type(z)
+    d = len(z.to_list())
+    q = pows.shape[0] // d
     if coeffs is None or not coeffs.shape[0]:
         return [[] for _ in range(q)]
     v = eval_with_powers(coeffs, pows)
+    x = cls(0, 1)
     out = []
     for j in range(q):
-        vals = [Ext(int(a), int(b)) for a, b in v[:, 2 * j:2 * j + 2]]
+        vals = [cls(*(int(c) for c in row)) for row in v[:, d * j:d * (j + 1)]]
         if ext:
-            vals = [vals[2 * i] + X * vals[2 * i + 1] for i in range(len(vals) // 2)]
+            grouped = []
+            for i in range(len(vals) // d):
+                acc = vals[d * i + d - 1]
+                for k in range(d - 2, -1, -1):  # Horner in X
+                    acc = acc * x + vals[d * i + k]
+                grouped.append(acc)
+            vals = grouped
         out.append(vals)
     return out
 
@@ -356,18 +370,19 @@ def prove(pk: ProvingKey, traces: list[np.ndarray], public: PublicValues | None 
     # 8. Send every column at z and z*w.
     note("out-of-domain values")
     ood: list[list[Ext]] = []
+    ext_d = len(z.to_list())  # the extension degree D
     z_pows = K.ext_powers(z, max(t.n << int(lay.zk) for t in lay.tables)).T
     for t in lay.tables:
         zw = z * t.omega
         m_t = t.n << int(lay.zk)  # n': the longest coefficient array of the table
-        both = np.concatenate([z_pows[:, :m_t], K.ext_powers(zw, m_t).T])
+        both = np.concatenate([z_pows[:, :m_t], K.ext_powers(zw, m_t).T])  # (2D, m_t)
         pre_c = pk.pre_coeffs.get(t.index)
         main_c = main.coeffs.get(t.index)
         perm_c = perm.coeffs.get(t.index) if perm else None
-        pre_v = _ood_values(pre_c, both, False)
-        main_v = _ood_values(main_c, both, False)
-        perm_v = _ood_values(perm_c, both, True)
-        quot_v = _ood_values(quot_coeffs[t.index], both[:2], True)  # chunks: at z only
+        pre_v = _ood_values(pre_c, both, False, z)
+        main_v = _ood_values(main_c, both, False, z)
+        perm_v = _ood_values(perm_c, both, True, z)
+        quot_v = _ood_values(quot_coeffs[t.index], both[:ext_d], True, z)  # chunks: at z only
         vals = pre_v[0] + main_v[0] + perm_v[0] + quot_v[0] + pre_v[1] + main_v[1] + perm_v[1]
         assert len(vals) == t.n_ood
         ood.append(vals)
@@ -393,8 +408,9 @@ def prove(pk: ProvingKey, traces: list[np.ndarray], public: PublicValues | None 
         # The batches are linear in the columns, so they are formed on the coefficients
         # (n' per column instead of n' * blowup LDE points) and extended once.
         n_ext = 1 << t0.log_ext
-        fz = np.zeros((n_ext, 2), dtype=np.uint64)
-        fzw = np.zeros((n_ext, 2), dtype=np.uint64)
+        ext_d = len(lam.to_list())
+        fz = np.zeros((n_ext, ext_d), dtype=np.uint64)
+        fzw = np.zeros((n_ext, ext_d), dtype=np.uint64)
         vz, vzw = Ext(0), Ext(0)
         k = 0
         for t in lay.groups[g]:
@@ -421,9 +437,9 @@ def prove(pk: ProvingKey, traces: list[np.ndarray], public: PublicValues | None 
                     vzw = vzw + lams[k + j] * vals[i + j]
                 k += cnt
                 i += cnt
-        ev = extend(np.concatenate([fz.T, fzw.T]), t0)  # (4, size)
-        fz = np.ascontiguousarray(ev[:2].T)
-        fzw = np.ascontiguousarray(ev[2:].T)
+        ev = extend(np.concatenate([fz.T, fzw.T]), t0)  # (2D, size)
+        fz = np.ascontiguousarray(ev[:ext_d].T)
+        fzw = np.ascontiguousarray(ev[ext_d:].T)
         zw = z * t0.omega
         xz = K.ext_batch_inv(K.ext_sub(K.ext_from_base(xs), np.array(z.to_list(), np.uint64)))
         xzw = K.ext_batch_inv(K.ext_sub(K.ext_from_base(xs), np.array(zw.to_list(), np.uint64)))
