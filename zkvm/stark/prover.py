@@ -411,7 +411,7 @@ def prove(pk: ProvingKey, traces: list[np.ndarray], public: PublicValues | None 
         ext_d = len(lam.to_list())
         fz = np.zeros((n_ext, ext_d), dtype=np.uint64)
         fzw = np.zeros((n_ext, ext_d), dtype=np.uint64)
-        vz, vzw = Ext(0), Ext(0)
+        vz, vzw = type(lam)(0), type(lam)(0)
         k = 0
         for t in lay.groups[g]:
             vals = ood[t.index]
@@ -422,7 +422,7 @@ def prove(pk: ProvingKey, traces: list[np.ndarray], public: PublicValues | None 
             for cs, ext in blocks_z:
                 if cs is None or not cs.shape[0]:
                     continue
-                cnt = cs.shape[0] // (2 if ext else 1)
+                cnt = cs.shape[0] // (ext_d if ext else 1)
                 lincomb(cs, _coeff_block(lams[k:k + cnt], ext), fz)
                 for j in range(cnt):
                     vz = vz + lams[k + j] * vals[i + j]
@@ -431,7 +431,7 @@ def prove(pk: ProvingKey, traces: list[np.ndarray], public: PublicValues | None 
             for cs, ext in blocks_z[:3]:
                 if cs is None or not cs.shape[0]:
                     continue
-                cnt = cs.shape[0] // (2 if ext else 1)
+                cnt = cs.shape[0] // (ext_d if ext else 1)
                 lincomb(cs, _coeff_block(lams[k:k + cnt], ext), fzw)
                 for j in range(cnt):
                     vzw = vzw + lams[k + j] * vals[i + j]
