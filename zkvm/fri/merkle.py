@@ -51,18 +51,19 @@ class MerkleTree:
     def __init__(self, rows: np.ndarray, salts: np.ndarray | Sequence[bytes] | None = None) -> None:
         from zkvm.fri import blake3_kernel as bk
 
-        rows = np.ascontiguousarray(rows, dtype=np.uint64)
+        rows = np.asarray(rows)
         if rows.ndim != 2:
             raise ValueError(f"rows must be a 2-D uint64 matrix, got shape {rows.shape}")
         n = rows.shape[0]
         if n == 0 or n & (n - 1):
             raise ValueError(f"number of rows must be a power of two, got {n}")
-        self.rows = rows
         self.log_n_rows = n.bit_length() - 1
-        words = rows.view(np.uint32).reshape(n, -1) if rows.shape[1] else np.zeros((n, 1), np.uint32)
         n_bytes = rows.shape[1] * 8
         self.salts: np.ndarray | None = None
-        if salts is not None:
+        if salts is None:
+            rows = np.ascontiguousarray(rows, dtype=np.uint64)
+            words = rows.view(np.uint32).reshape(n, -1) if rows.shape[1] else np.zeros((n, 1), np.uint32)
+        else:
             s = (
                 np.frombuffer(b"".join(salts), dtype=np.uint8).reshape(n, -1)
                 if not isinstance(salts, np.ndarray)
@@ -72,11 +73,22 @@ class MerkleTree:
                 raise ValueError(f"need one salt per row ({n}), got {s.shape[0]}")
             self.salts = s
             salt_len = s.shape[1]
-            buf = np.zeros((n, (salt_len + n_bytes + 3) // 4 * 4), dtype=np.uint8)
-            buf[:, :salt_len] = s
-            buf[:, salt_len : salt_len + n_bytes] = rows.view(np.uint8).reshape(n, -1)
-            words = buf.view("<u4").reshape(n, -1)
+            buf = _salt_room(rows, salt_len)
+            if buf is not None:  # salt || row side by side in 8-byte words: no byte shuffling
+                sw = salt_len // 8
+                if buf is not rows.base:
+                    buf[:, sw:] = rows
+                buf[:, :sw] = s.view("<u8")
+                rows = buf[:, sw:]
+                words = buf.view("<u4").reshape(n, -1)
+            else:
+                rows = np.ascontiguousarray(rows, dtype=np.uint64)
+                buf = np.zeros((n, (salt_len + n_bytes + 3) // 4 * 4), dtype=np.uint8)
+                buf[:, :salt_len] = s
+                buf[:, salt_len : salt_len + n_bytes] = rows.view(np.uint8).reshape(n, -1)
+                words = buf.view("<u4").reshape(n, -1)
             n_bytes += salt_len
+        self.rows = rows
         level = bk.hash_many_words(words, n_bytes, LEAF_KEY)
         self.levels: list[np.ndarray] = [level]
         while level.shape[0] > 1:
@@ -113,3 +125,24 @@ class MerkleTree:
             pos = new_pos
         salts = None if self.salts is None else [self.salts[i].tobytes() for i in uniq]
         return MerkleProof(rows=self.rows[uniq].copy(), salts=salts, siblings=siblings)
+
+
+def _salt_room(rows: np.ndarray, salt_len: int) -> np.ndarray | None:
+    """A ``uint64`` buffer ``(n, salt_len / 8 + width)`` whose last columns are ``rows``.
+
+    When ``rows`` already is ``buf[:, salt_len // 8:]`` of such a buffer (the prover
+    leaves room for the salt in front of each row, see ``group_rows``) that buffer
+    is returned and nothing is copied; otherwise a new one (``None`` when salts are
+    not whole words).
+    """
+    if salt_len % 8:
+        return None
+    sw = salt_len // 8
+    n, w = rows.shape
+    base = rows.base
+    if (isinstance(base, np.ndarray) and base.dtype == np.uint64 and rows.dtype == np.uint64
+            and base.ndim == 2 and base.flags.c_contiguous and base.shape == (n, sw + w)
+            and rows.strides == base.strides
+            and rows.ctypes.data == base.ctypes.data + 8 * sw):
+        return base
+    return np.empty((n, sw + w), dtype=np.uint64)

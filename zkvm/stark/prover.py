@@ -31,10 +31,11 @@ from typing import Callable
 import numpy as np
 
 from zkvm.air.air import Interaction
-from zkvm.air.array_builder import FA, ArrayBuilder, eval_expr, trace_selectors
-from zkvm.air.logup import denominators, eval_logup
+from zkvm.air.array_builder import FA, eval_expr, trace_selectors
+from zkvm.air.logup import denominators
+from zkvm.air.tape_eval import constraint_sum
 from zkvm.field import kernels as K
-from zkvm.field.extension import ext_gen, ext_zero, from_coeffs
+from zkvm.field.extension import ext_gen, from_coeffs
 from zkvm.field.scalar import P, Ext, root_of_unity, s_inv
 from zkvm.fri import fri
 from zkvm.fri.merkle import MerkleTree
@@ -42,13 +43,14 @@ from zkvm.poly.transforms import coset_intt, coset_ntt, intt
 from zkvm.stark.common import powers, sample_ood_point, seed_transcript
 from zkvm.stark.debug import check_bus, check_constraints
 from zkvm.stark.errors import OodConstraintMismatch
-from zkvm.stark.kernels import ext_cumsum, horner_ext, lincomb
+from zkvm.stark.kernels import eval_with_powers, ext_cumsum, lincomb
 from zkvm.stark.layout import TableLayout
 from zkvm.stark.proof import PublicValues, StarkProof
 from zkvm.stark.rand import Randomness
 from zkvm.stark.setup import ProvingKey, extend, group_rows
 from zkvm.stark.verifier import _check_table_at_z
 
+SALT_WORDS = 2  # the 16-byte leaf salt (Randomness.salts) in front of each Merkle row
 
 
 class ProverError(Exception):
@@ -88,14 +90,9 @@ def _commit(pk: ProvingKey, phase: str, evals: dict[int, np.ndarray], rng: Rando
             coeffs[t.index] = c
             lde[t.index] = extend(c, t)
             parts.append(lde[t.index])
-        rows = group_rows(parts, lay.pack(g, phase))
+        rows = group_rows(parts, lay.pack(g, phase), SALT_WORDS if salted else 0)
         trees[g] = MerkleTree(rows, rng.salts(rows.shape[0]) if salted else None)
     return _Committed(coeffs, lde, trees)
-
-
-def _ext_cols(base: np.ndarray, d: int = 2) -> list[np.ndarray]:
-    """``(d k, m)`` base columns -> k extension columns of shape ``(m, d)``."""
-    return [np.stack([base[d * j + i] for i in range(d)], axis=-1) for j in range(base.shape[0] // d)]
 
 
 def _logup_columns(t: TableLayout, main: np.ndarray, pre: np.ndarray | None, public: list[int],
@@ -167,13 +164,14 @@ def _selectors(t: TableLayout, xs: np.ndarray, zh: np.ndarray):
 
 
 def _on_quotient_domain(lde: np.ndarray | None, coeffs: np.ndarray | None, t: TableLayout):
-    """Columns on the quotient coset ``shift * H_m`` (a sub-coset of the LDE when it fits)."""
+    """Columns on the quotient coset ``shift * H_m``: the LDE itself when ``H_m`` is a
+    sub-coset of it (point ``i`` at entry ``i * size / m``, the stride ``_quotient_chunks`` passes on)."""
     if lde is None:
         return None
     m = t.n << t.log_quotient
     size = lde.shape[1]
     if m <= size:
-        return np.ascontiguousarray(lde[:, :: size // m])
+        return lde
     padded = np.zeros((coeffs.shape[0], m), dtype=np.uint64)
     padded[:, : coeffs.shape[1]] = coeffs
     return coset_ntt(padded, t.shift)
@@ -193,16 +191,10 @@ def _quotient_chunks(pk: ProvingKey, t: TableLayout, main: _Committed, perm: _Co
     period = K.mul(K.powers(root_of_unity(t.log_quotient), m // n), np.uint64(pow(t.shift, n, P)))
     zh = np.tile(K.sub(period, np.uint64(1)), n)
     sel = _selectors(t, xs, zh)
-    b = ArrayBuilder(t.air, mq, None if mq is None else np.roll(mq, -step, axis=1),
-                     pq, None if pq is None else np.roll(pq, -step, axis=1), public, sel, alpha)
-    t.air.eval(b)
-    if t.n_perm:
-        qq = _on_quotient_domain(perm.lde[t.index], perm.coeffs[t.index], t)
-        cur = [FA(c, True) for c in _ext_cols(qq, d)]
-        nxt = [FA(np.roll(c.v, -step, axis=0), True) for c in cur]
-        eval_logup(b, b.interactions, t.info.plan, FA.lift(bus_alpha),
-                   [FA.lift(x) for x in betas], cur, nxt, FA.lift(claimed))
-    acc = np.broadcast_to(b.acc.as_ext(d), (m, d)) if b.acc is not None else np.zeros((m, d), np.uint64)
+    qq = _on_quotient_domain(perm.lde[t.index], perm.coeffs[t.index], t) if t.n_perm else None
+    stride = max(1, (1 << t.log_lde) // m)  # every column is read in place from its LDE
+    acc = constraint_sum(t, mq, pq, qq, sel, step, public, alpha, bus_alpha, betas, claimed,
+                         stride=stride)
     q = K.ext_mul_base(acc, K.batch_inv(zh))
     qc = coset_intt(np.ascontiguousarray(q.T), t.shift)  # (d, m) coefficients
     bound = t.n_chunks * n
@@ -224,20 +216,32 @@ def _quotient_chunks(pk: ProvingKey, t: TableLayout, main: _Committed, perm: _Co
     return np.concatenate(chunks)
 
 
-def _ood_values(coeffs: np.ndarray | None, z: Ext, ext: bool) -> list[Ext]:
+def _ood_values(coeffs: np.ndarray | None, pows: np.ndarray, ext: bool, z) -> list[list[Ext]]:
+    """Columns at each point whose powers are ``pows`` (see ``eval_with_powers``).
+
+    ``z`` (any of the points) gives the extension type and degree ``D``: ``pows`` has
+    ``D`` rows per point, and an extension column is ``D`` base columns
+    ``sum_i X^i c_i``. Written for any degree (no quadratic-only helper).
+    """
+    cls = type(z)
+    d = len(z.to_list())
+    q = pows.shape[0] // d
     if coeffs is None or not coeffs.shape[0]:
-        return []
-    v = horner_ext(coeffs, z)
-    vals = [from_coeffs(r) for r in v.tolist()]
-    if not ext:
-        return vals
-    d, x = z.D, ext_gen(z.D)
+        return [[] for _ in range(q)]
+    v = eval_with_powers(coeffs, pows)
+    x = cls(0, 1)
     out = []
-    for j in range(len(vals) // d):
-        acc = vals[d * j + d - 1]
-        for i in range(d - 2, -1, -1):  # sum_i X^i vals[d j + i], by Horner in X
-            acc = acc * x + vals[d * j + i]
-        out.append(acc)
+    for j in range(q):
+        vals = [cls(*(int(c) for c in row)) for row in v[:, d * j:d * (j + 1)]]
+        if ext:
+            grouped = []
+            for i in range(len(vals) // d):
+                acc = vals[d * i + d - 1]
+                for k in range(d - 2, -1, -1):  # Horner in X
+                    acc = acc * x + vals[d * i + k]
+                grouped.append(acc)
+            vals = grouped
+        out.append(vals)
     return out
 
 
@@ -358,7 +362,7 @@ def prove(pk: ProvingKey, traces: list[np.ndarray], public: PublicValues | None 
             t0 = lay.groups[g][0]
             masks[g] = extend(rng.field((D, 1 << t0.log_ext)), t0)
             parts.append(masks[g])
-        rows = group_rows(parts, lay.pack(g, "quot"))
+        rows = group_rows(parts, lay.pack(g, "quot"), SALT_WORDS if lay.zk else 0)
         quot_trees[g] = MerkleTree(rows, rng.salts(rows.shape[0]) if lay.zk else None)
     quot_roots = [quot_trees[g].root for g in lay.group_logs]
     for r in quot_roots:
@@ -370,15 +374,20 @@ def prove(pk: ProvingKey, traces: list[np.ndarray], public: PublicValues | None 
     # 8. Send every column at z and z*w.
     note("out-of-domain values")
     ood: list[list[Ext]] = []
+    ext_d = len(z.to_list())  # the extension degree D
+    z_pows = K.ext_powers(z, max(t.n << int(lay.zk) for t in lay.tables)).T
     for t in lay.tables:
         zw = z * t.omega
+        m_t = t.n << int(lay.zk)  # n': the longest coefficient array of the table
+        both = np.concatenate([z_pows[:, :m_t], K.ext_powers(zw, m_t).T])  # (2D, m_t)
         pre_c = pk.pre_coeffs.get(t.index)
         main_c = main.coeffs.get(t.index)
         perm_c = perm.coeffs.get(t.index) if perm else None
-        vals = (_ood_values(pre_c, z, False) + _ood_values(main_c, z, False)
-                + _ood_values(perm_c, z, True) + _ood_values(quot_coeffs[t.index], z, True)
-                + _ood_values(pre_c, zw, False) + _ood_values(main_c, zw, False)
-                + _ood_values(perm_c, zw, True))
+        pre_v = _ood_values(pre_c, both, False, z)
+        main_v = _ood_values(main_c, both, False, z)
+        perm_v = _ood_values(perm_c, both, True, z)
+        quot_v = _ood_values(quot_coeffs[t.index], both[:ext_d], True, z)  # chunks: at z only
+        vals = pre_v[0] + main_v[0] + perm_v[0] + quot_v[0] + pre_v[1] + main_v[1] + perm_v[1]
         assert len(vals) == t.n_ood
         ood.append(vals)
         tr.observe_ext(vals)
@@ -400,34 +409,41 @@ def prove(pk: ProvingKey, traces: list[np.ndarray], public: PublicValues | None 
         size = 1 << g
         t0 = lay.groups[g][0]
         xs = K.mul(K.powers(root_of_unity(g), size), np.uint64(t0.shift))
-        fz = np.zeros((size, D), dtype=np.uint64)
-        fzw = np.zeros((size, D), dtype=np.uint64)
-        vz, vzw = ext_zero(D), ext_zero(D)
+        # The batches are linear in the columns, so they are formed on the coefficients
+        # (n' per column instead of n' * blowup LDE points) and extended once.
+        n_ext = 1 << t0.log_ext
+        ext_d = len(lam.to_list())
+        fz = np.zeros((n_ext, ext_d), dtype=np.uint64)
+        fzw = np.zeros((n_ext, ext_d), dtype=np.uint64)
+        vz, vzw = type(lam)(0), type(lam)(0)
         k = 0
         for t in lay.groups[g]:
             vals = ood[t.index]
-            blocks_z = [(pk.pre_lde.get(t.index), False), (main.lde.get(t.index), False),
-                        (perm.lde.get(t.index) if perm else None, True),
-                        (quot_lde[t.index], True)]
+            blocks_z = [(pk.pre_coeffs.get(t.index), False), (main.coeffs.get(t.index), False),
+                        (perm.coeffs.get(t.index) if perm else None, True),
+                        (quot_coeffs[t.index], True)]
             i = 0
-            for lde, ext in blocks_z:
-                if lde is None or not lde.shape[0]:
+            for cs, ext in blocks_z:
+                if cs is None or not cs.shape[0]:
                     continue
-                cnt = lde.shape[0] // (D if ext else 1)
-                lincomb(lde, _coeff_block(lams[k:k + cnt], ext), fz)
+                cnt = cs.shape[0] // (ext_d if ext else 1)
+                lincomb(cs, _coeff_block(lams[k:k + cnt], ext), fz)
                 for j in range(cnt):
                     vz = vz + lams[k + j] * vals[i + j]
                 k += cnt
                 i += cnt
-            for lde, ext in blocks_z[:3]:
-                if lde is None or not lde.shape[0]:
+            for cs, ext in blocks_z[:3]:
+                if cs is None or not cs.shape[0]:
                     continue
-                cnt = lde.shape[0] // (D if ext else 1)
-                lincomb(lde, _coeff_block(lams[k:k + cnt], ext), fzw)
+                cnt = cs.shape[0] // (ext_d if ext else 1)
+                lincomb(cs, _coeff_block(lams[k:k + cnt], ext), fzw)
                 for j in range(cnt):
                     vzw = vzw + lams[k + j] * vals[i + j]
                 k += cnt
                 i += cnt
+        ev = extend(np.concatenate([fz.T, fzw.T]), t0)  # (2D, size)
+        fz = np.ascontiguousarray(ev[:ext_d].T)
+        fzw = np.ascontiguousarray(ev[ext_d:].T)
         zw = z * t0.omega
         xz = K.ext_batch_inv(K.ext_sub(K.ext_from_base(xs, D), np.array(z.to_list(), np.uint64)))
         xzw = K.ext_batch_inv(K.ext_sub(K.ext_from_base(xs, D), np.array(zw.to_list(), np.uint64)))

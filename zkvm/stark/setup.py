@@ -15,7 +15,7 @@ import numpy as np
 from zkvm.air.air import Air
 from zkvm.fri.merkle import MerkleTree
 from zkvm.fri.security import SecurityConfig
-from zkvm.poly.transforms import coset_ntt, intt
+from zkvm.poly.transforms import coset_extend, intt
 from zkvm.stark.keys import VerifyingKey
 from zkvm.stark.layout import StarkLayout, TableLayout
 
@@ -32,20 +32,30 @@ class ProvingKey:
 
 def extend(coeffs: np.ndarray, t: TableLayout) -> np.ndarray:
     """Evaluate ``(w, m)`` coefficients (m <= n') on the table's LDE coset."""
-    size = 1 << t.log_lde
-    padded = np.zeros((coeffs.shape[0], size), dtype=np.uint64)
-    padded[:, : coeffs.shape[1]] = coeffs
-    return coset_ntt(padded, t.shift)
+    return coset_extend(coeffs, t.log_lde, t.shift)
 
 
-def group_rows(parts: list[np.ndarray], pack: int = 1) -> np.ndarray:
+def group_rows(parts: list[np.ndarray], pack: int = 1, lead: int = 0) -> np.ndarray:
     """Side-by-side columns ``[(w_i, N), ...]`` as Merkle rows ``(N / pack, pack * sum w_i)``.
 
     Row ``r`` of the result holds LDE rows ``r * pack .. r * pack + pack - 1``
-    one after the other (see ``StarkLayout.pack``).
+    one after the other (see ``StarkLayout.pack``). With ``lead > 0`` (and
+    ``pack == 1``) the result is a view of a buffer with ``lead`` free words in
+    front of each row, where ``MerkleTree`` puts the leaf salts without copying.
     """
-    rows = np.ascontiguousarray(np.concatenate(parts, axis=0).T)
-    return rows.reshape(rows.shape[0] // pack, rows.shape[1] * pack)
+    from zkvm.stark.kernels import transpose_into
+
+    n = parts[0].shape[1] if parts else 0
+    width = sum(p.shape[0] for p in parts)
+    if pack != 1:
+        lead = 0
+    buf = np.empty((n, lead + width), dtype=np.uint64)
+    col = lead
+    for p in parts:  # a tiled transpose per part, straight into place (no concatenation)
+        transpose_into(p, buf, col)
+        col += p.shape[0]
+    rows = buf[:, lead:] if lead else buf
+    return rows.reshape(n // pack, width * pack)
 
 
 def setup(airs: list[Air], security: SecurityConfig, zk: bool, statement_id: bytes,
