@@ -142,3 +142,16 @@ def test_python_dash_m_lists_every_command(module):
                          text=True, env=env, cwd=ROOT, check=True).stdout
     for cmd in ("assemble", "run", "setup", "verify", "demo", "compile"):
         assert f" {cmd} " in out, f"python -m {module}: command {cmd!r} missing"
+
+
+def test_first_run_hint_detects_the_kernel_cache(tmp_path, monkeypatch):
+    """The CLI's first-run hint looks for the fused kernel's numba cache index."""
+    import zkvm.platform_info as pi
+
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.setattr(pi, "__file__", str(tmp_path / "zkvm" / "platform_info.py"))
+    assert not pi.kernels_compiled()
+    cache = tmp_path / "zkvm" / "air" / "__pycache__"
+    cache.mkdir(parents=True)
+    (cache / "tape_eval._run_tape-51.py311.nbi").write_bytes(b"")
+    assert pi.kernels_compiled()

@@ -94,6 +94,11 @@ def prove_and_write(prog, ints: dict, security: str, proof_path: str | None,
     if key_path:
         typer.echo("note: --key is the verifying key; the proving key is derived from the program",
                    err=True)
+    from zkvm.platform_info import kernels_compiled
+
+    if not kernels_compiled():
+        typer.echo("first run: compiling the prover's numba kernels (a few minutes on 2 cores, "
+                   "once: they are cached on disk for every later run)", err=True)
     rep = api.ProveReport()
     t0 = time.perf_counter()
     with typer.progressbar(length=len(STEPS), label="proving", file=sys.stderr,
