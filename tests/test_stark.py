@@ -221,11 +221,12 @@ def test_every_merkle_root_replaced_is_rejected(proved):
 def test_every_opened_row_flipped_is_rejected(proved):
     pk, _, _, proof = proved
     for t in range(len(proof.openings)):
-        bad = copy.deepcopy(proof)
-        rows = bad.openings[t].rows.copy()
-        rows[0, 0] = (int(rows[0, 0]) + 1) % P
-        bad.openings[t].rows = rows
-        _reject(pk, bad)
+        for g in range(len(proof.openings[t].rows)):  # every row group of every phase tree
+            bad = copy.deepcopy(proof)
+            rows = bad.openings[t].rows[g].copy()
+            rows[0, 0] = (int(rows[0, 0]) + 1) % P
+            bad.openings[t].rows[g] = rows
+            _reject(pk, bad)
 
 
 def test_truncated_proof_file_is_rejected():
@@ -298,7 +299,8 @@ def test_zk_openings_do_not_reveal_private_cells():
     secret = set(int(v) for v in vals[:8])  # y and vals[8:] are public terms
     opened = set()
     for op in proof.openings:
-        opened |= set(int(v) for v in op.rows.ravel())
+        for rows in op.rows:
+            opened |= set(int(v) for v in rows.ravel())
     for block in proof.ood:
         opened |= set(block)
     assert not (secret & opened)
@@ -317,6 +319,6 @@ def test_key_naming_an_unknown_chip_is_rejected_cleanly():
     with pytest.raises(KeyMismatch, match="cannot rebuild"):
         verify(vk, proof)
     vk = copy.deepcopy(pk.vk)
-    vk.pre_roots[99] = bytes(32)
+    vk.pre_roots.append(bytes(32))
     with pytest.raises(KeyMismatch, match="preprocessed roots"):
         verify(vk, proof)

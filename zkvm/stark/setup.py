@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from zkvm.air.air import Air
-from zkvm.fri.merkle import MerkleTree
+from zkvm.fri.merkle import MixedMerkleTree
 from zkvm.fri.security import SecurityConfig
 from zkvm.poly.transforms import coset_extend, intt
 from zkvm.stark.keys import VerifyingKey
@@ -26,7 +26,7 @@ class ProvingKey:
     layout: StarkLayout
     pre_coeffs: dict[int, np.ndarray]   # table index -> (w, n) coefficients
     pre_lde: dict[int, np.ndarray]      # table index -> (w, n'B) evaluations
-    pre_trees: dict[int, MerkleTree]    # log_lde -> tree
+    pre_tree: MixedMerkleTree | None    # one tree over every group with preprocessed columns
     pre_trace: dict[int, np.ndarray]    # table index -> (w, n) values on the trace domain
 
 
@@ -39,7 +39,7 @@ def group_rows(parts: list[np.ndarray], pack: int = 1, lead: int = 0) -> np.ndar
     """Side-by-side columns ``[(w_i, N), ...]`` as Merkle rows ``(N / pack, pack * sum w_i)``.
 
     Row ``r`` of the result holds LDE rows ``r * pack .. r * pack + pack - 1``
-    one after the other (see ``StarkLayout.pack``). With ``lead > 0`` (and
+    one after the other (the STARK's trees use ``pack = 1``). With ``lead > 0`` (and
     ``pack == 1``) the result is a view of a buffer with ``lead`` free words in
     front of each row, where ``MerkleTree`` puts the leaf salts without copying.
     """
@@ -77,7 +77,7 @@ def setup(airs: list[Air], security: SecurityConfig, zk: bool, statement_id: byt
                 f"zero-knowledge needs every table to have at least n_queries + 2 = "
                 f"{security.n_queries + 2} rows (the randomiser must outnumber the points "
                 f"opened); table {small[0].air.name!r} has {small[0].n}")
-    pre_trace, pre_coeffs, pre_lde, trees, roots = {}, {}, {}, {}, {}
+    pre_trace, pre_coeffs, pre_lde, groups = {}, {}, {}, []
     for g in layout.group_logs:
         parts = []
         for t in layout.groups[g]:
@@ -92,7 +92,8 @@ def setup(airs: list[Air], security: SecurityConfig, zk: bool, statement_id: byt
             pre_lde[t.index] = extend(pre_coeffs[t.index], t)
             parts.append(pre_lde[t.index])
         if parts:
-            trees[g] = MerkleTree(group_rows(parts, layout.pack(g, "pre")))
-            roots[g] = trees[g].root
+            groups.append((group_rows(parts), None))
+    tree = MixedMerkleTree(groups) if groups else None
+    roots = [tree.root] if tree else []
     vk = VerifyingKey(statement_id, security, zk, [a.spec() for a in airs], roots, dict(meta or {}))
-    return ProvingKey(vk, layout, pre_coeffs, pre_lde, trees, pre_trace)
+    return ProvingKey(vk, layout, pre_coeffs, pre_lde, tree, pre_trace)
