@@ -322,3 +322,33 @@ def test_key_naming_an_unknown_chip_is_rejected_cleanly():
     vk.pre_roots.append(bytes(32))
     with pytest.raises(KeyMismatch, match="preprocessed roots"):
         verify(vk, proof)
+
+
+def test_proof_and_key_of_the_old_one_tree_per_group_format_are_refused():
+    """Format 1 (one tree per group and phase) is refused with a message, not a traceback."""
+    import msgpack
+
+    from zkvm.stark.keys import KeyFileError, VerifyingKey
+
+    pk, traces, pub = fib()
+    proof = prove(pk, traces, pub)
+    for data, load, err in ((proof.to_bytes(), StarkProof.from_bytes, ProofFormatError),
+                            (pk.vk.to_bytes(), VerifyingKey.from_bytes, KeyFileError)):
+        d = msgpack.unpackb(data, raw=False, strict_map_key=False)
+        d["format"] = 1
+        with pytest.raises(err, match="format 1 is not supported"):
+            load(msgpack.packb(d, use_bin_type=True))
+
+
+def test_one_root_and_one_opening_per_phase():
+    pk, traces, pub = bus_stmt(zk=True)
+    proof = prove(pk, traces, pub)
+    lay = pk.layout
+    phases = [ph for ph, _ in lay.trees]
+    assert phases == [p for p in ("pre", "main", "perm", "quot") if p in phases]
+    assert {"main", "perm", "quot"} <= set(phases)
+    assert len(proof.openings) == len(lay.trees)
+    assert len(proof.main_roots) == len(proof.quot_roots) == 1
+    for (ph, gs), op in zip(lay.trees, proof.openings):
+        assert [r.shape[1] for r in op.rows] == [lay.group_width(g, ph) for g in gs]
+    verify(pk.vk, StarkProof.from_bytes(proof.to_bytes()))
