@@ -350,5 +350,6 @@ def test_one_root_and_one_opening_per_phase():
     assert len(proof.openings) == len(lay.trees)
     assert len(proof.main_roots) == len(proof.quot_roots) == 1
     for (ph, gs), op in zip(lay.trees, proof.openings):
-        assert [r.shape[1] for r in op.rows] == [lay.group_width(g, ph) for g in gs]
+        assert [r.shape[1] for r in op.rows] == lay.tree_shape(ph)[1]
+        assert lay.tree_shape(ph)[1][1:] == [lay.group_width(g, ph) for g in gs[1:]]
     verify(pk.vk, StarkProof.from_bytes(proof.to_bytes()))

@@ -156,6 +156,32 @@ class StarkLayout:
     def has_tree(self, phase: str) -> bool:
         return bool(self.trees_of(phase))
 
+    def pack(self, phase: str) -> int:
+        """LDE rows per leaf of ``phase``'s largest group (1 for the others).
+
+        A leaf of up to 16 elements costs at most two BLAKE3 compressions, so a
+        narrow largest group (a lookup table's 1-2 columns) packs rows
+        ``j, j + N/f, .., j + (f-1) N/f`` into leaf ``j``: the rows FRI's
+        folding joins, so the leaves stay the tree's level of ``N/f`` nodes and
+        query ``i`` reads leaf ``i mod N/f``, row ``i div (N/f)`` within it. The
+        leaf level stays above the next group's height, where it is injected.
+        """
+        gs = self.trees_of(phase)
+        w = self.group_width(gs[0], phase)
+        floor = gs[1] + 1 if len(gs) > 1 else 0
+        f = 1
+        while w * f * 2 <= 16 and gs[0] - (f * 2).bit_length() + 1 >= floor:
+            f *= 2
+        return f
+
+    def tree_shape(self, phase: str) -> tuple[list[int], list[int]]:
+        """``(log heights, row widths)`` of ``phase``'s tree, leaf packing applied."""
+        gs = self.trees_of(phase)
+        f = self.pack(phase)
+        logs = [gs[0] - f.bit_length() + 1] + gs[1:]
+        return logs, [self.group_width(g, phase) * (f if k == 0 else 1)
+                      for k, g in enumerate(gs)]
+
     def deep_coefficients_count(self, log_lde: int) -> int:
         """How many powers of the DEEP challenge a group's batch uses."""
         return sum(t.n_ood for t in self.groups[log_lde])

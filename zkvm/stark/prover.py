@@ -48,7 +48,7 @@ from zkvm.stark.kernels import eval_with_powers, ext_cumsum, lincomb
 from zkvm.stark.layout import TableLayout
 from zkvm.stark.proof import PublicValues, StarkProof
 from zkvm.stark.rand import Randomness
-from zkvm.stark.setup import ProvingKey, extend, group_rows
+from zkvm.stark.setup import ProvingKey, extend, strided_rows
 from zkvm.stark.verifier import _check_table_at_z
 
 SALT_WORDS = 2  # the 16-byte leaf salt (Randomness.salts) in front of each Merkle row
@@ -91,7 +91,7 @@ def _commit(pk: ProvingKey, phase: str, evals: dict[int, np.ndarray], rng: Rando
             coeffs[t.index] = c
             lde[t.index] = extend(c, t)
             parts.append(lde[t.index])
-        rows = group_rows(parts, 1, SALT_WORDS if salted else 0)
+        rows = strided_rows(parts, 1 if groups else lay.pack(phase), SALT_WORDS if salted else 0)
         groups.append((rows, rng.salts(rows.shape[0]) if salted else None))
     return _Committed(coeffs, lde, MixedMerkleTree(groups))
 
@@ -363,7 +363,8 @@ def prove(pk: ProvingKey, traces: list[np.ndarray], public: PublicValues | None 
             t0 = lay.groups[g][0]
             masks[g] = extend(rng.field((D, 1 << t0.log_ext)), t0)
             parts.append(masks[g])
-        rows = group_rows(parts, 1, SALT_WORDS if lay.zk else 0)
+        rows = strided_rows(parts, 1 if quot_groups else lay.pack("quot"),
+                            SALT_WORDS if lay.zk else 0)
         quot_groups.append((rows, rng.salts(rows.shape[0]) if lay.zk else None))
     quot_tree = MixedMerkleTree(quot_groups)
     quot_roots = [quot_tree.root]
@@ -466,8 +467,9 @@ def prove(pk: ProvingKey, traces: list[np.ndarray], public: PublicValues | None 
     openings = []
     all_trees = {"pre": pk.pre_tree, "main": main.tree,
                  "perm": perm.tree if perm else None, "quot": quot_tree}
-    for phase, gs in lay.trees:  # each tree's largest group sees the query mod its size
-        openings.append(all_trees[phase].open(queries & ((1 << gs[0]) - 1)))
+    for phase, _ in lay.trees:  # the leaf level sees the query mod its size
+        leaf_log = lay.tree_shape(phase)[0][0]
+        openings.append(all_trees[phase].open(queries & ((1 << leaf_log) - 1)))
 
     return StarkProof(
         vk_digest=vk_digest, security=cfg.to_dict(), zk=lay.zk, public=public,

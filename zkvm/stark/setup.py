@@ -58,6 +58,17 @@ def group_rows(parts: list[np.ndarray], pack: int = 1, lead: int = 0) -> np.ndar
     return rows.reshape(n // pack, width * pack)
 
 
+def strided_rows(parts: list[np.ndarray], pack: int, lead: int = 0) -> np.ndarray:
+    """Merkle rows of a mixed tree's largest group: leaf ``j`` holds LDE rows
+    ``j, j + N/pack, ..`` (``StarkLayout.pack``); ``pack == 1`` is :func:`group_rows`."""
+    if pack == 1:
+        return group_rows(parts, 1, lead)
+    rows = group_rows(parts)
+    n, w = rows.shape
+    return np.ascontiguousarray(
+        rows.reshape(pack, n // pack, w).transpose(1, 0, 2)).reshape(n // pack, pack * w)
+
+
 def setup(airs: list[Air], security: SecurityConfig, zk: bool, statement_id: bytes,
           meta: dict | None = None) -> ProvingKey:
     """Derive the proving and verifying keys of a statement shape."""
@@ -78,7 +89,7 @@ def setup(airs: list[Air], security: SecurityConfig, zk: bool, statement_id: byt
                 f"{security.n_queries + 2} rows (the randomiser must outnumber the points "
                 f"opened); table {small[0].air.name!r} has {small[0].n}")
     pre_trace, pre_coeffs, pre_lde, groups = {}, {}, {}, []
-    for g in layout.group_logs:
+    for g in layout.trees_of("pre"):
         parts = []
         for t in layout.groups[g]:
             if not t.air.pre_width:
@@ -92,7 +103,7 @@ def setup(airs: list[Air], security: SecurityConfig, zk: bool, statement_id: byt
             pre_lde[t.index] = extend(pre_coeffs[t.index], t)
             parts.append(pre_lde[t.index])
         if parts:
-            groups.append((group_rows(parts), None))
+            groups.append((strided_rows(parts, layout.pack("pre") if not groups else 1), None))
     tree = MixedMerkleTree(groups) if groups else None
     roots = [tree.root] if tree else []
     vk = VerifyingKey(statement_id, security, zk, [a.spec() for a in airs], roots, dict(meta or {}))

@@ -211,8 +211,8 @@ def _check_shape(lay: StarkLayout, proof: StarkProof) -> None:
     for (phase, gs), op in zip(lay.trees, proof.openings):
         need(isinstance(op.rows, list) and len(op.rows) == len(gs),
              f"{phase} tree: wrong number of row groups")
-        for g, rows in zip(gs, op.rows):
-            need(rows.ndim == 2 and rows.shape[1] == lay.group_width(g, phase),
+        for g, w, rows in zip(gs, lay.tree_shape(phase)[1], op.rows):
+            need(rows.ndim == 2 and rows.shape[1] == w,
                  f"{phase} tree, group of size 2^{g}: wrong opened row width")
     pub = proof.public
     need(len(pub.table_publics) == lay.n_original, "wrong number of public-value blocks")
@@ -385,15 +385,19 @@ class _DeepEvaluator:
         opened = {}
         for phase, gs in lay.trees:
             op = self.openings[phase]
-            top = (1 << gs[0]) - 1
+            logs, widths = lay.tree_shape(phase)
+            f = lay.pack(phase)
             try:
-                where = verify_mixed(self.roots[phase][0], gs,
-                                     [lay.group_width(g, phase) for g in gs],
-                                     [i & top for i in idx], op,
+                where = verify_mixed(self.roots[phase][0], logs, widths,
+                                     [i & ((1 << logs[0]) - 1) for i in idx], op,
                                      salted=lay.zk and phase != "pre", tree=phase)
             except MerklePathInvalid as e:
                 raise OpeningInvalid(str(e)) from None
-            for g, rows, w in zip(gs, op.rows, where):
+            for k, (g, rows, w) in enumerate(zip(gs, op.rows, where)):
+                if k == 0 and f > 1:  # packed leaves: leaf i mod 2^logs[0], row i >> logs[0]
+                    rows = rows.reshape(rows.shape[0] * f, -1)
+                    w = {p + (s << logs[0]): r * f + s
+                         for p, r in w.items() for s in range(f)}
                 opened[(phase, g)] = (rows, w)
         self.opened = opened
 
