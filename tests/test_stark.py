@@ -350,6 +350,9 @@ def test_one_root_and_one_opening_per_phase():
     assert len(proof.openings) == len(lay.trees)
     assert len(proof.main_roots) == len(proof.quot_roots) == 1
     for (ph, gs), op in zip(lay.trees, proof.openings):
-        assert [r.shape[1] for r in op.rows] == lay.tree_shape(ph)[1]
-        assert lay.tree_shape(ph)[1][1:] == [lay.group_width(g, ph) for g in gs[1:]]
+        logs, widths = lay.tree_shape(ph)
+        assert [r.shape[1] for r in op.rows] == widths
+        assert sum(w << lg for w, lg in zip(widths, logs)) == sum(
+            lay.group_width(g, ph) << g for g in gs)  # every group's rows, once
+        assert widths[0] <= 16 or logs[0] == gs[0]  # leaves packed up to 16 elements
     verify(pk.vk, StarkProof.from_bytes(proof.to_bytes()))

@@ -156,31 +156,33 @@ class StarkLayout:
     def has_tree(self, phase: str) -> bool:
         return bool(self.trees_of(phase))
 
-    def pack(self, phase: str) -> int:
-        """LDE rows per leaf of ``phase``'s largest group (1 for the others).
+    def leaf_log(self, phase: str) -> int:
+        """log2 of the number of leaves of ``phase``'s tree.
 
-        A leaf of up to 16 elements costs at most two BLAKE3 compressions, so a
-        narrow largest group (a lookup table's 1-2 columns) packs rows
-        ``j, j + N/f, .., j + (f-1) N/f`` into leaf ``j``: the rows FRI's
-        folding joins, so the leaves stay the tree's level of ``N/f`` nodes and
-        query ``i`` reads leaf ``i mod N/f``, row ``i div (N/f)`` within it. The
-        leaf level stays above the next group's height, where it is injected.
+        A leaf of up to 16 elements costs at most two BLAKE3 compressions, so
+        narrow groups pack: with ``2^L`` leaves, every group ``g >= L`` puts
+        its rows ``j, j + 2^L, j + 2 * 2^L, ..`` (the rows FRI's folding joins)
+        side by side into leaf ``j``, largest group first; smaller groups are
+        injected above. ``L`` is the smallest level (from the largest group's
+        down) whose leaves stay within 16 elements.
         """
         gs = self.trees_of(phase)
-        w = self.group_width(gs[0], phase)
-        floor = gs[1] + 1 if len(gs) > 1 else 0
-        f = 1
-        while w * f * 2 <= 16 and gs[0] - (f * 2).bit_length() + 1 >= floor:
-            f *= 2
-        return f
+        lv = gs[0]
+        while lv > 0 and self.leaf_width(phase, lv - 1) <= 16:
+            lv -= 1
+        return lv
+
+    def leaf_width(self, phase: str, lv: int) -> int:
+        """Elements per leaf when the tree has ``2^lv`` leaves."""
+        return sum(self.group_width(g, phase) << (g - lv) for g in self.trees_of(phase) if g >= lv)
 
     def tree_shape(self, phase: str) -> tuple[list[int], list[int]]:
-        """``(log heights, row widths)`` of ``phase``'s tree, leaf packing applied."""
-        gs = self.trees_of(phase)
-        f = self.pack(phase)
-        logs = [gs[0] - f.bit_length() + 1] + gs[1:]
-        return logs, [self.group_width(g, phase) * (f if k == 0 else 1)
-                      for k, g in enumerate(gs)]
+        """``(log heights, row widths)`` of ``phase``'s tree as ``verify_mixed`` sees it:
+        the packed leaves first, then each group injected above them."""
+        lv = self.leaf_log(phase)
+        rest = [g for g in self.trees_of(phase) if g < lv]
+        return [lv] + rest, [self.leaf_width(phase, lv)] + [self.group_width(g, phase)
+                                                            for g in rest]
 
     def deep_coefficients_count(self, log_lde: int) -> int:
         """How many powers of the DEEP challenge a group's batch uses."""

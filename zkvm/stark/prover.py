@@ -48,7 +48,7 @@ from zkvm.stark.kernels import eval_with_powers, ext_cumsum, lincomb
 from zkvm.stark.layout import TableLayout
 from zkvm.stark.proof import PublicValues, StarkProof
 from zkvm.stark.rand import Randomness
-from zkvm.stark.setup import ProvingKey, extend, strided_rows
+from zkvm.stark.setup import ProvingKey, extend, mixed_groups
 from zkvm.stark.verifier import _check_table_at_z
 
 SALT_WORDS = 2  # the 16-byte leaf salt (Randomness.salts) in front of each Merkle row
@@ -79,7 +79,7 @@ def _commit(pk: ProvingKey, phase: str, evals: dict[int, np.ndarray], rng: Rando
             salted: bool) -> _Committed:
     """Interpolate, randomise (zk), extend and commit one phase's columns (one tree)."""
     lay = pk.layout
-    coeffs, lde, groups = {}, {}, []
+    coeffs, lde, groups = {}, {}, {}
     for g in lay.trees_of(phase):
         parts = []
         for t in lay.groups[g]:
@@ -91,9 +91,11 @@ def _commit(pk: ProvingKey, phase: str, evals: dict[int, np.ndarray], rng: Rando
             coeffs[t.index] = c
             lde[t.index] = extend(c, t)
             parts.append(lde[t.index])
-        rows = strided_rows(parts, 1 if groups else lay.pack(phase), SALT_WORDS if salted else 0)
-        groups.append((rows, rng.salts(rows.shape[0]) if salted else None))
-    return _Committed(coeffs, lde, MixedMerkleTree(groups))
+        groups[g] = parts
+    tree = MixedMerkleTree(mixed_groups(groups, lay.trees_of(phase), lay.leaf_log(phase),
+                                        rng.salts if salted else None,
+                                        SALT_WORDS if salted else 0))
+    return _Committed(coeffs, lde, tree)
 
 
 def _logup_columns(t: TableLayout, main: np.ndarray, pre: np.ndarray | None, public: list[int],
@@ -347,7 +349,7 @@ def prove(pk: ProvingKey, traces: list[np.ndarray], public: PublicValues | None 
 
     # 6. Quotients: chunks per table, plus the zk mask of each group's DEEP batch.
     note("quotient")
-    quot_coeffs, quot_lde, quot_groups = {}, {}, []
+    quot_coeffs, quot_lde, quot_groups = {}, {}, {}
     masks: dict[int, np.ndarray] = {}
     for g in lay.group_logs:
         parts = []
@@ -363,10 +365,10 @@ def prove(pk: ProvingKey, traces: list[np.ndarray], public: PublicValues | None 
             t0 = lay.groups[g][0]
             masks[g] = extend(rng.field((D, 1 << t0.log_ext)), t0)
             parts.append(masks[g])
-        rows = strided_rows(parts, 1 if quot_groups else lay.pack("quot"),
-                            SALT_WORDS if lay.zk else 0)
-        quot_groups.append((rows, rng.salts(rows.shape[0]) if lay.zk else None))
-    quot_tree = MixedMerkleTree(quot_groups)
+        quot_groups[g] = parts
+    quot_tree = MixedMerkleTree(mixed_groups(
+        quot_groups, lay.group_logs, lay.leaf_log("quot"), rng.salts if lay.zk else None,
+        SALT_WORDS if lay.zk else 0))
     quot_roots = [quot_tree.root]
     for r in quot_roots:
         tr.observe_digest(r)

@@ -209,11 +209,12 @@ def _check_shape(lay: StarkLayout, proof: StarkProof) -> None:
         need(all(0 <= v < P for v in flat), f"table {t.air.name!r}: OOD value out of range")
     need(len(proof.openings) == len(lay.trees), "wrong number of tree openings")
     for (phase, gs), op in zip(lay.trees, proof.openings):
-        need(isinstance(op.rows, list) and len(op.rows) == len(gs),
+        logs, widths = lay.tree_shape(phase)
+        need(isinstance(op.rows, list) and len(op.rows) == len(logs),
              f"{phase} tree: wrong number of row groups")
-        for g, w, rows in zip(gs, lay.tree_shape(phase)[1], op.rows):
+        for g, w, rows in zip(logs, widths, op.rows):
             need(rows.ndim == 2 and rows.shape[1] == w,
-                 f"{phase} tree, group of size 2^{g}: wrong opened row width")
+                 f"{phase} tree, rows of level 2^{g}: wrong opened row width")
     pub = proof.public
     need(len(pub.table_publics) == lay.n_original, "wrong number of public-value blocks")
     for t, vals in zip(lay.tables, pub.table_publics):
@@ -386,19 +387,26 @@ class _DeepEvaluator:
         for phase, gs in lay.trees:
             op = self.openings[phase]
             logs, widths = lay.tree_shape(phase)
-            f = lay.pack(phase)
+            lv = logs[0]
             try:
                 where = verify_mixed(self.roots[phase][0], logs, widths,
-                                     [i & ((1 << logs[0]) - 1) for i in idx], op,
+                                     [i & ((1 << lv) - 1) for i in idx], op,
                                      salted=lay.zk and phase != "pre", tree=phase)
             except MerklePathInvalid as e:
                 raise OpeningInvalid(str(e)) from None
-            for k, (g, rows, w) in enumerate(zip(gs, op.rows, where)):
-                if k == 0 and f > 1:  # packed leaves: leaf i mod 2^logs[0], row i >> logs[0]
-                    rows = rows.reshape(rows.shape[0] * f, -1)
-                    w = {p + (s << logs[0]): r * f + s
-                         for p, r in w.items() for s in range(f)}
-                opened[(phase, g)] = (rows, w)
+            leaves, leaf_at = op.rows[0], where[0]
+            col = 0
+            for g in gs:
+                if g < lv:
+                    k = logs.index(g)
+                    opened[(phase, g)] = (op.rows[k], where[k])
+                    continue
+                # packed: row i of group g is slot i >> lv of leaf i mod 2^lv
+                f, w = 1 << (g - lv), lay.group_width(g, phase)
+                rows = leaves[:, col:col + f * w].reshape(leaves.shape[0] * f, w)
+                opened[(phase, g)] = (rows, {p + (s << lv): r * f + s
+                                             for p, r in leaf_at.items() for s in range(f)})
+                col += f * w
         self.opened = opened
 
     def _opened_rows(self, g: int, idx: list[int]) -> np.ndarray:
