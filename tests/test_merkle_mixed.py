@@ -216,3 +216,26 @@ def test_malformed_dict_is_rejected():
     with pytest.raises(MerklePathInvalid):
         MixedProof.from_dict({"rows": [b"\\x00" * 7], "shapes": [[1, 1]], "salts": None,
                               "siblings": []})
+
+
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(st.data())
+def test_packed_leaves_hold_the_rows_fri_folds_together(data):
+    """``leaf_rows``: leaf j holds rows j, j + 2^L, .. of each packed group, largest first."""
+    from zkvm.stark.setup import leaf_rows
+
+    leaf_log = data.draw(st.integers(0, 4))
+    logs = sorted(data.draw(st.sets(st.integers(leaf_log, leaf_log + 3), min_size=1, max_size=3)),
+                  reverse=True)
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    parts = [[rng.integers(0, 2**63, size=(data.draw(st.integers(1, 3)), 1 << lg), dtype=np.uint64)
+              for _ in range(data.draw(st.integers(1, 2)))] for lg in logs]
+    got = leaf_rows(parts, logs, leaf_log)
+    n = 1 << leaf_log
+    for j in range(n):
+        want = []
+        for ps, lg in zip(parts, logs):
+            cols = np.concatenate(ps)
+            for s in range(1 << (lg - leaf_log)):
+                want += cols[:, j + s * n].tolist()
+        assert got[j].tolist() == want
