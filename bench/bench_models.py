@@ -177,13 +177,14 @@ def proof_breakdown(proof: Any, layout: Any) -> str:
 
     rows: dict[str, int] = {}
     sib: dict[str, int] = {}
-    for (phase, _g), op in zip(layout.trees, proof.openings):
-        rows[phase] = rows.get(phase, 0) + op.rows.nbytes + sum(map(len, op.salts or []))
+    for (phase, _gs), op in zip(layout.trees, proof.openings):
+        rows[phase] = (rows.get(phase, 0) + sum(r.nbytes for r in op.rows)
+                       + sum(len(s) for group in (op.salts or []) for s in group))
         sib[phase] = sib.get(phase, 0) + sum(map(len, op.siblings))
     total = len(proof.to_bytes())
     fri = len(msgpack.packb(proof.fri, use_bin_type=True))
     lines = [f"## proof size: {total / 1024:.1f} KiB, {len(layout.trees)} Merkle trees "
-             f"({len(layout.group_logs)} heights x phases)"]
+             f"(one per phase, over {len(layout.group_logs)} heights)"]
     for ph in rows:
         lines.append(f"  {ph:<5} opened rows {rows[ph] / 1024:7.1f} KiB   siblings "
                      f"{sib[ph] / 1024:7.1f} KiB")

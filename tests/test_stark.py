@@ -221,11 +221,12 @@ def test_every_merkle_root_replaced_is_rejected(proved):
 def test_every_opened_row_flipped_is_rejected(proved):
     pk, _, _, proof = proved
     for t in range(len(proof.openings)):
-        bad = copy.deepcopy(proof)
-        rows = bad.openings[t].rows.copy()
-        rows[0, 0] = (int(rows[0, 0]) + 1) % P
-        bad.openings[t].rows = rows
-        _reject(pk, bad)
+        for g in range(len(proof.openings[t].rows)):  # every row group of every phase tree
+            bad = copy.deepcopy(proof)
+            rows = bad.openings[t].rows[g].copy()
+            rows[0, 0] = (int(rows[0, 0]) + 1) % P
+            bad.openings[t].rows[g] = rows
+            _reject(pk, bad)
 
 
 def test_truncated_proof_file_is_rejected():
@@ -298,7 +299,8 @@ def test_zk_openings_do_not_reveal_private_cells():
     secret = set(int(v) for v in vals[:8])  # y and vals[8:] are public terms
     opened = set()
     for op in proof.openings:
-        opened |= set(int(v) for v in op.rows.ravel())
+        for rows in op.rows:
+            opened |= set(int(v) for v in rows.ravel())
     for block in proof.ood:
         opened |= set(block)
     assert not (secret & opened)
@@ -317,6 +319,40 @@ def test_key_naming_an_unknown_chip_is_rejected_cleanly():
     with pytest.raises(KeyMismatch, match="cannot rebuild"):
         verify(vk, proof)
     vk = copy.deepcopy(pk.vk)
-    vk.pre_roots[99] = bytes(32)
+    vk.pre_roots.append(bytes(32))
     with pytest.raises(KeyMismatch, match="preprocessed roots"):
         verify(vk, proof)
+
+
+def test_proof_and_key_of_the_old_one_tree_per_group_format_are_refused():
+    """Format 1 (one tree per group and phase) is refused with a message, not a traceback."""
+    import msgpack
+
+    from zkvm.stark.keys import KeyFileError, VerifyingKey
+
+    pk, traces, pub = fib()
+    proof = prove(pk, traces, pub)
+    for data, load, err in ((proof.to_bytes(), StarkProof.from_bytes, ProofFormatError),
+                            (pk.vk.to_bytes(), VerifyingKey.from_bytes, KeyFileError)):
+        d = msgpack.unpackb(data, raw=False, strict_map_key=False)
+        d["format"] = 1
+        with pytest.raises(err, match="format 1 is not supported"):
+            load(msgpack.packb(d, use_bin_type=True))
+
+
+def test_one_root_and_one_opening_per_phase():
+    pk, traces, pub = bus_stmt(zk=True)
+    proof = prove(pk, traces, pub)
+    lay = pk.layout
+    phases = [ph for ph, _ in lay.trees]
+    assert phases == [p for p in ("pre", "main", "perm", "quot") if p in phases]
+    assert {"main", "perm", "quot"} <= set(phases)
+    assert len(proof.openings) == len(lay.trees)
+    assert len(proof.main_roots) == len(proof.quot_roots) == 1
+    for (ph, gs), op in zip(lay.trees, proof.openings):
+        logs, widths = lay.tree_shape(ph)
+        assert [r.shape[1] for r in op.rows] == widths
+        assert sum(w << lg for w, lg in zip(widths, logs)) == sum(
+            lay.group_width(g, ph) << g for g in gs)  # every group's rows, once
+        assert widths[0] <= 16 or logs[0] == gs[0]  # leaves packed up to 16 elements
+    verify(pk.vk, StarkProof.from_bytes(proof.to_bytes()))

@@ -14,24 +14,32 @@ from typing import Sequence
 import numpy as np
 
 from zkvm.fri.merkle_verify import (
+    INJECT_KEY,
     LEAF_KEY,
     NODE_KEY,
     MerklePathInvalid,
     MerkleProof,
+    MixedProof,
     hash_leaf,
     hash_node,
+    mixed_positions,
     verify,
+    verify_mixed,
 )
 
 __all__ = [
+    "INJECT_KEY",
     "LEAF_KEY",
     "NODE_KEY",
     "MerklePathInvalid",
     "MerkleProof",
     "MerkleTree",
+    "MixedMerkleTree",
+    "MixedProof",
     "hash_leaf",
     "hash_node",
     "verify",
+    "verify_mixed",
 ]
 
 
@@ -51,15 +59,26 @@ class MerkleTree:
     def __init__(self, rows: np.ndarray, salts: np.ndarray | Sequence[bytes] | None = None) -> None:
         from zkvm.fri import blake3_kernel as bk
 
+        self.log_n_rows, self.rows, self.salts, level = self._leaves(rows, salts)
+        self.levels: list[np.ndarray] = [level]
+        while level.shape[0] > 1:
+            level = bk.hash_pairs(level, NODE_KEY)
+            self.levels.append(level)
+        self.root: bytes = level[0].tobytes()
+
+    @staticmethod
+    def _leaves(rows: np.ndarray, salts: np.ndarray | Sequence[bytes] | None):
+        """``(log_n, rows, salts, leaf digests)``: hashes ``salt || row`` under LEAF_KEY."""
+        from zkvm.fri import blake3_kernel as bk
+
         rows = np.asarray(rows)
         if rows.ndim != 2:
             raise ValueError(f"rows must be a 2-D uint64 matrix, got shape {rows.shape}")
         n = rows.shape[0]
         if n == 0 or n & (n - 1):
             raise ValueError(f"number of rows must be a power of two, got {n}")
-        self.log_n_rows = n.bit_length() - 1
         n_bytes = rows.shape[1] * 8
-        self.salts: np.ndarray | None = None
+        out_salts: np.ndarray | None = None
         if salts is None:
             rows = np.ascontiguousarray(rows, dtype=np.uint64)
             words = rows.view(np.uint32).reshape(n, -1) if rows.shape[1] else np.zeros((n, 1), np.uint32)
@@ -71,7 +90,7 @@ class MerkleTree:
             )
             if s.shape[0] != n:
                 raise ValueError(f"need one salt per row ({n}), got {s.shape[0]}")
-            self.salts = s
+            out_salts = s
             salt_len = s.shape[1]
             buf = _salt_room(rows, salt_len)
             if buf is not None:  # salt || row side by side in 8-byte words: no byte shuffling
@@ -88,13 +107,7 @@ class MerkleTree:
                 buf[:, salt_len : salt_len + n_bytes] = rows.view(np.uint8).reshape(n, -1)
                 words = buf.view("<u4").reshape(n, -1)
             n_bytes += salt_len
-        self.rows = rows
-        level = bk.hash_many_words(words, n_bytes, LEAF_KEY)
-        self.levels: list[np.ndarray] = [level]
-        while level.shape[0] > 1:
-            level = bk.hash_pairs(level, NODE_KEY)
-            self.levels.append(level)
-        self.root: bytes = level[0].tobytes()
+        return n.bit_length() - 1, rows, out_salts, bk.hash_many_words(words, n_bytes, LEAF_KEY)
 
     def open(self, indices: Sequence[int] | np.ndarray) -> MerkleProof:
         """Batch opening of the given row indices (duplicates allowed).
@@ -146,3 +159,72 @@ def _salt_room(rows: np.ndarray, salt_len: int) -> np.ndarray | None:
             and rows.ctypes.data == base.ctypes.data + 8 * sw):
         return base
     return np.empty((n, sw + w), dtype=np.uint64)
+
+
+class MixedMerkleTree:
+    """One Merkle tree over row groups of distinct heights (``merkle_verify.verify_mixed``).
+
+    Level ``k`` (``2^k`` nodes) joins children ``j`` and ``j + 2^k`` and absorbs
+    the group of height ``2^k``, if any, so a query index ``i`` of the largest
+    group passes through row ``i mod 2^log_g`` of every group.
+
+    Args:
+        groups: ``(rows, salts)`` per group, heights strictly decreasing powers
+            of two; ``rows`` and ``salts`` as for :class:`MerkleTree`.
+
+    Attributes:
+        root: the 32-byte root.
+        log_heights: log2 of each group's height.
+    """
+
+    def __init__(self, groups: Sequence[tuple[np.ndarray, np.ndarray | Sequence[bytes] | None]]
+                 ) -> None:
+        from zkvm.fri import blake3_kernel as bk
+
+        if not groups:
+            raise ValueError("a mixed tree needs at least one group")
+        self.groups = [MerkleTree._leaves(rows, salts) for rows, salts in groups]
+        self.log_heights = [lg for lg, _, _, _ in self.groups]
+        if any(a <= b for a, b in zip(self.log_heights, self.log_heights[1:])):
+            raise ValueError(f"group heights must be strictly decreasing, got {self.log_heights}")
+        level = self.groups[0][3]
+        self.levels: list[np.ndarray] = [level]  # levels[d]: 2^(top - d) nodes
+        gi = 1
+        for k in range(self.log_heights[0] - 1, -1, -1):
+            h = 1 << k
+            level = bk.hash_many_words(np.concatenate([level[:h], level[h:]], axis=1), 64,
+                                       NODE_KEY)
+            if gi < len(self.groups) and self.log_heights[gi] == k:
+                level = bk.hash_many_words(
+                    np.concatenate([level, self.groups[gi][3]], axis=1), 64, INJECT_KEY)
+                gi += 1
+            self.levels.append(level)
+        self.root: bytes = level[0].tobytes()
+
+    def open(self, indices: Sequence[int] | np.ndarray) -> MixedProof:
+        """Batch opening at query indices over the largest group (duplicates allowed)."""
+        top = self.log_heights[0]
+        idx = [int(i) for i in np.asarray(indices).ravel().tolist()]
+        for i in idx:
+            if not 0 <= i < (1 << top):
+                raise IndexError(f"index {i} out of range [0, {1 << top})")
+        siblings: list[bytes] = []
+        pos = set(mixed_positions(top, idx))
+        for depth, k in enumerate(range(top - 1, -1, -1)):
+            half = 1 << k
+            lvl = self.levels[depth]
+            parents = sorted({p & (half - 1) for p in pos})
+            for p in parents:
+                left, right = p in pos, (p + half) in pos
+                if not left:
+                    siblings.append(lvl[p].tobytes())
+                elif not right:
+                    siblings.append(lvl[p + half].tobytes())
+            pos = set(parents)
+        rows, salts = [], []
+        for lg, r, s, _ in self.groups:
+            at = mixed_positions(lg, idx)
+            rows.append(r[at].copy())
+            salts.append(None if s is None else [s[i].tobytes() for i in at])
+        return MixedProof(rows=rows, salts=None if salts[0] is None else salts,
+                          siblings=siblings)

@@ -199,3 +199,177 @@ def verify(
             tree,
             q,
         )
+
+
+# --- mixed-height trees: one tree over matrices of several heights -----------------------
+#
+# One commitment per STARK phase over groups of rows of distinct heights 2^L > 2^k1 > ...
+# (the standard "mixed matrix commitment", as in Plonky3's MMCS). The largest
+# group's rows are the leaves (LEAF_KEY). Level k of the tree has 2^k nodes and
+# node j there is NODE_KEY(c[j] || c[j + 2^k]) over the 2^(k+1) nodes c below:
+# a node joins the children whose indices agree modulo 2^k, which is exactly how
+# FRI folds (x and -x sit at i and i + N/2 of a natural-order coset), so a query
+# index i of the largest domain meets every level at i mod 2^k. A group of 2^k
+# rows is injected there: node j becomes INJECT_KEY(node || LEAF_KEY(salt || row_j)).
+# Three keys from distinct derive_key contexts keep leaves, nodes and injected
+# rows apart, and the verifier fixes the heights from the verifying key.
+
+INJECT_CONTEXT = "zkvm 2026-11 merkle inject v1"
+#: ``blake3(b"", derive_key_context=INJECT_CONTEXT)``; checked in tests/test_merkle_mixed.py.
+INJECT_KEY = bytes.fromhex("675d599a5d4bb83cf321d2ed6a9f9d447b5e1c185a6c6bd096ee29023e84105b")
+_INJECT_T = blake3.blake3(key=INJECT_KEY)
+
+
+@dataclass
+class MixedProof:
+    """A batch opening of a mixed-height tree.
+
+    Attributes:
+        rows: per group (largest first), ``uint64 (k_g, width_g)`` rows at the
+            sorted distinct positions ``{i mod 2^log_g}`` of the opened indices.
+        salts: per group, one salt (bytes) per opened row; ``None`` without salts.
+        siblings: deduplicated 32-byte sibling hashes in walk order.
+    """
+
+    rows: list[np.ndarray]
+    salts: list[list[bytes]] | None = None
+    siblings: list[bytes] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Msgpack-friendly dict (rows as little-endian bytes plus shape per group)."""
+        rows = [np.ascontiguousarray(r, dtype="<u8") for r in self.rows]
+        return {
+            "rows": [r.tobytes() for r in rows],
+            "shapes": [list(r.shape) for r in rows],
+            "salts": None if self.salts is None else [list(s) for s in self.salts],
+            "siblings": list(self.siblings),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "MixedProof":
+        """Inverse of :meth:`to_dict`; raises ``MerklePathInvalid`` on malformed input."""
+        try:
+            if len(d["rows"]) != len(d["shapes"]):
+                raise ValueError("one shape per group of rows")
+            rows = []
+            for data, shape in zip(d["rows"], d["shapes"]):
+                shape = tuple(int(x) for x in shape)
+                if len(shape) != 2:
+                    raise ValueError("shape must have two entries")
+                rows.append(np.frombuffer(data, dtype="<u8").astype(np.uint64).reshape(shape))
+            salts = (None if d["salts"] is None
+                     else [[bytes(s) for s in group] for group in d["salts"]])
+            siblings = [bytes(s) for s in d["siblings"]]
+        except (KeyError, TypeError, ValueError) as e:
+            raise MerklePathInvalid(f"malformed Merkle proof: {e}") from e
+        return cls(rows=rows, salts=salts, siblings=siblings)
+
+
+def mixed_positions(log_top: int, indices: Sequence[int]) -> list[int]:
+    """The sorted distinct leaf positions ``i mod 2^log_top`` of ``indices``."""
+    mask = (1 << log_top) - 1
+    return sorted({int(i) & mask for i in indices})
+
+
+def verify_mixed(
+    root: bytes,
+    log_heights: Sequence[int],
+    widths: Sequence[int],
+    indices: Sequence[int] | np.ndarray,
+    proof: MixedProof,
+    salted: bool,
+    tree: str = "",
+) -> list[dict[int, int]]:
+    """Check a batch opening of a mixed-height tree against ``root``.
+
+    Args:
+        root: the committed 32-byte root.
+        log_heights: log2 of each group's height, strictly decreasing (from the key).
+        widths: each group's row width in ``uint64`` words (from the key).
+        indices: opened indices over the largest group, each in ``[0, 2^log_heights[0])``.
+        proof: the opening; its rows are what gets authenticated.
+        salted: whether rows carry salts (zk mode).
+        tree: a name for error messages.
+
+    Returns:
+        Per group, ``position -> row number in proof.rows[g]`` for the opened
+        positions ``i mod 2^log_g``.
+
+    Raises:
+        MerklePathInvalid: a wrong shape, count, index range, or a root mismatch.
+    """
+    logs = [int(x) for x in log_heights]
+    if not logs or any(a <= b for a, b in zip(logs, logs[1:])) or logs[-1] < 0:
+        raise MerklePathInvalid(f"group heights must be strictly decreasing, got {logs}", tree)
+    top = logs[0]
+    idx = [int(i) for i in (indices.tolist() if isinstance(indices, np.ndarray) else indices)]
+    if not idx:
+        raise MerklePathInvalid("no indices to open", tree)
+    for i in idx:
+        if not 0 <= i < (1 << top):
+            raise MerklePathInvalid(f"index {i} out of range [0, {1 << top})", tree, i)
+    rows, salts = proof.rows, proof.salts
+    if not isinstance(rows, list) or len(rows) != len(logs):
+        raise MerklePathInvalid(f"expected rows of {len(logs)} groups", tree)
+    if salted != (salts is not None):
+        raise MerklePathInvalid("salts " + ("missing" if salted else "not expected"), tree)
+    if salts is not None and len(salts) != len(logs):
+        raise MerklePathInvalid(f"expected salts of {len(logs)} groups", tree)
+    # per group: the opened positions and each one's leaf digest
+    digests: list[dict[int, bytes]] = []
+    where: list[dict[int, int]] = []
+    for gi, (lg, w) in enumerate(zip(logs, widths)):
+        pos = mixed_positions(lg, idx)
+        r = rows[gi]
+        if not isinstance(r, np.ndarray) or r.ndim != 2 or r.shape != (len(pos), int(w)):
+            shape = getattr(r, "shape", None)
+            raise MerklePathInvalid(
+                f"group 2^{lg}: expected rows of shape {(len(pos), int(w))}, got {shape}", tree)
+        if salts is not None and len(salts[gi]) != len(pos):
+            raise MerklePathInvalid(f"group 2^{lg}: expected {len(pos)} salts", tree)
+        flat = np.ascontiguousarray(r, dtype="<u8").tobytes()
+        wb = int(w) * 8
+        d: dict[int, bytes] = {}
+        for k, p in enumerate(pos):
+            row = flat[k * wb:(k + 1) * wb]
+            d[p] = _leaf_digest(row if salts is None else bytes(salts[gi][k]) + row)
+        digests.append(d)
+        where.append({p: k for k, p in enumerate(pos)})
+    level = digests[0]
+    sib = proof.siblings
+    s_ptr = 0
+    gi = 1
+    node_copy, inject_copy = _NODE_T.copy, _INJECT_T.copy
+    try:
+        for k in range(top - 1, -1, -1):
+            half = 1 << k
+            parents = sorted({p & (half - 1) for p in level})
+            new: dict[int, bytes] = {}
+            for p in parents:
+                left, right = level.get(p), level.get(p + half)
+                if left is None:
+                    left = sib[s_ptr]
+                    s_ptr += 1
+                elif right is None:
+                    right = sib[s_ptr]
+                    s_ptr += 1
+                c = node_copy()
+                c.update(left + right)
+                new[p] = c.digest()
+            if gi < len(logs) and logs[gi] == k:
+                rowd = digests[gi]
+                for p in parents:
+                    c = inject_copy()
+                    c.update(new[p] + rowd[p])
+                    new[p] = c.digest()
+                gi += 1
+            level = new
+    except IndexError:
+        raise MerklePathInvalid("too few sibling hashes in proof", tree) from None
+    except TypeError as e:
+        raise MerklePathInvalid(f"malformed sibling hash: {e}", tree) from None
+    if s_ptr != len(sib):
+        raise MerklePathInvalid(f"{len(sib) - s_ptr} unused sibling hashes in proof", tree)
+    if level[0] != root:
+        raise MerklePathInvalid("opening does not match the root", tree)
+    return where

@@ -2,7 +2,8 @@
 
 A verifying key binds the statement id (for the VM: the program digest),
 the security parameters, the zk flag, every table's chip spec and height,
-and the Merkle roots of the preprocessed columns (one per table group). The
+and the Merkle root of the preprocessed columns (one mixed-height tree over
+every table group that has such columns). The
 key's digest is absorbed into the transcript first thing, so a proof made
 for one key never verifies against another.
 
@@ -22,7 +23,7 @@ from zkvm.fri.security import SecurityConfig
 
 AIR_VERSION = 1
 KEY_MAGIC = b"ZKVMVKEY"
-KEY_FORMAT = 1
+KEY_FORMAT = 2  # 2: one mixed-height preprocessed tree (1: one tree per group)
 
 
 class KeyFileError(ValueError):
@@ -38,7 +39,8 @@ class VerifyingKey:
         security: the parameters proofs for this key are made with.
         zk: whether witness columns are randomised (any private value).
         tables: ``Air.spec()`` of every table, in order.
-        pre_roots: ``log_lde -> root`` of the preprocessed tree of each group.
+        pre_roots: the root of the preprocessed tree (empty when no table has
+            preprocessed columns, else one root).
         meta: free-form public metadata (e.g. output names), also bound.
     """
 
@@ -46,7 +48,7 @@ class VerifyingKey:
     security: SecurityConfig
     zk: bool
     tables: list[dict]
-    pre_roots: dict[int, bytes]
+    pre_roots: list[bytes]
     meta: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -56,7 +58,7 @@ class VerifyingKey:
             "security": self.security.to_dict(),
             "zk": self.zk,
             "tables": self.tables,
-            "pre_roots": [[k, v] for k, v in sorted(self.pre_roots.items())],
+            "pre_roots": list(self.pre_roots),
             "meta": self.meta,
         }
 
@@ -72,7 +74,7 @@ class VerifyingKey:
                 security=SecurityConfig.from_dict(d["security"]),
                 zk=bool(d["zk"]),
                 tables=[dict(t) for t in d["tables"]],
-                pre_roots={int(k): bytes(v) for k, v in d["pre_roots"]},
+                pre_roots=[_digest32(v) for v in d["pre_roots"]],
                 meta=dict(d.get("meta") or {}),
             )
         except (KeyError, TypeError, ValueError) as e:
@@ -106,6 +108,12 @@ class VerifyingKey:
     def from_bytes(cls, data: bytes) -> "VerifyingKey":
         return cls.from_dict(envelope.unpack(data, KEY_MAGIC, KEY_FORMAT, "key", KeyFileError,
                                              "verifying key", "is this a proof or a program?"))
+
+
+def _digest32(v) -> bytes:
+    if not isinstance(v, (bytes, bytearray)) or len(v) != 32:
+        raise ValueError("a preprocessed root must be 32 bytes")
+    return bytes(v)
 
 
 def _copy(obj):

@@ -14,9 +14,10 @@ heights), the security parameters and the zk flag, never from a proof
 * its quotient has degree ``< (D * n'/n - 1) * n`` for constraint degree
   ``D`` (at least 2), split into ``n_chunks = D * n'/n - 1`` chunks of
   degree ``< n`` (randomised to ``< n'`` in zk mode);
-* tables with the same extension size form a *group*; each group has one
-  Merkle tree per phase (preprocessed, main, LogUp, quotient) holding the
-  columns of its tables side by side;
+* tables with the same extension size form a *group*; each phase
+  (preprocessed, main, LogUp, quotient) has one mixed-height Merkle tree
+  (``zkvm.fri.merkle_verify.verify_mixed``) in which every group with columns
+  in that phase is one row group, its tables' columns side by side;
 * an extension value (LogUp column, quotient chunk, DEEP mask) is
   ``ext_degree`` base columns (the parameters' degree D, 2 or 3).
 """
@@ -138,25 +139,50 @@ class StarkLayout:
         return sum(t.width(phase) for t in self.groups[log_lde]) + extra
 
     @cached_property
-    def trees(self) -> list[tuple[str, int]]:
-        """``(phase, log_lde)`` of every non-empty tree, in commitment order."""
-        return [(ph, g) for ph in PHASES for g in self.group_logs if self.group_width(g, ph)]
-
-    def pack(self, log_lde: int, phase: str) -> int:
-        """LDE rows per Merkle leaf: narrow trees pack consecutive rows, up to 16 elements.
-
-        A leaf of up to 16 elements costs at most two BLAKE3 compressions, so
-        packing a 2-column tree 8 rows a leaf cuts its leaves and inner nodes
-        eightfold; an opening then carries the few neighbouring rows too.
-        """
-        w = self.group_width(log_lde, phase)
-        f = 1
-        while w * f * 2 <= 16 and f * 2 <= (1 << log_lde):
-            f *= 2
-        return f
+    def trees(self) -> list[tuple[str, tuple[int, ...]]]:
+        """``(phase, group logs largest first)`` of every non-empty phase tree, in
+        commitment order: one mixed-height tree per phase."""
+        out = []
+        for ph in PHASES:
+            gs = tuple(g for g in self.group_logs if self.group_width(g, ph))
+            if gs:
+                out.append((ph, gs))
+        return out
 
     def trees_of(self, phase: str) -> list[int]:
-        return [g for ph, g in self.trees if ph == phase]
+        """The groups (log LDE sizes, largest first) in ``phase``'s tree; empty if none."""
+        return next((list(gs) for ph, gs in self.trees if ph == phase), [])
+
+    def has_tree(self, phase: str) -> bool:
+        return bool(self.trees_of(phase))
+
+    def leaf_log(self, phase: str) -> int:
+        """log2 of the number of leaves of ``phase``'s tree.
+
+        A leaf of up to 16 elements costs at most two BLAKE3 compressions, so
+        narrow groups pack: with ``2^L`` leaves, every group ``g >= L`` puts
+        its rows ``j, j + 2^L, j + 2 * 2^L, ..`` (the rows FRI's folding joins)
+        side by side into leaf ``j``, largest group first; smaller groups are
+        injected above. ``L`` is the smallest level (from the largest group's
+        down) whose leaves stay within 16 elements.
+        """
+        gs = self.trees_of(phase)
+        lv = gs[0]
+        while lv > 0 and self.leaf_width(phase, lv - 1) <= 16:
+            lv -= 1
+        return lv
+
+    def leaf_width(self, phase: str, lv: int) -> int:
+        """Elements per leaf when the tree has ``2^lv`` leaves."""
+        return sum(self.group_width(g, phase) << (g - lv) for g in self.trees_of(phase) if g >= lv)
+
+    def tree_shape(self, phase: str) -> tuple[list[int], list[int]]:
+        """``(log heights, row widths)`` of ``phase``'s tree as ``verify_mixed`` sees it:
+        the packed leaves first, then each group injected above them."""
+        lv = self.leaf_log(phase)
+        rest = [g for g in self.trees_of(phase) if g < lv]
+        return [lv] + rest, [self.leaf_width(phase, lv)] + [self.group_width(g, phase)
+                                                            for g in rest]
 
     def deep_coefficients_count(self, log_lde: int) -> int:
         """How many powers of the DEEP challenge a group's batch uses."""

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 
 
 from zkvm import envelope
-from zkvm.fri.merkle_verify import MerkleProof
+from zkvm.fri.merkle_verify import MixedProof
 from zkvm.stark.errors import ProofFormatError
 
 PROOF_MAGIC = b"ZKVMPROF"
-PROOF_FORMAT = 1
+PROOF_FORMAT = 2  # 2: one mixed-height tree per phase (1: one tree per group and phase)
 
 
 @dataclass
@@ -62,7 +62,7 @@ class StarkProof:
     quot_roots: list[bytes]
     ood: list[list[int]]
     fri: dict
-    openings: list[MerkleProof]
+    openings: list[MixedProof]
     meta: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -102,7 +102,7 @@ class StarkProof:
                 perm_roots=roots("perm_roots"), claimed_sums=ints(p["claimed_sums"], "claimed sums"),
                 quot_roots=roots("quot_roots"), ood=ints(p["ood"], "OOD values"),
                 fri=dict(p["fri"]),
-                openings=[MerkleProof.from_dict(o) for o in p["openings"]],
+                openings=[MixedProof.from_dict(o) for o in p["openings"]],
                 meta=dict(p.get("meta") or {}),
             )
         except ProofFormatError:

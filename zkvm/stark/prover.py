@@ -4,7 +4,8 @@ Steps (the verifier carries the same numbers):
 
 1. Seed the transcript with the protocol id, the parameters, the verifying
    key's digest and every public value.
-2. Commit the main traces, one tree per group of equal-size tables.
+2. Commit the main traces: one mixed-height tree, each group of equal-size
+   tables one row group of it (``zkvm.fri.merkle.MixedMerkleTree``).
 3. Draw the LogUp challenges (alpha, beta).
 4. Commit the LogUp columns; send each table's claimed sum.
 5. Draw the constraint-combination challenge.
@@ -13,7 +14,7 @@ Steps (the verifier carries the same numbers):
 8. Send every column at z and z*w (quotient chunks at z).
 9. Draw the DEEP challenge and build one DEEP codeword per group.
 10. FRI: commit layers, final polynomial, grinding, queries.
-11. Open every tree at the query positions.
+11. Open every phase's tree at the query positions.
 
 Zero knowledge (``vk.zk``) follows Haböck & Al Kindi, "A note on adding
 zero-knowledge to STARKs" (eprint 2024/1037): every witness polynomial
@@ -38,7 +39,7 @@ from zkvm.field import kernels as K
 from zkvm.field.extension import ext_gen, from_coeffs
 from zkvm.field.scalar import P, Ext, root_of_unity, s_inv
 from zkvm.fri import fri
-from zkvm.fri.merkle import MerkleTree
+from zkvm.fri.merkle import MixedMerkleTree
 from zkvm.poly.transforms import coset_intt, coset_ntt, intt
 from zkvm.stark.common import powers, sample_ood_point, seed_transcript
 from zkvm.stark.debug import check_bus, check_constraints
@@ -47,7 +48,7 @@ from zkvm.stark.kernels import eval_with_powers, ext_cumsum, lincomb
 from zkvm.stark.layout import TableLayout
 from zkvm.stark.proof import PublicValues, StarkProof
 from zkvm.stark.rand import Randomness
-from zkvm.stark.setup import ProvingKey, extend, group_rows
+from zkvm.stark.setup import ProvingKey, extend, mixed_groups
 from zkvm.stark.verifier import _check_table_at_z
 
 SALT_WORDS = 2  # the 16-byte leaf salt (Randomness.salts) in front of each Merkle row
@@ -61,7 +62,7 @@ class ProverError(Exception):
 class _Committed:
     coeffs: dict[int, np.ndarray]  # table index -> (w, m) coefficients
     lde: dict[int, np.ndarray]     # table index -> (w, N) evaluations
-    trees: dict[int, MerkleTree]   # log_lde -> tree
+    tree: MixedMerkleTree          # the phase's tree, one row group per table group
 
 
 def _randomise(coeffs: np.ndarray, n: int, rng: Randomness) -> np.ndarray:
@@ -76,9 +77,9 @@ def _randomise(coeffs: np.ndarray, n: int, rng: Randomness) -> np.ndarray:
 
 def _commit(pk: ProvingKey, phase: str, evals: dict[int, np.ndarray], rng: Randomness,
             salted: bool) -> _Committed:
-    """Interpolate, randomise (zk), extend and commit one phase's columns per group."""
+    """Interpolate, randomise (zk), extend and commit one phase's columns (one tree)."""
     lay = pk.layout
-    coeffs, lde, trees = {}, {}, {}
+    coeffs, lde, groups = {}, {}, {}
     for g in lay.trees_of(phase):
         parts = []
         for t in lay.groups[g]:
@@ -90,9 +91,11 @@ def _commit(pk: ProvingKey, phase: str, evals: dict[int, np.ndarray], rng: Rando
             coeffs[t.index] = c
             lde[t.index] = extend(c, t)
             parts.append(lde[t.index])
-        rows = group_rows(parts, lay.pack(g, phase), SALT_WORDS if salted else 0)
-        trees[g] = MerkleTree(rows, rng.salts(rows.shape[0]) if salted else None)
-    return _Committed(coeffs, lde, trees)
+        groups[g] = parts
+    tree = MixedMerkleTree(mixed_groups(groups, lay.trees_of(phase), lay.leaf_log(phase),
+                                        rng.salts if salted else None,
+                                        SALT_WORDS if salted else 0))
+    return _Committed(coeffs, lde, tree)
 
 
 def _logup_columns(t: TableLayout, main: np.ndarray, pre: np.ndarray | None, public: list[int],
@@ -314,7 +317,7 @@ def prove(pk: ProvingKey, traces: list[np.ndarray], public: PublicValues | None 
     # 2. Commit the main traces.
     note("commit main")
     main = _commit(pk, "main", main_evals, rng, lay.zk)
-    main_roots = [main.trees[g].root for g in lay.trees_of("main")]
+    main_roots = [main.tree.root]
     for r in main_roots:
         tr.observe_digest(r)
 
@@ -335,7 +338,7 @@ def prove(pk: ProvingKey, traces: list[np.ndarray], public: PublicValues | None 
     if "perm" in hooks:
         hooks["perm"](perm_evals)
     perm = _commit(pk, "perm", perm_evals, rng, lay.zk) if perm_evals else None
-    perm_roots = [perm.trees[g].root for g in lay.trees_of("perm")] if perm else []
+    perm_roots = [perm.tree.root] if perm else []
     for r in perm_roots:
         tr.observe_digest(r)
     claimed_list = [claimed[t.index] for t in lay.interacting]
@@ -346,7 +349,7 @@ def prove(pk: ProvingKey, traces: list[np.ndarray], public: PublicValues | None 
 
     # 6. Quotients: chunks per table, plus the zk mask of each group's DEEP batch.
     note("quotient")
-    quot_coeffs, quot_lde, quot_trees = {}, {}, {}
+    quot_coeffs, quot_lde, quot_groups = {}, {}, {}
     masks: dict[int, np.ndarray] = {}
     for g in lay.group_logs:
         parts = []
@@ -362,9 +365,11 @@ def prove(pk: ProvingKey, traces: list[np.ndarray], public: PublicValues | None 
             t0 = lay.groups[g][0]
             masks[g] = extend(rng.field((D, 1 << t0.log_ext)), t0)
             parts.append(masks[g])
-        rows = group_rows(parts, lay.pack(g, "quot"), SALT_WORDS if lay.zk else 0)
-        quot_trees[g] = MerkleTree(rows, rng.salts(rows.shape[0]) if lay.zk else None)
-    quot_roots = [quot_trees[g].root for g in lay.group_logs]
+        quot_groups[g] = parts
+    quot_tree = MixedMerkleTree(mixed_groups(
+        quot_groups, lay.group_logs, lay.leaf_log("quot"), rng.salts if lay.zk else None,
+        SALT_WORDS if lay.zk else 0))
+    quot_roots = [quot_tree.root]
     for r in quot_roots:
         tr.observe_digest(r)
 
@@ -458,15 +463,15 @@ def prove(pk: ProvingKey, traces: list[np.ndarray], public: PublicValues | None 
     note("FRI")
     fri_proof, queries = fri.prove(inputs, cfg, tr)
 
-    # 11. Open every tree at the query positions.
+    # 11. Open every phase's tree at the query positions.
     note("openings")
     queries = np.asarray(queries, dtype=np.int64)
     openings = []
-    all_trees = {"pre": pk.pre_trees, "main": main.trees,
-                 "perm": perm.trees if perm else {}, "quot": quot_trees}
-    for phase, g in lay.trees:
-        f = lay.pack(g, phase)
-        openings.append(all_trees[phase][g].open((queries & ((1 << g) - 1)) // f))
+    all_trees = {"pre": pk.pre_tree, "main": main.tree,
+                 "perm": perm.tree if perm else None, "quot": quot_tree}
+    for phase, _ in lay.trees:  # the leaf level sees the query mod its size
+        leaf_log = lay.tree_shape(phase)[0][0]
+        openings.append(all_trees[phase].open(queries & ((1 << leaf_log) - 1)))
 
     return StarkProof(
         vk_digest=vk_digest, security=cfg.to_dict(), zk=lay.zk, public=public,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from zkvm.air.air import Air
-from zkvm.fri.merkle import MerkleTree
+from zkvm.fri.merkle import MixedMerkleTree
 from zkvm.fri.security import SecurityConfig
 from zkvm.poly.transforms import coset_extend, intt
 from zkvm.stark.keys import VerifyingKey
@@ -26,7 +26,7 @@ class ProvingKey:
     layout: StarkLayout
     pre_coeffs: dict[int, np.ndarray]   # table index -> (w, n) coefficients
     pre_lde: dict[int, np.ndarray]      # table index -> (w, n'B) evaluations
-    pre_trees: dict[int, MerkleTree]    # log_lde -> tree
+    pre_tree: MixedMerkleTree | None    # one tree over every group with preprocessed columns
     pre_trace: dict[int, np.ndarray]    # table index -> (w, n) values on the trace domain
 
 
@@ -39,7 +39,7 @@ def group_rows(parts: list[np.ndarray], pack: int = 1, lead: int = 0) -> np.ndar
     """Side-by-side columns ``[(w_i, N), ...]`` as Merkle rows ``(N / pack, pack * sum w_i)``.
 
     Row ``r`` of the result holds LDE rows ``r * pack .. r * pack + pack - 1``
-    one after the other (see ``StarkLayout.pack``). With ``lead > 0`` (and
+    one after the other (the STARK's trees use ``pack = 1``). With ``lead > 0`` (and
     ``pack == 1``) the result is a view of a buffer with ``lead`` free words in
     front of each row, where ``MerkleTree`` puts the leaf salts without copying.
     """
@@ -56,6 +56,42 @@ def group_rows(parts: list[np.ndarray], pack: int = 1, lead: int = 0) -> np.ndar
         col += p.shape[0]
     rows = buf[:, lead:] if lead else buf
     return rows.reshape(n // pack, width * pack)
+
+
+def leaf_rows(parts_by_group: list[list[np.ndarray]], logs: list[int], leaf_log: int,
+              lead: int = 0) -> np.ndarray:
+    """The leaves of a mixed tree with ``2^leaf_log`` leaves (``StarkLayout.leaf_log``).
+
+    ``parts_by_group[k]`` are the column blocks of the group of ``2^logs[k]``
+    rows (``logs[k] >= leaf_log``, largest first); leaf ``j`` holds each group's
+    rows ``j, j + 2^leaf_log, ..`` side by side. One unpacked group is
+    :func:`group_rows` (with ``lead`` free words for the salts).
+    """
+    if len(logs) == 1 and logs[0] == leaf_log:
+        return group_rows(parts_by_group[0], 1, lead)
+    n = 1 << leaf_log
+    blocks = []
+    for parts, lg in zip(parts_by_group, logs):
+        rows = group_rows(parts)
+        f = 1 << (lg - leaf_log)
+        blocks.append(rows.reshape(f, n, rows.shape[1]).transpose(1, 0, 2).reshape(n, -1))
+    return np.ascontiguousarray(np.concatenate(blocks, axis=1))
+
+
+def mixed_groups(parts: dict[int, list[np.ndarray]], logs: list[int], leaf_log: int,
+                 salts=None, lead: int = 0) -> list[tuple[np.ndarray, object]]:
+    """``MixedMerkleTree`` groups from each group's column blocks (``log_lde -> parts``).
+
+    ``salts(n)`` (zk) gives the salts of ``n`` rows; ``None`` leaves rows unsalted.
+    """
+    packed = [g for g in logs if g >= leaf_log]
+    rows = leaf_rows([parts[g] for g in packed], packed, leaf_log, lead)
+    out = [(rows, salts(rows.shape[0]) if salts else None)]
+    for g in logs:
+        if g < leaf_log:
+            r = group_rows(parts[g], 1, lead)
+            out.append((r, salts(r.shape[0]) if salts else None))
+    return out
 
 
 def setup(airs: list[Air], security: SecurityConfig, zk: bool, statement_id: bytes,
@@ -77,8 +113,8 @@ def setup(airs: list[Air], security: SecurityConfig, zk: bool, statement_id: byt
                 f"zero-knowledge needs every table to have at least n_queries + 2 = "
                 f"{security.n_queries + 2} rows (the randomiser must outnumber the points "
                 f"opened); table {small[0].air.name!r} has {small[0].n}")
-    pre_trace, pre_coeffs, pre_lde, trees, roots = {}, {}, {}, {}, {}
-    for g in layout.group_logs:
+    pre_trace, pre_coeffs, pre_lde, groups = {}, {}, {}, {}
+    for g in layout.trees_of("pre"):
         parts = []
         for t in layout.groups[g]:
             if not t.air.pre_width:
@@ -91,8 +127,9 @@ def setup(airs: list[Air], security: SecurityConfig, zk: bool, statement_id: byt
             pre_coeffs[t.index] = intt(pre)
             pre_lde[t.index] = extend(pre_coeffs[t.index], t)
             parts.append(pre_lde[t.index])
-        if parts:
-            trees[g] = MerkleTree(group_rows(parts, layout.pack(g, "pre")))
-            roots[g] = trees[g].root
+        groups[g] = parts
+    tree = (MixedMerkleTree(mixed_groups(groups, layout.trees_of("pre"), layout.leaf_log("pre")))
+            if groups else None)
+    roots = [tree.root] if tree else []
     vk = VerifyingKey(statement_id, security, zk, [a.spec() for a in airs], roots, dict(meta or {}))
-    return ProvingKey(vk, layout, pre_coeffs, pre_lde, trees, pre_trace)
+    return ProvingKey(vk, layout, pre_coeffs, pre_lde, tree, pre_trace)

@@ -27,7 +27,7 @@ from zkvm.field.extension import Ext3, batch_inv_ext, ext_gen, ext_one, ext_zero
 from zkvm.field.scalar import P, W, Ext, batch_inv, root_of_unity
 from zkvm.fri import fri_verify
 from zkvm.fri.fri_types import FriError, FriProof
-from zkvm.fri.merkle_verify import MerklePathInvalid, verify as merkle_verify
+from zkvm.fri.merkle_verify import MerklePathInvalid, verify_mixed
 from zkvm.fri.security import SecurityConfig, security_bits
 from zkvm.stark.common import powers, sample_ood_point, seed_transcript
 from zkvm.stark.errors import (
@@ -68,7 +68,7 @@ def verify(vk: VerifyingKey, proof: StarkProof, *, min_bits: float | None = None
         lay = StarkLayout(airs, vk.security.log_blowup, vk.zk, vk.security.ext_degree)
     except (KeyError, TypeError, ValueError) as e:
         raise KeyMismatch(f"the verifying key names tables this zkvm cannot rebuild: {e}") from None
-    if set(vk.pre_roots) != set(lay.trees_of("pre")):
+    if len(vk.pre_roots) != int(lay.has_tree("pre")):
         raise KeyMismatch("the verifying key's preprocessed roots do not match its tables")
     if min_bits is not None:
         report = security_bits(cfg, trace_log_height=max(t.log_n for t in lay.tables) + int(vk.zk),
@@ -198,9 +198,9 @@ def _check_shape(lay: StarkLayout, proof: StarkProof) -> None:
         if not cond:
             raise ProofShapeError(what)
 
-    need(len(proof.main_roots) == len(lay.trees_of("main")), "wrong number of main roots")
-    need(len(proof.perm_roots) == len(lay.trees_of("perm")), "wrong number of LogUp roots")
-    need(len(proof.quot_roots) == len(lay.trees_of("quot")), "wrong number of quotient roots")
+    need(len(proof.main_roots) == int(lay.has_tree("main")), "wrong number of main roots")
+    need(len(proof.perm_roots) == int(lay.has_tree("perm")), "wrong number of LogUp roots")
+    need(len(proof.quot_roots) == int(lay.has_tree("quot")), "wrong number of quotient roots")
     need(len(proof.claimed_sums) == len(lay.interacting)
          and all(len(c) == lay.ext_degree for c in proof.claimed_sums), "wrong number of claimed sums")
     need(len(proof.ood) == len(lay.tables), "wrong number of OOD blocks")
@@ -208,10 +208,13 @@ def _check_shape(lay: StarkLayout, proof: StarkProof) -> None:
         need(len(flat) == lay.ext_degree * t.n_ood, f"table {t.air.name!r}: wrong number of OOD values")
         need(all(0 <= v < P for v in flat), f"table {t.air.name!r}: OOD value out of range")
     need(len(proof.openings) == len(lay.trees), "wrong number of tree openings")
-    for (phase, g), op in zip(lay.trees, proof.openings):
-        need(op.rows.ndim == 2
-             and op.rows.shape[1] == lay.group_width(g, phase) * lay.pack(g, phase),
-             f"{phase} tree of size 2^{g}: wrong opened row width")
+    for (phase, gs), op in zip(lay.trees, proof.openings):
+        logs, widths = lay.tree_shape(phase)
+        need(isinstance(op.rows, list) and len(op.rows) == len(logs),
+             f"{phase} tree: wrong number of row groups")
+        for g, w, rows in zip(logs, widths, op.rows):
+            need(rows.ndim == 2 and rows.shape[1] == w,
+                 f"{phase} tree, rows of level 2^{g}: wrong opened row width")
     pub = proof.public
     need(len(pub.table_publics) == lay.n_original, "wrong number of public-value blocks")
     for t, vals in zip(lay.tables, pub.table_publics):
@@ -253,14 +256,14 @@ class _DeepEvaluator:
 
     def __init__(self, lay: StarkLayout, proof: StarkProof, ood, z: Ext, lam: Ext):
         self.lay, self.proof, self.z = lay, proof, z
-        self.roots = {("main", g): r for g, r in zip(lay.trees_of("main"), proof.main_roots)}
-        self.roots.update({("perm", g): r for g, r in zip(lay.trees_of("perm"), proof.perm_roots)})
-        self.roots.update({("quot", g): r for g, r in zip(lay.trees_of("quot"), proof.quot_roots)})
-        self.openings = dict(zip(lay.trees, proof.openings))
+        self.roots = {"main": proof.main_roots, "perm": proof.perm_roots, "quot": proof.quot_roots}
+        self.openings = {ph: op for (ph, _), op in zip(lay.trees, proof.openings)}
         self.coeffs = {g: self._coefficients(g, ood, lam) for g in lay.group_logs}
+        # (phase, log_lde) -> (opened rows, position -> row number), once the trees are checked
+        self.opened: dict[tuple[str, int], tuple[np.ndarray, dict[int, int]]] | None = None
 
-    def set_pre_roots(self, roots: dict[int, bytes]) -> None:
-        self.roots.update({("pre", g): r for g, r in roots.items()})
+    def set_pre_roots(self, roots: list[bytes]) -> None:
+        self.roots["pre"] = roots
 
     def _coefficients(self, g: int, ood, lam: Ext):
         """The DEEP batch's coefficients over one query's concatenated tree rows.
@@ -372,35 +375,61 @@ class _DeepEvaluator:
         flat = [[x for ph in phases for x in part[ph][j]] for part in (cz, czw) for j in range(d)]
         return _limbs16(flat), vz, vw
 
-    def _opened_rows(self, g: int, idx: list[int]) -> np.ndarray:
-        """Check every tree of group ``g`` at ``idx``; return the rows there side by side.
+    def _check_trees(self, idx: list[int]) -> None:
+        """Authenticate every phase's opening at FRI's query indices over the largest domain.
 
-        Each tree's opening holds its distinct leaves in sorted order; they are
-        authenticated as they are, then each query's own row is cut out of its
-        leaf (a leaf packs ``pack`` consecutive rows). Returns ``uint64 (len(idx),
-        width)`` with the phases' rows concatenated (pre, main, perm, quot).
+        Each phase has one mixed-height tree; a query ``i`` opens row ``i mod 2^g``
+        of each of its groups (``verify_mixed``), the rows FRI's folding asks for
+        when it reaches group ``g``. Heights and widths come from the layout.
         """
         lay = self.lay
-        n_q = len(idx)
-        blocks = []
-        for phase in PHASES:
-            if (phase, g) not in self.openings:
-                continue
-            op = self.openings[(phase, g)]
-            f = lay.pack(g, phase)
-            w = lay.group_width(g, phase)
-            leaf_idx = [i // f for i in idx]
-            uniq = sorted(set(leaf_idx))
-            if op.rows.shape[0] != len(uniq):
-                raise OpeningInvalid(f"{phase} tree of size 2^{g}: wrong number of opened rows")
+        opened = {}
+        for phase, gs in lay.trees:
+            op = self.openings[phase]
+            logs, widths = lay.tree_shape(phase)
+            lv = logs[0]
             try:
-                merkle_verify(self.roots[(phase, g)], g - f.bit_length() + 1, uniq, op.rows, op,
-                              tree=f"{phase}/{g}")
+                where = verify_mixed(self.roots[phase][0], logs, widths,
+                                     [i & ((1 << lv) - 1) for i in idx], op,
+                                     salted=lay.zk and phase != "pre", tree=phase)
             except MerklePathInvalid as e:
                 raise OpeningInvalid(str(e)) from None
-            at = {u: k for k, u in enumerate(uniq)}
-            leaves = op.rows[[at[i] for i in leaf_idx]].reshape(n_q, f, w)
-            blocks.append(leaves[np.arange(n_q), [i % f for i in idx]])
+            leaves, leaf_at = op.rows[0], where[0]
+            col = 0
+            for g in gs:
+                if g < lv:
+                    k = logs.index(g)
+                    opened[(phase, g)] = (op.rows[k], where[k])
+                    continue
+                # packed: row i of group g is slot i >> lv of leaf i mod 2^lv
+                f, w = 1 << (g - lv), lay.group_width(g, phase)
+                rows = leaves[:, col:col + f * w].reshape(leaves.shape[0] * f, w)
+                opened[(phase, g)] = (rows, {p + (s << lv): r * f + s
+                                             for p, r in leaf_at.items() for s in range(f)})
+                col += f * w
+        self.opened = opened
+
+    def _opened_rows(self, g: int, idx: list[int]) -> np.ndarray:
+        """The opened rows of group ``g`` at ``idx``, phases side by side (pre, main, perm, quot).
+
+        The first call (FRI's layer 0, the largest group) authenticates every
+        tree at once (:meth:`_check_trees`); later calls only look rows up.
+        Returns ``uint64 (len(idx), width)``.
+        """
+        if self.opened is None:
+            if g != self.lay.group_logs[0]:
+                raise OpeningInvalid("the openings must first be read at the largest domain")
+            self._check_trees(idx)
+        blocks = []
+        for phase in PHASES:
+            got = self.opened.get((phase, g))
+            if got is None:
+                continue
+            rows, where = got
+            try:
+                blocks.append(rows[[where[i] for i in idx]])
+            except KeyError:
+                raise OpeningInvalid(f"{phase} tree: a row of group 2^{g} was not opened") from None
         return np.concatenate(blocks, axis=1)
 
     def values(self, log_n: int, indices):
