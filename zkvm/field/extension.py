@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from typing import Iterable, Union
 
-from zkvm.field.scalar import P, W, Ext, batch_inv, ext_batch_inv
+from zkvm.field.scalar import P, W, Ext, ExtOps, batch_inv, ext_batch_inv
 
 __all__ = [
     "DEGREES", "Ext3", "ExtElem", "ext_class", "ext_zero", "ext_one", "ext_gen",
@@ -38,7 +38,7 @@ DEGREES: tuple[int, ...] = (2, 3)
 """The supported extension degrees."""
 
 
-class Ext3:
+class Ext3(ExtOps):
     """Immutable element ``c0 + c1 X + c2 X^2`` of F_p[X]/(X^3 - 7), Python-int coefficients.
 
     Same API as :class:`zkvm.field.scalar.Ext`; mixes with Python ints (base
@@ -161,31 +161,6 @@ class Ext3:
             raise ZeroDivisionError("Ext3.inv: 0 has no inverse in F_p3")
         ni = pow(n, P - 2, P)
         return Ext3(d0 * ni, d1 * ni, d2 * ni)
-
-    def __truediv__(self, o: object) -> Ext3:
-        q = Ext3._lift(o)
-        if q is None:
-            return NotImplemented
-        return self * q.inv()
-
-    def __rtruediv__(self, o: object) -> Ext3:
-        q = Ext3._lift(o)
-        if q is None:
-            return NotImplemented
-        return q * self.inv()
-
-    def __pow__(self, e: int) -> Ext3:
-        e = int(e)
-        base = self
-        if e < 0:
-            base, e = self.inv(), -e
-        acc = Ext3(1)
-        while e:
-            if e & 1:
-                acc = acc * base
-            base = base * base
-            e >>= 1
-        return acc
 
     def __eq__(self, o: object) -> bool:
         q = Ext3._lift(o)

@@ -100,7 +100,43 @@ def root_of_unity(log_n: int) -> int:
     return pow(GENERATOR, (P - 1) >> log_n, P)
 
 
-class Ext:
+class ExtOps:
+    """Division and powers shared by the extension scalar classes (``Ext``, ``Ext3``).
+
+    A subclass provides ``_lift`` (an operand as an element of its field, or
+    ``None``), ``inv`` and ``*``; everything here is written in those terms.
+    """
+
+    __slots__ = ()
+
+    def __truediv__(self, o: object):
+        q = type(self)._lift(o)
+        if q is None:
+            return NotImplemented
+        return self * q.inv()
+
+    def __rtruediv__(self, o: object):
+        q = type(self)._lift(o)
+        if q is None:
+            return NotImplemented
+        return q * self.inv()
+
+    def __pow__(self, e: int):
+        """Square-and-multiply; a negative ``e`` inverts first."""
+        e = int(e)
+        base = self
+        if e < 0:
+            base, e = self.inv(), -e
+        acc = type(self)._lift(1)
+        while e:
+            if e & 1:
+                acc = acc * base
+            base = base * base
+            e >>= 1
+        return acc
+
+
+class Ext(ExtOps):
     """Immutable element ``c0 + c1*X`` of F_p[X]/(X^2 - 7), with Python-int coefficients.
 
     Mixes freely with Python ints, which are read as base-field elements.
@@ -211,31 +247,6 @@ class Ext:
             raise ZeroDivisionError("Ext.inv: 0 has no inverse in F_p2")
         ni = pow(n, P - 2, P)
         return Ext(self.c0 * ni, -self.c1 * ni)
-
-    def __truediv__(self, o: object) -> Ext:
-        q = Ext._lift(o)
-        if q is None:
-            return NotImplemented
-        return self * q.inv()
-
-    def __rtruediv__(self, o: object) -> Ext:
-        q = Ext._lift(o)
-        if q is None:
-            return NotImplemented
-        return q * self.inv()
-
-    def __pow__(self, e: int) -> Ext:
-        e = int(e)
-        base = self
-        if e < 0:
-            base, e = self.inv(), -e
-        acc = Ext(1, 0)
-        while e:
-            if e & 1:
-                acc = acc * base
-            base = base * base
-            e >>= 1
-        return acc
 
     def __eq__(self, o: object) -> bool:
         q = Ext._lift(o)
