@@ -9,11 +9,29 @@ msgpack, no numba: the verifier reads keys and proofs with it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import msgpack
 
 from zkvm import __version__
+
+
+def load_file(path: str, parse: Callable[[bytes], Any], error: type[Exception], what: str) -> Any:
+    """Read ``path`` and ``parse`` its bytes; errors become ``error`` naming the file.
+
+    Raises:
+        ``error``: the file cannot be read (``"cannot read WHAT file PATH: ..."``),
+            or ``parse`` raised ``error`` (its message prefixed with the path).
+    """
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise error(f"cannot read {what} file {path}: {e.strerror}") from None
+    try:
+        return parse(data)
+    except error as e:
+        raise error(f"{path}: {e}") from None
 
 
 def pack(magic: bytes, fmt: int, field: str, payload: Any) -> bytes:

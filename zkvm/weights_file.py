@@ -134,15 +134,7 @@ class PrivateWeights:
 
     @classmethod
     def load(cls, path: str) -> "PrivateWeights":
-        try:
-            with open(path, "rb") as f:
-                data = f.read()
-        except OSError as e:
-            raise WeightsFileError(f"cannot read weights file {path}: {e.strerror}") from None
-        try:
-            return cls.from_bytes(data)
-        except WeightsFileError as e:
-            raise WeightsFileError(f"{path}: {e}") from None
+        return envelope.load_file(path, cls.from_bytes, WeightsFileError, "weights")
 
 
 def as_private_weights(weights: Any) -> PrivateWeights:

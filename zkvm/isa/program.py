@@ -145,17 +145,11 @@ class Program(HiddenWeightsMixin):
     @staticmethod
     def load(path: str) -> Program:
         """Read a program file; raises ProgramFileError when it is not a valid one."""
+        from zkvm.envelope import load_file
+
         from .errors import ProgramFileError
 
-        try:
-            with open(path, "rb") as f:
-                data = f.read()
-        except OSError as e:
-            raise ProgramFileError(f"cannot read program file {path}: {e.strerror}") from None
-        try:
-            return Program.from_bytes(data)
-        except ProgramFileError as e:
-            raise ProgramFileError(f"{path}: {e}") from None
+        return load_file(path, Program.from_bytes, ProgramFileError, "program")
 
 
 class ProgramBuilder:
