@@ -74,6 +74,15 @@ def pad_columns(cols: list[np.ndarray], n: int, fill: int = 0) -> np.ndarray:
     return out
 
 
+def rows_with_on(data: dict, names: list[str], n: int) -> np.ndarray:
+    """Preprocessed columns ``data[name]`` for each name, then ``on`` (1 on the k used rows).
+
+    ``k`` is the length of the first column; all are padded with 0 to ``n`` rows.
+    """
+    k = np.asarray(data[names[0]]).size
+    return pad_columns([data[x] for x in names] + [np.ones(k, np.int64)], n)
+
+
 def range_check(b, value: Any, bits: int, mult: Any = 1) -> None:
     """Send lookups proving ``0 <= value < 2^bits`` (``bits <= RANGE_BITS``)."""
     if not 0 < bits <= RANGE_BITS:

@@ -38,7 +38,7 @@ from __future__ import annotations
 import numpy as np
 
 from zkvm.air.chips.common import (
-    BUS_MEM, RANGE_BITS, VmChip, pad_columns, range_check, range_lookups,
+    BUS_MEM, RANGE_BITS, VmChip, pad_columns, range_check, range_lookups, rows_with_on,
 )
 from zkvm.air.chips.memory import check_upto, upto_lookups
 from zkvm.air.chips.statement import StatementError, planner
@@ -147,10 +147,7 @@ class DivideChip(VmChip):
         b.send(BUS_MEM, [pre.addr_q, q], pre.mult)
 
     def preprocessed_trace(self):
-        d = self.data
-        k = d["addr_q"].size
-        return pad_columns([d["addr_x"], d["addr_q"], d["mult"], np.ones(k, np.int64)],
-                           self.n_rows)
+        return rows_with_on(self.data, ["addr_x", "addr_q", "mult"], self.n_rows)
 
     def trace(self, ex, event) -> np.ndarray:
         n = self.n_rows

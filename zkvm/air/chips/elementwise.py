@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from zkvm.air.chips.common import BUS_MEM, VmChip, pad_columns
+from zkvm.air.chips.common import BUS_MEM, VmChip, pad_columns, rows_with_on
 from zkvm.air.chips.statement import planner
 from zkvm.air.registry import register
 
@@ -46,10 +46,7 @@ class ElementwiseChip(VmChip):
         b.send(BUS_MEM, [p.addr_y, m.y], p.mult)
 
     def preprocessed_trace(self):
-        d = self.data
-        k = d["addr_y"].size
-        return pad_columns([d["addr_a"], d["addr_b"], d["addr_y"], d["mult"],
-                            np.ones(k, np.int64)], self.n_rows)
+        return rows_with_on(self.data, ["addr_a", "addr_b", "addr_y", "mult"], self.n_rows)
 
     def trace(self, ex, event) -> np.ndarray:
         shape = ex.values[event.output].shape

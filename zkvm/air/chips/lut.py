@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from zkvm.air.chips.common import BUS_LUT, BUS_MEM, VmChip, field, pad_columns
+from zkvm.air.chips.common import BUS_LUT, BUS_MEM, VmChip, field, pad_columns, rows_with_on
 from zkvm.air.chips.maximum import bound_limbs, bounded_lookups, check_bounded, split_limbs
 from zkvm.air.chips.statement import planner
 from zkvm.air.registry import register
@@ -101,10 +101,7 @@ class LutChip(VmChip):
         b.send(BUS_MEM, [p.addr_y, m.y], p.mult)
 
     def preprocessed_trace(self):
-        d = self.data
-        k = d["addr_y"].size
-        return pad_columns([d["addr_x"], d["addr_y"], d["mult"], np.ones(k, np.int64)],
-                           self.n_rows)
+        return rows_with_on(self.data, ["addr_x", "addr_y", "mult"], self.n_rows)
 
     def trace(self, ex, event) -> np.ndarray:
         lo, hi = self.params["lo"], self.params["hi"]

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from zkvm.air.chips.common import BUS_MEM, VmChip, pad_columns
+from zkvm.air.chips.common import BUS_MEM, VmChip, pad_columns, rows_with_on
 from zkvm.air.chips.divide import Bounded
 from zkvm.air.chips.statement import planner
 from zkvm.air.registry import register
@@ -59,10 +59,7 @@ class ReluChip(VmChip):
         b.send(BUS_MEM, [pre.addr_y, m.y], pre.mult)
 
     def preprocessed_trace(self):
-        d = self.data
-        k = d["addr_y"].size
-        return pad_columns([d["addr_x"], d["addr_y"], d["mult"], np.ones(k, np.int64)],
-                           self.n_rows)
+        return rows_with_on(self.data, ["addr_x", "addr_y", "mult"], self.n_rows)
 
     def trace(self, ex, event) -> np.ndarray:
         x = ex.values[event.inputs[0]].ravel().astype(np.int64)
