@@ -239,3 +239,18 @@ def test_packed_leaves_hold_the_rows_fri_folds_together(data):
             for s in range(1 << (lg - leaf_log)):
                 want += cols[:, j + s * n].tolist()
         assert got[j].tolist() == want
+
+
+@pytest.mark.parametrize("field", ["siblings", "salts"])
+def test_integer_in_place_of_bytes_is_rejected_without_allocating(field):
+    """``bytes(10**11)`` would allocate 100 GB: decoders require real byte strings."""
+    from zkvm.fri.merkle_verify import MerklePathInvalid, MerkleProof
+
+    d = {"shapes": [[1, 1]], "rows": [b"\0" * 8], "salts": None, "siblings": [b"\0" * 32]}
+    d[field] = [10**11] if field == "siblings" else [[10**11]]
+    with pytest.raises(MerklePathInvalid, match="bytes"):
+        MixedProof.from_dict(d)
+    flat = {"shape": [1, 1], "rows": b"\0" * 8, "salts": None, "siblings": [b"\0" * 32]}
+    flat[field] = [10**11]
+    with pytest.raises(MerklePathInvalid, match="bytes"):
+        MerkleProof.from_dict(flat)

@@ -251,6 +251,16 @@ def test_proof_below_requested_security_is_rejected():
         verify(pk.vk, proof, min_bits=100)
 
 
+@pytest.mark.parametrize("edit", [{"junk": 12345}, {"log_blowup": 2.0}, {"n_queries": "8"}],
+                         ids=["extra_key", "float_value", "string_value"])
+def test_non_canonical_security_parameters_are_rejected(edit):
+    """One configuration has one encoding: the transcript seed cannot be varied by the prover."""
+    pk, traces, pub = fib()
+    proof = prove(pk, traces, pub)
+    proof.security = dict(proof.security, **edit)
+    _reject(pk, proof, ProofShapeError)
+
+
 def test_proof_with_missing_ood_block_is_rejected():
     pk, traces, pub = fib()
     proof = prove(pk, traces, pub)

@@ -10,7 +10,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from zkvm.fri.merkle_verify import MerkleProof, MerklePathInvalid
+from zkvm.fri.merkle_verify import MerkleProof, MerklePathInvalid, as_bytes
 from zkvm.fri.security import SecurityConfig
 
 FRI_PROOF_VERSION = 1
@@ -155,7 +155,7 @@ class FriProof:
                 raise FriShapeError(f"FRI proof version {d['version']} != {FRI_PROOF_VERSION}")
             fp = np.frombuffer(d["final_poly"], dtype="<u8").astype(np.uint64).reshape(-1, ext_degree)
             return cls(
-                layer_roots=[bytes(r) for r in d["layer_roots"]],
+                layer_roots=[as_bytes(r, "layer root", 32) for r in d["layer_roots"]],
                 final_poly=fp,
                 pow_nonce=int(d["pow_nonce"]),
                 openings=[MerkleProof.from_dict(o) for o in d["openings"]],

@@ -32,6 +32,17 @@ LEAF_KEY = bytes.fromhex("01e534d8bbf4802d3b2519d3876bbd31fd1949d7f276be4f334f36
 NODE_KEY = bytes.fromhex("03c82dbf16f15e36d934e5fe339afa558ce3e45e1d96e62cd444d5b9013ea469")
 
 
+
+def as_bytes(x: Any, what: str, size: int | None = None) -> bytes:
+    """``x`` if it is a byte string (of ``size`` bytes when given), else ``ValueError``.
+
+    Decoders must not call ``bytes(x)`` on untrusted values: on an integer it
+    allocates that many zero bytes.
+    """
+    if not isinstance(x, (bytes, bytearray)) or (size is not None and len(x) != size):
+        raise ValueError(f"each {what} must be {size or 'a string of'} bytes")
+    return bytes(x)
+
 class MerklePathInvalid(Exception):
     """A Merkle opening does not hash to the committed root (or is malformed).
 
@@ -80,8 +91,8 @@ class MerkleProof:
             if len(shape) != 2:
                 raise ValueError("shape must have two entries")
             rows = np.frombuffer(d["rows"], dtype="<u8").astype(np.uint64).reshape(shape)
-            salts = None if d["salts"] is None else [bytes(s) for s in d["salts"]]
-            siblings = [bytes(s) for s in d["siblings"]]
+            salts = None if d["salts"] is None else [as_bytes(s, "salt") for s in d["salts"]]
+            siblings = [as_bytes(s, "sibling", 32) for s in d["siblings"]]
         except (KeyError, TypeError, ValueError) as e:
             raise MerklePathInvalid(f"malformed Merkle proof: {e}") from e
         return cls(rows=rows, salts=salts, siblings=siblings)
@@ -258,8 +269,8 @@ class MixedProof:
                     raise ValueError("shape must have two entries")
                 rows.append(np.frombuffer(data, dtype="<u8").astype(np.uint64).reshape(shape))
             salts = (None if d["salts"] is None
-                     else [[bytes(s) for s in group] for group in d["salts"]])
-            siblings = [bytes(s) for s in d["siblings"]]
+                     else [[as_bytes(s, "salt") for s in group] for group in d["salts"]])
+            siblings = [as_bytes(s, "sibling", 32) for s in d["siblings"]]
         except (KeyError, TypeError, ValueError) as e:
             raise MerklePathInvalid(f"malformed Merkle proof: {e}") from e
         return cls(rows=rows, salts=salts, siblings=siblings)

@@ -144,19 +144,35 @@ class SecurityConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "SecurityConfig":
-        """Inverse of :meth:`to_dict` (validates the values)."""
+        """Inverse of :meth:`to_dict` (validates the values).
+
+        Strict, so that one configuration has one encoding: unknown keys and
+        values of the wrong type (``8.0``, ``"8"``) are refused, not coerced.
+        """
+        ints = ("log_blowup", "n_queries", "pow_bits", "log_final_poly_len",
+                "folding_arity_log", "ext_degree")
+        if not isinstance(d, dict):
+            raise ValueError("malformed security parameters: not a map")
+        unknown = set(d) - set(ints) - {"name"}
+        if unknown:
+            raise ValueError(f"malformed security parameters: unknown keys {sorted(unknown)}")
+        for k in ints:
+            if k in d and (type(d[k]) is not int):
+                raise ValueError(f"malformed security parameters: {k} must be an integer")
+        if "name" in d and not isinstance(d["name"], str):
+            raise ValueError("malformed security parameters: name must be a string")
         try:
             return cls(
-                log_blowup=int(d["log_blowup"]),
-                n_queries=int(d["n_queries"]),
-                pow_bits=int(d["pow_bits"]),
-                log_final_poly_len=int(d["log_final_poly_len"]),
-                folding_arity_log=int(d.get("folding_arity_log", 1)),
-                name=str(d.get("name", "custom")),
-                ext_degree=int(d.get("ext_degree", 2)),
+                log_blowup=d["log_blowup"],
+                n_queries=d["n_queries"],
+                pow_bits=d["pow_bits"],
+                log_final_poly_len=d["log_final_poly_len"],
+                folding_arity_log=d.get("folding_arity_log", 1),
+                name=d.get("name", "custom"),
+                ext_degree=d.get("ext_degree", 2),
             )
-        except (KeyError, TypeError) as e:
-            raise ValueError(f"malformed security parameters: {e}") from e
+        except KeyError as e:
+            raise ValueError(f"malformed security parameters: missing {e}") from e
 
 
 _PRESETS = {

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 
 from zkvm import envelope
-from zkvm.fri.merkle_verify import MixedProof
+from zkvm.fri.merkle_verify import MixedProof, as_bytes
 from zkvm.stark.errors import ProofFormatError
 
 PROOF_MAGIC = b"ZKVMPROF"
@@ -97,7 +97,7 @@ class StarkProof:
                 return rows
 
             out = cls(
-                vk_digest=bytes(p["vk_digest"]), security=dict(p["security"]), zk=bool(p["zk"]),
+                vk_digest=as_bytes(p["vk_digest"], "key digest", 32), security=dict(p["security"]), zk=bool(p["zk"]),
                 public=PublicValues.from_dict(p["public"]), main_roots=roots("main_roots"),
                 perm_roots=roots("perm_roots"), claimed_sums=ints(p["claimed_sums"], "claimed sums"),
                 quot_roots=roots("quot_roots"), ood=ints(p["ood"], "OOD values"),

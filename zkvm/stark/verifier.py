@@ -91,7 +91,7 @@ def verify(vk: VerifyingKey, proof: StarkProof, *, min_bits: float | None = None
     pubs = lay.publics(public.table_publics)
 
     # 1. Seed the transcript.
-    tr = seed_transcript(vk_digest, proof.security, lay.zk, public)
+    tr = seed_transcript(vk_digest, cfg.to_dict(), lay.zk, public)  # canonical: cfg == vk.security
     D = cfg.ext_degree
     # 2. Main roots.
     for r in proof.main_roots:
