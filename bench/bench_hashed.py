@@ -90,7 +90,8 @@ def measure_hash(n: int, runs: int, security: str) -> dict[str, Any]:
     t0 = time.perf_counter()
     key = api.setup(public, security)                     # key derivation: once per model
     t_setup = time.perf_counter() - t0
-    api.verify(api.prove(public, x, security, key=key, weights=weights), key.vk)   # warm-up
+    api.verify(api.prove(public, x, security, key=key, weights=weights), key.vk,
+               security=security)   # warm-up
     walls, cpus, reps, proof = [], [], [], None
     for _ in range(runs):
         rep = api.ProveReport()
@@ -100,7 +101,7 @@ def measure_hash(n: int, runs: int, security: str) -> dict[str, Any]:
         cpus.append(time.process_time() - c0)
         reps.append(rep.timings)
     t0 = time.perf_counter()
-    api.verify(proof, key.vk)
+    api.verify(proof, key.vk, security=security)
     v_ms = (time.perf_counter() - t0) * 1e3
     chips = key.statement.chips
     used = {"private_weights": sum(c.n_used for c in chips if c.name == "private_weights"),
@@ -149,7 +150,7 @@ def measure_model(name: str, vis: str, runs: int, security: str) -> dict[str, An
         reps.append(rep.timings)
     key = api.setup(public, security)
     t0 = time.perf_counter()
-    api.verify(proof, key.vk)
+    api.verify(proof, key.vk, security=security)
     v_ms = (time.perf_counter() - t0) * 1e3
     steps = [k for k in reps[0] if k != "done"]
     tables = [{"name": t.air.name, "log_n": t.log_n, "main": t.air.main_width,

@@ -77,7 +77,7 @@ def run(tile, security: str, runs: int, bias: bool) -> dict:
         proof = api.prove(prog, inputs, security, key=key, report=rep)
         dt, dc = time.perf_counter() - t0, time.process_time() - c0
         t0 = time.perf_counter()
-        out = api.verify(proof, key.vk)
+        out = api.verify(proof, key.vk, security=security)
         dv = time.perf_counter() - t0
         if i:  # first run warms numba caches
             tp.append(dt)

@@ -106,7 +106,7 @@ def measure(name: str, runs: int, security: str) -> dict[str, Any]:
     for _ in range(max(runs, 9)):  # cheap: a steadier median on a shared machine
         p = StarkProof.from_bytes(data)
         t0 = time.perf_counter()
-        api.verify(p, vk)
+        api.verify(p, vk, security=security)
         vts.append(time.perf_counter() - t0)
     steps = sorted({k for r in reps for k in r if k != "done"})
     timings = {k: statistics.median(r.get(k, 0.0) for r in reps) for k in steps}
@@ -157,12 +157,12 @@ def profile(name: str, security: str, top: int = 40) -> str:
     out.write("\n" + proof_breakdown(proof, key.pk.layout) + "\n")
     vk = VerifyingKey.from_bytes(key.vk.to_bytes())
     data = proof.to_bytes()
-    api.verify(StarkProof.from_bytes(data), vk)
+    api.verify(StarkProof.from_bytes(data), vk, security=security)
     p = StarkProof.from_bytes(data)
     pv = cProfile.Profile()
     t0 = time.perf_counter()
     pv.enable()
-    api.verify(p, vk)
+    api.verify(p, vk, security=security)
     pv.disable()
     ms = (time.perf_counter() - t0) * 1e3
     for key in ("tottime", "cumulative"):

@@ -80,7 +80,7 @@ def run(name, make, runs: int, security: str):
         data = proof.to_bytes()
         p2 = StarkProof.from_bytes(data)
         t0 = time.perf_counter()
-        verify(pk.vk, p2)
+        verify(pk.vk, p2, min_bits=0)  # the preset's level is not the point here
         vt.append(time.perf_counter() - t0)
     rows = sum(a.n_rows for a in airs)
     return {"case": name, "security": security, "rows": rows, "setup_s": t_setup,

@@ -133,7 +133,7 @@ def standalone(values, lo, hi, lanes=1, pack=0, packed_terms=None):
 
 def test_in_range_values_verify():
     pk, _, rng, main, lookups, pub = standalone([-128, 127, 0, 5, -3], -128, 127, lanes=2)
-    verify(pk.vk, prove(pk, [main, rng.trace_from_counts(lookups)], pub, debug=True))
+    verify(pk.vk, prove(pk, [main, rng.trace_from_counts(lookups)], pub, debug=True), min_bits=0)
 
 
 @pytest.mark.parametrize("bad", [128, 300, -129, P - 2**40])
@@ -146,7 +146,7 @@ def test_out_of_range_weight_is_rejected(bad):
     with pytest.raises(ProverError):
         prove(pk, traces, pub, debug=True)
     with pytest.raises(VerificationError):
-        verify(pk.vk, prove(pk, traces, pub, _allow_invalid=True))
+        verify(pk.vk, prove(pk, traces, pub, _allow_invalid=True), min_bits=0)
 
 
 def test_wide_value_out_of_range_by_limb_is_rejected():
@@ -159,7 +159,7 @@ def test_wide_value_out_of_range_by_limb_is_rejected():
     lookups = [np.asarray(v) for v in chip.range_values(main)]
     honest = [v[(v >= 0) & (v < 1 << 16)] for v in lookups]
     with pytest.raises(VerificationError):
-        verify(pk.vk, prove(pk, [main, rng.trace_from_counts(honest)], pub, _allow_invalid=True))
+        verify(pk.vk, prove(pk, [main, rng.trace_from_counts(honest)], pub, _allow_invalid=True), min_bits=0)
 
 
 def test_packed_element_is_bound_to_the_values():
@@ -169,10 +169,10 @@ def test_packed_element_is_bound_to_the_values():
     pk, _, rng, main, lookups, pub = standalone(vals, -128, 127, lanes=7, pack=7,
                                                 packed_terms=packed)
     traces = [main, rng.trace_from_counts(lookups)]
-    verify(pk.vk, prove(pk, traces, pub, debug=True))
+    verify(pk.vk, prove(pk, traces, pub, debug=True), min_bits=0)
     for wrong in ([packed[0] + 1, packed[1]], [packed[0], packed[1] + (1 << 8)]):
         pk, _, rng, main, lookups, pub = standalone(vals, -128, 127, lanes=7, pack=7,
                                                     packed_terms=wrong)
         with pytest.raises(VerificationError):
             verify(pk.vk, prove(pk, [main, rng.trace_from_counts(lookups)], pub,
-                                _allow_invalid=True))
+                                _allow_invalid=True), min_bits=0)

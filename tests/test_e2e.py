@@ -60,7 +60,7 @@ def test_claiming_a_different_output_is_rejected(xor_proof):
     name = next(iter(bad.public.meta["outputs"]))
     bad.public.meta["outputs"][name][0] += 1
     with pytest.raises(VerificationError):
-        api.verify(bad, key.vk)
+        api.verify(bad, key.vk, min_bits=0)
 
 
 def test_changing_one_weight_is_rejected(xor_proof):
@@ -69,7 +69,7 @@ def test_changing_one_weight_is_rejected(xor_proof):
     other = assemble(src, base_dir=ROOT)
     proof = api.prove(other, ints, "test")
     with pytest.raises(KeyMismatch):
-        api.verify(proof, key.vk)
+        api.verify(proof, key.vk, min_bits=0)
 
 
 def test_swapping_the_program_for_another_with_the_same_shapes_is_rejected(xor_proof):
@@ -77,7 +77,7 @@ def test_swapping_the_program_for_another_with_the_same_shapes_is_rejected(xor_p
     src = open(os.path.join(ROOT, "xor.zasm")).read().replace("[[256], [-512]]", "[[128], [-512]]")
     other_key = api.setup(assemble(src, base_dir=ROOT), "test")
     with pytest.raises(KeyMismatch):
-        api.verify(proof, other_key.vk)
+        api.verify(proof, other_key.vk, min_bits=0)
 
 
 def test_reusing_a_proof_with_different_public_inputs_is_rejected(xor_proof):
@@ -86,7 +86,7 @@ def test_reusing_a_proof_with_different_public_inputs_is_rejected(xor_proof):
     name = next(iter(bad.public.meta["inputs"]))
     bad.public.meta["inputs"][name][0] ^= 1
     with pytest.raises(VerificationError):
-        api.verify(bad, key.vk)
+        api.verify(bad, key.vk, min_bits=0)
 
 
 def test_test_security_proof_with_min_security_100_is_rejected(xor_proof):
@@ -103,7 +103,7 @@ def test_byte_flipped_anywhere_in_the_proof_file_is_rejected(xor_proof):
         bad = bytearray(data)
         bad[pos] ^= 1 << int(rng.integers(8))
         with pytest.raises((VerificationError, ProofFormatError)):
-            api.verify(StarkProof.from_bytes(bytes(bad)), key.vk)
+            api.verify(StarkProof.from_bytes(bytes(bad)), key.vk, min_bits=0)
 
 
 def test_truncated_proof_file_is_rejected(xor_proof):
@@ -125,7 +125,7 @@ output y
     prog = assemble(src)
     secret = np.array([[12345, -23456, 31111, -1717, 20202, 9999, -30303, 25252]])
     proof = api.prove(prog, {"x": secret}, "test")
-    api.verify(proof, api.setup(prog, "test").vk)
+    api.verify(proof, api.setup(prog, "test").vk, min_bits=0)
     data = proof.to_bytes()
     for v in secret.ravel():
         field = int(v) % (2**64 - 2**32 + 1)
@@ -142,6 +142,6 @@ def test_public_input_outside_its_declared_range_is_rejected(xor_proof):
     name = next(iter(bad.public.meta["inputs"]))
     bad.public.meta["inputs"][name][0] = 1 << 40
     with pytest.raises(VerificationError, match="declared range"):
-        api.verify(bad, key.vk)
+        api.verify(bad, key.vk, min_bits=0)
     with pytest.raises(ValueError, match="declared range"):
         io_terms.bus_terms(key.vk.meta["io"], bad.public.meta["inputs"], bad.public.meta["outputs"])

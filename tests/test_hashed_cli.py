@@ -60,13 +60,14 @@ def test_prove_then_verify_with_the_public_program_only(built):
          "--prove", "--proof", str(d / "m.proof"), "--security", "test")
     opening = json.loads((d / "m.proof.open.json").read_text())
     assert set(opening["salts"]) == {"x"}
-    v = zkvm("verify", str(d / "m.proof"), "--program", str(d / "m.zkvm"))
+    v = zkvm("verify", str(d / "m.proof"), "--program", str(d / "m.zkvm"), "--security", "test")
     assert f"model commitment (weights) {commitment}" in v
     assert f"hashed input x: digest {opening['digests']['x']}" in v and "proof valid" in v
     # the same architecture published with another commitment does not accept the proof
     zkvm("assemble", str(d / "m.zasm"), "-o", str(d / "b.zkvm"), "--weights", "hashed",
          "--input", "hashed")
-    bad = zkvm("verify", str(d / "m.proof"), "--program", str(d / "b.zkvm"), code=1)
+    bad = zkvm("verify", str(d / "m.proof"), "--program", str(d / "b.zkvm"), "--security", "test",
+               code=1)
     assert "INVALID" in bad
     # wrong weights file for the program
     zkvm("commit", str(d / "b.zkvm"), str(d / "m.zkw"), code=2)
@@ -87,8 +88,7 @@ def test_tiny_model_with_hashed_weights_at_standard(tmp_path):
     _, inp = write("tiny", prog_path, visibility={"weights": "hashed", "inputs": "hashed"})
     zkvm("run", prog_path, "--input", inp, "--weights", str(tmp_path / "tiny.zkw"), "--prove",
          "--proof", str(tmp_path / "tiny.proof"))
-    v = zkvm("verify", str(tmp_path / "tiny.proof"), "--program", prog_path,
-             "--min-security", "90")
+    v = zkvm("verify", str(tmp_path / "tiny.proof"), "--program", prog_path)
     assert "model commitment (weights)" in v and "proof valid (standard" in v
     other = str(tmp_path / "other.zkvm")
     write("tiny", other, visibility={"weights": "hashed", "inputs": "hashed"})

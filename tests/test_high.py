@@ -59,10 +59,10 @@ def test_cli_prove_and_verify_at_high(tmp_path):
     assert r.exit_code == 0, (r.stdout, r.stderr)
     r = invoke("setup", prog, "-o", tmp_path / "h.vk", "--security", "high")
     assert r.exit_code == 0, (r.stdout, r.stderr)
-    r = invoke("verify", tmp_path / "h.proof", "--key", tmp_path / "h.vk", "--min-security", 128)
+    r = invoke("verify", tmp_path / "h.proof", "--key", tmp_path / "h.vk", "--security", "high")
     assert r.exit_code == 0, (r.stdout, r.stderr)
     assert "high security" in r.stdout
-    r = invoke("verify", tmp_path / "h.proof", "--program", prog, "--min-security", 128)
+    r = invoke("verify", tmp_path / "h.proof", "--program", prog, "--security", "high")
     assert r.exit_code == 0, (r.stdout, r.stderr)
     # a standard (quadratic) proof cannot reach 128 bits
     r = invoke("run", prog, "--input", inp, "--prove", "--proof", tmp_path / "s.proof")
@@ -70,12 +70,15 @@ def test_cli_prove_and_verify_at_high(tmp_path):
     r = invoke("verify", tmp_path / "s.proof", "--program", prog, "--min-security", 128)
     assert r.exit_code == 1 and "InsufficientSecurity" in r.stderr
     # nor does a standard proof pass for the high key
-    r = invoke("verify", tmp_path / "s.proof", "--key", tmp_path / "h.vk")
-    assert r.exit_code == 1
+    r = invoke("verify", tmp_path / "s.proof", "--key", tmp_path / "h.vk", "--security", "high")
+    assert r.exit_code == 1 and "ParameterMismatch" in r.stderr
+    # and a high key is not taken when the verifier asks for standard (the default)
+    r = invoke("verify", tmp_path / "h.proof", "--key", tmp_path / "h.vk")
+    assert r.exit_code == 1 and "ParameterMismatch" in r.stderr
     data = bytearray((tmp_path / "h.proof").read_bytes())
     data[len(data) // 2] ^= 1
     (tmp_path / "bad.proof").write_bytes(bytes(data))
-    r = invoke("verify", tmp_path / "bad.proof", "--key", tmp_path / "h.vk")
+    r = invoke("verify", tmp_path / "bad.proof", "--key", tmp_path / "h.vk", "--security", "high")
     assert r.exit_code != 0
 
 

@@ -14,8 +14,8 @@ from zkvm.air.builder import SymbolicBuilder
 from zkvm.field.scalar import P
 from zkvm.fri.security import SecurityConfig
 from zkvm.stark.errors import (
-    InsufficientSecurity, KeyMismatch, LogupSumMismatch, OodConstraintMismatch, ProofFormatError,
-    ProofShapeError, VerificationError,
+    InsufficientSecurity, KeyMismatch, LogupSumMismatch, OodConstraintMismatch, ParameterMismatch,
+    ProofFormatError, ProofShapeError, VerificationError,
 )
 from zkvm.stark.proof import PublicValues, StarkProof
 from zkvm.stark.prover import ProverError, prove
@@ -78,14 +78,14 @@ def proved(request):
 # --- honest proofs ------------------------------------------------------------
 def test_example_statement_proves_and_verifies(proved):
     pk, _, _, proof = proved
-    verify(pk.vk, StarkProof.from_bytes(proof.to_bytes()))
+    verify(pk.vk, StarkProof.from_bytes(proof.to_bytes()), min_bits=0)
 
 
 @pytest.mark.parametrize("name", sorted(STATEMENTS))
 def test_example_statement_proves_and_verifies_in_zk_mode(name):
     pk, traces, pub = STATEMENTS[name](zk=True)
     proof = prove(pk, traces, pub, debug=True, seed=b"zk")
-    verify(pk.vk, StarkProof.from_bytes(proof.to_bytes()))
+    verify(pk.vk, StarkProof.from_bytes(proof.to_bytes()), min_bits=0)
 
 
 def test_fibonacci_symbolic_degrees():
@@ -118,7 +118,7 @@ def test_flipped_main_trace_cell_is_rejected():
         prove(pk, traces, pub)
     proof = prove(pk, traces, pub, _allow_invalid=True)
     with pytest.raises(VerificationError):
-        verify(pk.vk, proof)
+        verify(pk.vk, proof, min_bits=0)
 
 
 def test_flipped_interaction_cell_is_rejected():
@@ -128,7 +128,7 @@ def test_flipped_interaction_cell_is_rejected():
         perm[1][0, 3] = (int(perm[1][0, 3]) + 1) % P
     proof = prove(pk, traces, pub, _allow_invalid=True, _hooks={"perm": flip})
     with pytest.raises(VerificationError):
-        verify(pk.vk, proof)
+        verify(pk.vk, proof, min_bits=0)
 
 
 def test_bus_imbalance_is_rejected():
@@ -139,7 +139,7 @@ def test_bus_imbalance_is_rejected():
     with pytest.raises(ProverError, match="bus does not balance"):
         prove(pk, traces, pub, debug=True)
     with pytest.raises(LogupSumMismatch):
-        verify(pk.vk, prove(pk, traces, pub))
+        verify(pk.vk, prove(pk, traces, pub), min_bits=0)
 
 
 def test_quotient_chunk_swapped_is_rejected():
@@ -154,13 +154,13 @@ def test_quotient_chunk_swapped_is_rejected():
         prove(pk, traces, pub, _hooks={"quot": swap})
     proof = prove(pk, traces, pub, _hooks={"quot": swap}, _allow_invalid=True)
     with pytest.raises(VerificationError):
-        verify(pk.vk, proof)
+        verify(pk.vk, proof, min_bits=0)
 
 
 # --- tampering with the proof ------------------------------------------------------
 def _reject(pk, proof, exc=VerificationError):
     with pytest.raises(exc):
-        verify(pk.vk, StarkProof.from_bytes(proof.to_bytes()))
+        verify(pk.vk, StarkProof.from_bytes(proof.to_bytes()), min_bits=0)
 
 
 def test_changed_claimed_sum_is_rejected():
@@ -202,7 +202,7 @@ def test_proof_for_another_verifying_key_is_rejected():
     proof = prove(pk, traces, pub)
     other = setup([Fibonacci(5)], TEST, False, b"\x02" * 32)
     with pytest.raises(KeyMismatch):
-        verify(other.vk, proof)
+        verify(other.vk, proof, min_bits=0)
 
 
 def test_every_merkle_root_replaced_is_rejected(proved):
@@ -251,14 +251,46 @@ def test_proof_below_requested_security_is_rejected():
         verify(pk.vk, proof, min_bits=100)
 
 
-@pytest.mark.parametrize("edit", [{"junk": 12345}, {"log_blowup": 2.0}, {"n_queries": "8"}],
-                         ids=["extra_key", "float_value", "string_value"])
-def test_non_canonical_security_parameters_are_rejected(edit):
-    """One configuration has one encoding: the transcript seed cannot be varied by the prover."""
+@pytest.mark.parametrize("label", ["standard", "custom", "", "TEST"])
+def test_proof_relabelled_with_another_preset_is_rejected(label):
+    """The proof only names the key's preset; any other label is refused."""
     pk, traces, pub = fib()
     proof = prove(pk, traces, pub)
-    proof.security = dict(proof.security, **edit)
-    _reject(pk, proof, ProofShapeError)
+    assert proof.security == "test"
+    proof.security = label
+    _reject(pk, proof, ParameterMismatch)
+
+
+@pytest.mark.parametrize("value", [TEST.to_dict(), {"junk": 1}, 3, None, b"test"])
+def test_proof_carrying_parameters_instead_of_a_label_is_refused(value):
+    """Parameters never come from the proof: a map (or any non-string) there is malformed."""
+    from zkvm import envelope
+    from zkvm.stark.proof import PROOF_FORMAT, PROOF_MAGIC
+
+    pk, traces, pub = fib()
+    d = prove(pk, traces, pub).to_dict()
+    d["security"] = value
+    with pytest.raises(ProofFormatError, match="security"):
+        StarkProof.from_bytes(envelope.pack(PROOF_MAGIC, PROOF_FORMAT, "proof", d))
+
+
+def test_weak_key_is_refused_when_the_caller_asks_for_nothing():
+    """No min_bits: the standard level (100 conjectured bits) is required."""
+    pk, traces, pub = fib()
+    with pytest.raises(InsufficientSecurity):
+        verify(pk.vk, prove(pk, traces, pub))
+
+
+def test_proof_with_free_meta_field_is_refused():
+    """Every field of a proof is bound or checked: an extra one is malformed."""
+    from zkvm import envelope
+    from zkvm.stark.proof import PROOF_FORMAT, PROOF_MAGIC
+
+    pk, traces, pub = fib()
+    d = prove(pk, traces, pub).to_dict()
+    d["meta"] = {"note": "anything"}
+    with pytest.raises(ProofFormatError):
+        StarkProof.from_bytes(envelope.pack(PROOF_MAGIC, PROOF_FORMAT, "proof", d))
 
 
 def test_proof_with_missing_ood_block_is_rejected():
@@ -288,8 +320,8 @@ def test_two_zk_proofs_of_the_same_statement_differ():
     a = prove(pk, traces, pub)
     b = prove(pk, traces, pub)
     assert a.main_roots != b.main_roots and a.ood != b.ood
-    verify(pk.vk, a)
-    verify(pk.vk, b)
+    verify(pk.vk, a, min_bits=0)
+    verify(pk.vk, b, min_bits=0)
 
 
 def test_zk_openings_do_not_reveal_private_cells():
@@ -305,7 +337,7 @@ def test_zk_openings_do_not_reveal_private_cells():
     terms += [(BUS_DATA, (i + 1, int(vals[i])), -1) for i in range(8, 32)]
     pub = PublicValues([[], []], terms)
     proof = prove(pk, traces, pub, debug=True)
-    verify(pk.vk, proof)
+    verify(pk.vk, proof, min_bits=0)
     secret = set(int(v) for v in vals[:8])  # y and vals[8:] are public terms
     opened = set()
     for op in proof.openings:
@@ -327,11 +359,11 @@ def test_key_naming_an_unknown_chip_is_rejected_cleanly():
     vk = copy.deepcopy(pk.vk)
     vk.tables[0]["kind"] = "no_such_chip"
     with pytest.raises(KeyMismatch, match="cannot rebuild"):
-        verify(vk, proof)
+        verify(vk, proof, min_bits=0)
     vk = copy.deepcopy(pk.vk)
     vk.pre_roots.append(bytes(32))
     with pytest.raises(KeyMismatch, match="preprocessed roots"):
-        verify(vk, proof)
+        verify(vk, proof, min_bits=0)
 
 
 def test_proof_and_key_of_the_old_one_tree_per_group_format_are_refused():
@@ -365,4 +397,4 @@ def test_one_root_and_one_opening_per_phase():
         assert sum(w << lg for w, lg in zip(widths, logs)) == sum(
             lay.group_width(g, ph) << g for g in gs)  # every group's rows, once
         assert widths[0] <= 16 or logs[0] == gs[0]  # leaves packed up to 16 elements
-    verify(pk.vk, StarkProof.from_bytes(proof.to_bytes()))
+    verify(pk.vk, StarkProof.from_bytes(proof.to_bytes()), min_bits=0)

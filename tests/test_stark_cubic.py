@@ -17,7 +17,7 @@ import test_stark as S
 from test_stark import *  # noqa: F401,F403  (re-collect every test_stark test at degree 3)
 from zkvm.field.extension import Ext3
 from zkvm.fri.security import SecurityConfig, security_bits
-from zkvm.stark.errors import InsufficientSecurity, ParameterMismatch, VerificationError
+from zkvm.stark.errors import InsufficientSecurity, KeyMismatch, VerificationError
 from zkvm.stark.proof import StarkProof
 from zkvm.stark.prover import prove
 from zkvm.stark.setup import setup
@@ -38,13 +38,14 @@ def test_keys_and_proofs_record_the_degree():
     pk, traces, pub = S.bus_stmt()
     assert pk.vk.security.ext_degree == 3 and pk.layout.ext_degree == 3
     proof = prove(pk, traces, pub)
-    assert proof.security["ext_degree"] == 3
+    assert proof.security == TEST3.name  # a label only: the degree comes from the key
+    assert pk.vk.to_dict()["security"]["ext_degree"] == 3
     assert all(len(c) == 3 for c in proof.claimed_sums)
     assert all(len(b) == 3 * t.n_ood for b, t in zip(proof.ood, pk.layout.tables))
     back = StarkProof.from_bytes(proof.to_bytes())
     assert back.security == proof.security
-    verify(pk.vk, back)
-    assert SecurityConfig.from_dict(dict(proof.security)) == TEST3
+    verify(pk.vk, back, min_bits=0)
+    assert SecurityConfig.from_dict(pk.vk.to_dict()["security"]) == TEST3
     quad = dataclasses.replace(TEST3, ext_degree=2)
     assert "ext_degree" not in quad.to_dict()  # degree-2 keys and proofs are unchanged
 
@@ -54,14 +55,15 @@ def test_a_proof_never_passes_for_the_other_degree():
     proof3 = prove(pk3, traces, pub)
     pk2 = setup([S.Fibonacci(5)], dataclasses.replace(TEST3, ext_degree=2), False, S.SID)
     proof2 = prove(pk2, traces, pub)
-    with pytest.raises(ParameterMismatch):
-        verify(pk2.vk, proof3)
-    with pytest.raises(ParameterMismatch):
-        verify(pk3.vk, proof2)
+    # same preset label, other degree: the keys differ, so each proof names the other key
+    with pytest.raises(KeyMismatch):
+        verify(pk2.vk, proof3, min_bits=0)
+    with pytest.raises(KeyMismatch):
+        verify(pk3.vk, proof2, min_bits=0)
     relabelled = StarkProof.from_bytes(proof2.to_bytes())
-    relabelled.security = dict(relabelled.security, ext_degree=3)
+    relabelled.vk_digest = pk3.vk.digest()
     with pytest.raises(VerificationError):  # the degree is bound by the transcript and the key
-        verify(pk3.vk, relabelled)
+        verify(pk3.vk, relabelled, min_bits=0)
 
 
 def test_min_bits_counts_the_field_size():

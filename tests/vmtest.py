@@ -7,6 +7,7 @@ import pytest
 
 import zkvm.api as api
 from zkvm.assembler import assemble
+from zkvm.field.scalar import P
 from zkvm.stark.errors import VerificationError
 
 
@@ -16,7 +17,7 @@ def prove_verify(src: str, inputs: dict, *, zk: bool | None = None, security: st
     prog = assemble(src)
     key = api.setup(prog, security, zk=zk)
     proof = api.prove(prog, inputs, security, key=key, debug=True, seed=seed)
-    out = api.verify(proof, key.vk)
+    out = api.verify(proof, key.vk, min_bits=0)
     return out, proof, key
 
 
@@ -44,7 +45,7 @@ def assert_tamper_rejected(src: str, inputs: dict, kind: str, edit, *, zk: bool 
 
     with pytest.raises(VerificationError):
         proof = api.prove(prog, inputs, "test", key=key, seed=seed, _tamper=tamper)
-        api.verify(proof, key.vk)
+        api.verify(proof, key.vk, min_bits=0)
 
 
 def field_add(trace: np.ndarray, col: int, row: int, delta: int = 1) -> None:
@@ -96,10 +97,17 @@ def prove_claiming(src, inputs, kind, edit, claim):
     pub_in = {t.name: [int(x) for x in ex.values[t.name].ravel()]
               for t in prog.inputs if t.visibility == "public"}
     outs = {o: [int(x) for x in ex.values[o].ravel()] for o in prog.outputs}
+    terms = io_terms.bus_terms(key.statement.io, pub_in, outs)
     claim(outs)
-    public = PublicValues([[] for _ in key.statement.chips],
-                          io_terms.bus_terms(key.statement.io, pub_in, outs),
+    # the malicious prover's own bus terms: the claimed outputs, even outside their interval
+    # (the verifier then refuses the claim itself; in range, the STARK must refuse it)
+    claimed = {}
+    for t in key.statement.io["outputs"]:
+        addrs = np.frombuffer(t["addrs"], dtype="<i8").tolist()
+        claimed.update({a: v % P for a, v in zip(addrs, outs[t["name"]])})
+    terms = [(b, (a, claimed.get(a, v)) if m < 0 else (a, v), m) for b, (a, v), m in terms]
+    public = PublicValues([[] for _ in key.statement.chips], terms,
                           {"inputs": pub_in, "outputs": outs})
     proof = stark_prove(key.pk, traces, public, seed=b"test", _allow_invalid=True)
     with pytest.raises(VerificationError):
-        api.verify(proof, key.vk)
+        api.verify(proof, key.vk, min_bits=0)

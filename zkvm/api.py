@@ -173,35 +173,66 @@ def prove(program, inputs: dict[str, Any], security: str | SecurityConfig = "sta
     return proof
 
 
-def verify(proof: StarkProof, key: VerifyingKey, *, min_bits: float | None = None
+def verify(proof: StarkProof, key: VerifyingKey, *, security: str | None = None,
+           min_bits: float | None = None, min_proven_bits: float | None = None
            ) -> dict[str, np.ndarray]:
     """Check ``proof`` against ``key``; return the proven outputs (integers at their scales).
+
+    The parameters are the key's, never the proof's. ``security`` names the
+    preset the caller expects the key to be made at (refused otherwise) and
+    sets the level required of it; when nobody names one the ``standard``
+    level is required, so a key made at ``test`` is refused unless the caller
+    asks for ``security="test"`` (or ``min_bits=0``).
+
+    Args:
+        proof: the proof.
+        key: the verifying key (the program's: ``setup(program, preset).vk``).
+        security: the preset the key must be made at.
+        min_bits: override the required conjectured bits.
+        min_proven_bits: override the required proven bits.
 
     Raises:
         VerificationError: a subclass naming the failed check.
     """
     import zkvm.air.chips  # noqa: F401  (registers the chips the key names)
+    from zkvm.stark.errors import ParameterMismatch
     from zkvm.stark.verifier import verify as stark_verify
 
+    level = SecurityConfig.preset_level(security or "standard")
+    if security is not None and key.security != SecurityConfig.preset(security):
+        raise ParameterMismatch(f"the verifying key is made at {key.security.name!r}, not at the "
+                                f"{security!r} preset asked for")
     io = key.meta.get("io")
     if io is None:
         raise PublicIoMismatch("this verifying key is not a program's key")
     meta = proof.public.meta
     try:
-        expected = io_terms.bus_terms(io, meta.get("inputs", {}), meta.get("outputs", {}),
-                                      meta.get("digests", {}))
-    except (ValueError, TypeError, AttributeError) as e:
+        expected = _claimed_terms(io, meta)
+    except (ValueError, TypeError, AttributeError, KeyError) as e:
         raise PublicIoMismatch(f"public inputs/outputs do not fit the program: {e}") from None
-    if [(b, tuple(v), m) for b, v, m in expected] != [(b, tuple(v), m) for b, v, m in
-                                                     proof.public.bus_terms]:
+    if expected != [(b, tuple(v), m) for b, v, m in proof.public.bus_terms]:
         raise PublicIoMismatch("the proof's public input/output terms differ from the key's")
     if len(proof.public.table_publics) != len(key.tables):
         raise PublicIoMismatch("wrong number of table public blocks")
-    stark_verify(key, proof, min_bits=min_bits)
+    stark_verify(key, proof, min_bits=level[0] if min_bits is None else min_bits,
+                 min_proven_bits=level[1] if min_proven_bits is None else min_proven_bits)
     out = {}
     for t in io["outputs"]:
         out[t["name"]] = np.array(meta["outputs"][t["name"]], dtype=np.int64).reshape(t["shape"])
     return out
+
+
+def _claimed_terms(io: dict, meta) -> list:
+    """The bus terms of the claimed public values, which must have exactly the key's names
+    and one encoding each (``io_terms.bus_terms``)."""
+    if not isinstance(meta, dict):
+        raise ValueError("the public values are not a map")
+    hashed_io = [d["name"] for d in io.get("digests", []) if "value" not in d]
+    allowed = {"inputs", "outputs"} | ({"digests"} if hashed_io else set())
+    if set(meta) != allowed:
+        raise ValueError(f"the public values must hold exactly {sorted(allowed)}")
+    return [(b, tuple(v), m) for b, v, m in
+            io_terms.bus_terms(io, meta["inputs"], meta["outputs"], meta.get("digests"))]
 
 
 def public_digests(proof: StarkProof, key: VerifyingKey) -> dict[str, dict]:

@@ -16,7 +16,9 @@ import typer
 
 from zkvm.cli import USER_ERRORS, app, fail, user_errors
 from zkvm.fri.security import SecurityConfig
-from zkvm.stark.errors import VerificationError
+from zkvm.stark.errors import (
+    KeyMismatch, ParameterMismatch, ProofFormatError, VerificationError,
+)
 from zkvm.stark.keys import KeyFileError, VerifyingKey
 from zkvm.stark.proof import StarkProof
 
@@ -160,36 +162,62 @@ def verify(
     proof: str = typer.Argument(..., help="proof file"),
     program: str = typer.Option(None, "--program", "-p", help="program (.zkvm/.zasm): derive the key"),
     key: str = typer.Option(None, "--key", "-k", help="verifying key file (from zkvm setup)"),
+    security: str = typer.Option("standard", "--security",
+                                 help="the preset to verify at: the key is derived at it (--program) "
+                                      "or must be made at it (--key): test | standard | high"),
     min_security: float = typer.Option(None, "--min-security",
-                                       help="refuse proofs below this many conjectured bits"),
+                                       help="refuse keys below this many conjectured bits "
+                                            "(default: the preset's level, 100 for standard)"),
+    zk: bool = typer.Option(None, "--zk/--no-zk",
+                            help="with --program: derive the zk key (default: as the program says)"),
 ) -> None:
-    """Check a proof; print the proven outputs. Exit 0 only when the proof is valid."""
+    """Check a proof; print the proven outputs. Exit 0 only when the proof is valid.
+
+    The parameters are the verifier's, never the proof's: the key is derived from
+    the program at --security (default standard), or read from --key and must be
+    made at that preset. With both --key and --program the key must be the
+    program's.
+    """
     import numpy as np
 
     import zkvm.air.chips  # noqa: F401  (module loading is start-up, not verification work)
     import zkvm.api as api
     import zkvm.stark.verifier  # noqa: F401
 
-    if (program is None) == (key is None):
-        fail("give exactly one of --program or --key")
+    if program is None and key is None:
+        fail("give --program (derive the key from the program) or --key (a key file), or both")
+    if key is not None and zk is not None:
+        fail("--zk/--no-zk only applies to a key derived from --program")
+    cfg = _security(security)
     try:
         p = StarkProof.from_bytes(_read(proof, "proof"))
-        if key is not None:
-            vk = VerifyingKey.from_bytes(_read(key, "verifying key"))
-        else:
+        vk = VerifyingKey.from_bytes(_read(key, "verifying key")) if key is not None else None
+        if vk is not None and vk.security != cfg:
+            raise ParameterMismatch(
+                f"the key {key} is made at {vk.security.name!r}, not at {security!r}: pass "
+                f"--security {vk.security.name} to verify at that preset")
+        prog_digest = None
+        if program is not None:
             from zkvm.assembler import load_program
-            from zkvm.fri.security import SecurityConfig as SC
 
             prog = load_program(program)
-            vk = api.setup(prog, SC.from_dict(p.security), zk=p.zk).vk
-    except tuple(USER_ERRORS) + (VerificationError,) as e:
+            derived = api.setup(prog, cfg, zk=zk if vk is None else vk.zk).vk
+            prog_digest = prog.digest
+            if vk is not None and derived.digest() != vk.digest():
+                raise KeyMismatch(
+                    f"the key {key} is not the verifying key of {program}"
+                    + (" (it carries the program's digest, but its tables differ)"
+                       if vk.statement_id == prog.digest else ""))
+            vk = derived
+        t0 = time.perf_counter()
+        outs = api.verify(p, vk, security=security, min_bits=min_security)
+    except ProofFormatError as e:
         fail(str(e))
-    t0 = time.perf_counter()
-    try:
-        outs = api.verify(p, vk, min_bits=min_security)
     except VerificationError as e:
         typer.echo(f"INVALID proof: {type(e).__name__}: {e}", err=True)
         raise typer.Exit(1)
+    except tuple(USER_ERRORS) as e:
+        fail(str(e))
     ms = (time.perf_counter() - t0) * 1e3
     io = vk.meta["io"]
     for t in io["outputs"]:
@@ -203,8 +231,10 @@ def verify(
     for t in io.get("hidden_outputs", []):
         if t["visibility"] == "private":
             typer.echo(f"{t['name']}: private output (not revealed)")
-    typer.echo(f"proof valid ({vk.security.name} security, program {vk.statement_id.hex()[:16]}…) "
-               f"verified in {ms:.1f} ms")
+    whose = (f"program {prog_digest.hex()[:16]}…" if prog_digest is not None else
+             f"key {vk.tables_digest().hex()[:16]}…, not checked against a program "
+             f"(pass --program)")
+    typer.echo(f"proof valid ({vk.security.name} security, {whose}) verified in {ms:.1f} ms")
 
 
 @app.command()
@@ -250,7 +280,7 @@ def demo(
     key_path = os.path.join(workdir, f"{model}.vk")
     _write(key_path, vk.to_bytes(), "verifying key")
     t0 = time.perf_counter()
-    outs = api.verify(StarkProof.from_bytes(_read(proof_path, "proof")), vk)
+    outs = api.verify(StarkProof.from_bytes(_read(proof_path, "proof")), vk, security=security)
     ms = (time.perf_counter() - t0) * 1e3
     for t in vk.meta["io"]["outputs"]:
         v = outs[t["name"]].ravel() / 2.0 ** t["scale"]

@@ -123,8 +123,19 @@ class SecurityConfig:
         except KeyError:
             raise ValueError(f"unknown security preset {name!r}; use one of {sorted(_PRESETS)}") from None
 
+    @staticmethod
+    def preset_level(name: str) -> tuple[float, float]:
+        """``(min conjectured bits, min proven bits)`` a verifier requires when its caller
+        names preset ``name`` (``standard`` when nobody names one; ``test``: none).
+
+        Raises:
+            ValueError: ``name`` is not a preset.
+        """
+        SecurityConfig.preset(name)  # the same error for an unknown name
+        return _LEVELS[name]
+
     def to_dict(self) -> dict:
-        """Plain dict (for proofs and files).
+        """Plain dict (for keys; the transcript is seeded with it).
 
         ``ext_degree`` is written only when it is not the default 2, so that
         quadratic keys and proofs (and their digests) are unchanged; it is
@@ -183,6 +194,10 @@ _PRESETS = {
     "high": SecurityConfig(log_blowup=3, n_queries=37, pow_bits=20, log_final_poly_len=5, name="high",
                            ext_degree=3),
 }
+
+
+#: what each preset promises, checked by the verifier against the estimator (issue 12)
+_LEVELS = {"test": (0.0, 0.0), "standard": (100.0, 0.0), "high": (128.0, 0.0)}
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from zkvm.fri.security import SecurityConfig
 
 AIR_VERSION = 1
 KEY_MAGIC = b"ZKVMVKEY"
-KEY_FORMAT = 2  # 2: one mixed-height preprocessed tree (1: one tree per group)
+KEY_FORMAT = 3  # 3: the tables digest is stored and checked (2: no tables digest)
 
 
 class KeyFileError(ValueError):
@@ -41,7 +41,18 @@ class VerifyingKey:
         tables: ``Air.spec()`` of every table, in order.
         pre_roots: the root of the preprocessed tree (empty when no table has
             preprocessed columns, else one root).
-        meta: free-form public metadata (e.g. output names), also bound.
+        meta: public data the statement's own verifier uses (for the VM:
+            ``io``, the public input/output addresses and read counts, and
+            ``program_digest``); bound by :meth:`digest` like everything else.
+
+    Two digests name a key. :meth:`tables_digest` covers everything the
+    verifier computes with (parameters, zk, tables, preprocessed roots,
+    ``meta``) but not the ``statement_id`` label; it is written into the key
+    file and recomputed when the file is read, so what a verifier prints about
+    a key file is what it recomputed. :meth:`digest` adds the label and is
+    what proofs name and the transcript absorbs. A key is bound to a program
+    only by deriving the program's key and comparing (``zkvm verify --key K
+    --program P``): the label alone proves nothing.
     """
 
     statement_id: bytes
@@ -51,10 +62,9 @@ class VerifyingKey:
     pre_roots: list[bytes]
     meta: dict = field(default_factory=dict)
 
-    def to_dict(self) -> dict:
+    def _content(self) -> dict:
         return {
             "air_version": AIR_VERSION,
-            "statement_id": self.statement_id,
             "security": self.security.to_dict(),
             "zk": self.zk,
             "tables": self.tables,
@@ -62,20 +72,32 @@ class VerifyingKey:
             "meta": self.meta,
         }
 
+    def to_dict(self) -> dict:
+        return {**self._content(), "statement_id": self.statement_id}
+
+    def to_file_dict(self) -> dict:
+        """:meth:`to_dict` plus the tables digest (what a key file holds)."""
+        return {**self.to_dict(), "tables_digest": self.tables_digest()}
+
     @classmethod
     def from_dict(cls, d: dict) -> "VerifyingKey":
+        if not isinstance(d, dict):
+            raise KeyFileError("malformed verifying key: not a map")
+        unknown = set(d) - _KEY_FIELDS
+        if unknown:
+            raise KeyFileError(f"malformed verifying key: unknown fields {sorted(unknown)}")
         try:
             if d["air_version"] != AIR_VERSION:
                 raise KeyFileError(
                     f"verifying key is for AIR version {d['air_version']}, this zkvm speaks "
                     f"{AIR_VERSION}: re-run `zkvm setup` with this version")
             return cls(
-                statement_id=bytes(d["statement_id"]),
+                statement_id=_digest32(d["statement_id"], "the statement id"),
                 security=SecurityConfig.from_dict(d["security"]),
-                zk=bool(d["zk"]),
-                tables=[dict(t) for t in d["tables"]],
-                pre_roots=[_digest32(v) for v in d["pre_roots"]],
-                meta=dict(d.get("meta") or {}),
+                zk=_strict_bool(d["zk"]),
+                tables=[_strict_dict(t, "a table spec") for t in _strict_list(d["tables"], "tables")],
+                pre_roots=[_digest32(v, "a preprocessed root") for v in d["pre_roots"]],
+                meta=_strict_dict(d["meta"], "meta"),
             )
         except (KeyError, TypeError, ValueError) as e:
             if isinstance(e, KeyFileError):
@@ -83,11 +105,20 @@ class VerifyingKey:
             raise KeyFileError(f"malformed verifying key: {e}") from e
 
     def __setattr__(self, name, value) -> None:
-        self.__dict__.pop("_digest", None)  # any field change invalidates the cached digest
+        self.__dict__.pop("_digest", None)  # any field change invalidates the cached digests
+        self.__dict__.pop("_tables_digest", None)
         super().__setattr__(name, value)
 
     def __deepcopy__(self, memo) -> "VerifyingKey":
         return VerifyingKey.from_dict(_copy(self.to_dict()))  # never copies the cached digest
+
+    def tables_digest(self) -> bytes:
+        """blake3 of the canonical encoding of everything but the statement label."""
+        cached = self.__dict__.get("_tables_digest")
+        if cached is None:
+            cached = blake3.blake3(_canonical(self._content())).digest()
+            self.__dict__["_tables_digest"] = cached
+        return cached
 
     def digest(self) -> bytes:
         """blake3 of the canonical msgpack encoding (sorted keys, no floats).
@@ -102,17 +133,52 @@ class VerifyingKey:
         return cached
 
     def to_bytes(self) -> bytes:
-        return envelope.pack(KEY_MAGIC, KEY_FORMAT, "key", self.to_dict())
+        return envelope.pack(KEY_MAGIC, KEY_FORMAT, "key", self.to_file_dict())
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "VerifyingKey":
-        return cls.from_dict(envelope.unpack(data, KEY_MAGIC, KEY_FORMAT, "key", KeyFileError,
-                                             "verifying key", "is this a proof or a program?"))
+        """Read a key file; its stored tables digest must be the one recomputed here.
+
+        Raises:
+            KeyFileError: unreadable, malformed, or the tables do not hash to the
+                stored digest (the file was edited).
+        """
+        d = envelope.unpack(data, KEY_MAGIC, KEY_FORMAT, "key", KeyFileError,
+                            "verifying key", "is this a proof or a program?")
+        if not isinstance(d, dict) or "tables_digest" not in d:
+            raise KeyFileError("malformed verifying key: no tables digest")
+        stored = d.pop("tables_digest")
+        vk = cls.from_dict(d)
+        if stored != vk.tables_digest():
+            raise KeyFileError("verifying key is corrupt or was edited: its tables do not hash to "
+                               "the digest it records; derive it again with `zkvm setup`")
+        return vk
 
 
-def _digest32(v) -> bytes:
+_KEY_FIELDS = {"air_version", "statement_id", "security", "zk", "tables", "pre_roots", "meta"}
+
+
+def _strict_bool(v) -> bool:
+    if not isinstance(v, bool):
+        raise ValueError("zk must be true or false")
+    return v
+
+
+def _strict_list(v, what: str) -> list:
+    if not isinstance(v, list):
+        raise ValueError(f"{what} must be a list")
+    return v
+
+
+def _strict_dict(v, what: str) -> dict:
+    if not isinstance(v, dict):
+        raise ValueError(f"{what} must be a map")
+    return dict(v)
+
+
+def _digest32(v, what: str) -> bytes:
     if not isinstance(v, (bytes, bytearray)) or len(v) != 32:
-        raise ValueError("a preprocessed root must be 32 bytes")
+        raise ValueError(f"{what} must be 32 bytes")
     return bytes(v)
 
 

@@ -9,14 +9,15 @@ arithmetic (``ProofShapeError``). A truncated or corrupt file raises
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
+from typing import Any
 
 from zkvm import envelope
+from zkvm.field.scalar import P
 from zkvm.fri.merkle_verify import MixedProof, as_bytes
 from zkvm.stark.errors import ProofFormatError
 
 PROOF_MAGIC = b"ZKVMPROF"
-PROOF_FORMAT = 2  # 2: one mixed-height tree per phase (1: one tree per group and phase)
+PROOF_FORMAT = 3  # 3: security as a label, strict public values, no free meta (2: parameters in the proof)
 
 
 @dataclass
@@ -28,7 +29,11 @@ class PublicValues:
         bus_terms: messages the verifier puts on the bus itself, as
             ``(bus, values, multiplicity)``; a negative multiplicity receives.
             For the VM: public inputs (sent) and public outputs (received).
-        meta: public, bound, not used by the arithmetic (e.g. output scales).
+        meta: the claimed values those terms are made of, for the VM
+            ``{"inputs", "outputs", "digests"}``: each a map from tensor name
+            to a list of integers. Absorbed by the transcript; the VM's
+            verifier (``zkvm.api.verify``) recomputes the bus terms from them
+            and the key, so both are bound to one encoding.
     """
 
     table_publics: list[list[int]] = field(default_factory=list)
@@ -42,18 +47,66 @@ class PublicValues:
                 "meta": self.meta}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "PublicValues":
-        return cls([list(map(int, t)) for t in d["table_publics"]],
-                   [(int(b), tuple(int(v) for v in vals), int(m)) for b, vals, m in d["bus_terms"]],
-                   dict(d.get("meta") or {}))
+    def from_dict(cls, d: Any) -> "PublicValues":
+        """Strict decoder: one encoding per statement (issue 12, point 3).
+
+        Field elements must be exact ints in ``[0, p)`` (no bool, float, string
+        or ``v + p``), multiplicities exact ints with ``|m| < p``, and the
+        claimed values exact ints under known keys only.
+
+        Raises:
+            ValueError: any other type, range, key or nesting.
+        """
+        _need(isinstance(d, dict) and set(d) <= {"table_publics", "bus_terms", "meta"}
+              and {"table_publics", "bus_terms"} <= set(d), "public values: unexpected fields")
+        tp = d["table_publics"]
+        _need(isinstance(tp, list), "public values: table_publics must be a list")
+        table_publics = [_felts(t, "a table's public values") for t in tp]
+        terms = d["bus_terms"]
+        _need(isinstance(terms, list), "public values: bus_terms must be a list")
+        bus_terms = []
+        for t in terms:
+            _need(isinstance(t, list) and len(t) == 3, "a bus term must be [bus, values, mult]")
+            bus, vals, m = t
+            _need(_is_int(bus) and 0 <= bus < P, "a bus id must be a field element")
+            _need(_is_int(m) and -P < m < P, "a bus multiplicity must be an integer below p")
+            bus_terms.append((bus, tuple(_felts(vals, "bus term values")), m))
+        meta = d.get("meta", {})
+        _need(isinstance(meta, dict) and set(meta) <= {"inputs", "outputs", "digests"},
+              "public values: meta holds only inputs, outputs and digests")
+        for k, part in meta.items():
+            _need(isinstance(part, dict) and all(
+                isinstance(name, str) and isinstance(v, list) and all(_is_int(x) for x in v)
+                for name, v in part.items()), f"public {k} must map names to lists of integers")
+        return cls(table_publics, bus_terms, meta)
+
+
+def _is_int(x: Any) -> bool:
+    return type(x) is int  # not bool, not a numpy scalar, not a float
+
+
+def _need(cond: bool, what: str) -> None:
+    if not cond:
+        raise ValueError(what)
+
+
+def _felts(v: Any, what: str) -> list[int]:
+    _need(isinstance(v, list) and all(_is_int(x) and 0 <= x < P for x in v),
+          f"{what} must be a list of field elements (integers in [0, p))")
+    return v
 
 
 @dataclass
 class StarkProof:
-    """Everything the prover sends, in transcript order."""
+    """Everything the prover sends, in transcript order.
+
+    ``security`` is only a label: the name of the verifying key's preset,
+    which must equal the key's (the parameters themselves come from the key,
+    never from the proof). ``zk`` likewise must equal the key's flag.
+    """
 
     vk_digest: bytes
-    security: dict
+    security: str
     zk: bool
     public: PublicValues
     main_roots: list[bytes]
@@ -63,7 +116,6 @@ class StarkProof:
     ood: list[list[int]]
     fri: dict
     openings: list[MixedProof]
-    meta: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {
@@ -71,7 +123,7 @@ class StarkProof:
             "public": self.public.to_dict(), "main_roots": self.main_roots,
             "perm_roots": self.perm_roots, "claimed_sums": self.claimed_sums,
             "quot_roots": self.quot_roots, "ood": self.ood, "fri": self.fri,
-            "openings": [o.to_dict() for o in self.openings], "meta": self.meta,
+            "openings": [o.to_dict() for o in self.openings],
         }
 
     def to_bytes(self) -> bytes:
@@ -82,6 +134,8 @@ class StarkProof:
         p = envelope.unpack(data, PROOF_MAGIC, PROOF_FORMAT, "proof", ProofFormatError,
                             "proof file", "is this a program or a key?")
         try:
+            _need(isinstance(p, dict) and set(p) == _FIELDS,
+                  f"a proof has exactly the fields {sorted(_FIELDS)}")
 
             def roots(k: str) -> list[bytes]:
                 rs = p[k]
@@ -92,21 +146,28 @@ class StarkProof:
 
             def ints(rows, what: str) -> list[list[int]]:
                 if not isinstance(rows, list) or not all(
-                        isinstance(r, list) and all(isinstance(x, int) for x in r) for r in rows):
+                        isinstance(r, list) and all(_is_int(x) for x in r) for r in rows):
                     raise ValueError(f"{what} must be lists of integers")
                 return rows
 
+            _need(isinstance(p["security"], str), "security must be a preset label (a string)")
+            _need(isinstance(p["zk"], bool), "zk must be true or false")
+            _need(isinstance(p["fri"], dict), "fri must be a map")
+            _need(isinstance(p["openings"], list), "openings must be a list")
             out = cls(
-                vk_digest=as_bytes(p["vk_digest"], "key digest", 32), security=dict(p["security"]), zk=bool(p["zk"]),
-                public=PublicValues.from_dict(p["public"]), main_roots=roots("main_roots"),
-                perm_roots=roots("perm_roots"), claimed_sums=ints(p["claimed_sums"], "claimed sums"),
+                vk_digest=as_bytes(p["vk_digest"], "key digest", 32), security=p["security"],
+                zk=p["zk"], public=PublicValues.from_dict(p["public"]),
+                main_roots=roots("main_roots"), perm_roots=roots("perm_roots"),
+                claimed_sums=ints(p["claimed_sums"], "claimed sums"),
                 quot_roots=roots("quot_roots"), ood=ints(p["ood"], "OOD values"),
-                fri=dict(p["fri"]),
-                openings=[MixedProof.from_dict(o) for o in p["openings"]],
-                meta=dict(p.get("meta") or {}),
+                fri=p["fri"], openings=[MixedProof.from_dict(o) for o in p["openings"]],
             )
         except ProofFormatError:
             raise
         except Exception as e:  # any malformed field
             raise ProofFormatError(f"malformed proof: {type(e).__name__}: {e}") from None
         return out
+
+
+_FIELDS = {"vk_digest", "security", "zk", "public", "main_roots", "perm_roots", "claimed_sums",
+           "quot_roots", "ood", "fri", "openings"}

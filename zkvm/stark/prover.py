@@ -474,7 +474,7 @@ def prove(pk: ProvingKey, traces: list[np.ndarray], public: PublicValues | None 
         openings.append(all_trees[phase].open(queries & ((1 << leaf_log) - 1)))
 
     return StarkProof(
-        vk_digest=vk_digest, security=cfg.to_dict(), zk=lay.zk, public=public,
+        vk_digest=vk_digest, security=cfg.name, zk=lay.zk, public=public,
         main_roots=main_roots, perm_roots=perm_roots,
         claimed_sums=[c.to_list() for c in claimed_list], quot_roots=quot_roots,
         ood=[[x for v in vals for x in v.to_list()] for vals in ood],

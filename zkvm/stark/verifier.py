@@ -7,9 +7,12 @@ starts fast and needs no JIT compile.
 
 Checks, in order:
 
-0. the proof's parameters reach ``min_bits`` (conjectured, by the code's own
-   estimator) and equal the verifying key's; the proof names this key;
-0. every count and length in the proof agrees with the verifying key;
+0. the verifying key's parameters (never the proof's: the proof carries only
+   their preset's name, which must be the key's) reach the level the caller
+   asks for, ``standard``'s when nobody asks; the proof names this key;
+0. every count and length in the proof agrees with the verifying key, and
+   every value it sends is canonical (field elements in [0, p), opened rows
+   included);
 1-10. the transcript is replayed; at z each table's constraints equal its
    quotient times the vanishing polynomial; the bus balances; FRI accepts,
    with each input value recomputed at every query from the opened rows of
@@ -47,40 +50,48 @@ def _ext(pair) -> Ext:
     return from_coeffs(pair)
 
 
-def verify(vk: VerifyingKey, proof: StarkProof, *, min_bits: float | None = None) -> PublicValues:
+def verify(vk: VerifyingKey, proof: StarkProof, *, min_bits: float | None = None,
+           min_proven_bits: float | None = None) -> PublicValues:
     """Check ``proof`` against ``vk``; return the proven public values.
+
+    Every parameter comes from ``vk`` (the proof only names its preset, which
+    must be the key's), and the key's parameters must reach the required level.
 
     Args:
         vk: the verifying key (load it, or derive it from the program).
         proof: the proof.
-        min_bits: refuse proofs whose conjectured security is below this.
+        min_bits: refuse keys whose conjectured security (the code's own
+            estimator) is below this; default the ``standard`` preset's level.
+        min_proven_bits: the same for the proven bits; default the
+            ``standard`` preset's (none).
 
     Raises:
         VerificationError: a subclass naming the failed check.
     """
-    # 0. Parameters and key.
-    try:
-        cfg = SecurityConfig.from_dict(proof.security)
-    except ValueError as e:
-        raise ProofShapeError(f"bad security parameters in proof: {e}") from None
+    # 0. Parameters: the key's own, at the level the caller asks for (standard's when nobody
+    #    asks); the proof's label must name them, and the proof must name this key.
+    cfg = vk.security
     try:
         airs = [registry.build(spec) for spec in vk.tables]
-        lay = StarkLayout(airs, vk.security.log_blowup, vk.zk, vk.security.ext_degree)
+        lay = StarkLayout(airs, cfg.log_blowup, vk.zk, cfg.ext_degree)
     except (KeyError, TypeError, ValueError) as e:
         raise KeyMismatch(f"the verifying key names tables this zkvm cannot rebuild: {e}") from None
     if len(vk.pre_roots) != int(lay.has_tree("pre")):
         raise KeyMismatch("the verifying key's preprocessed roots do not match its tables")
-    if min_bits is not None:
-        report = security_bits(cfg, trace_log_height=max(t.log_n for t in lay.tables) + int(vk.zk),
-                               max_constraint_degree=max(t.info.max_degree for t in lay.tables))
-        if report.conjectured < min_bits:
-            raise InsufficientSecurity(
-                f"proof made at {report.conjectured:.1f} conjectured bits "
-                f"({cfg.name} preset), below the required {min_bits}")
-    if cfg != vk.security or proof.zk != vk.zk:
+    want_conj, want_proven = SecurityConfig.preset_level("standard")
+    want_conj = want_conj if min_bits is None else min_bits
+    want_proven = want_proven if min_proven_bits is None else min_proven_bits
+    report = security_bits(cfg, trace_log_height=max(t.log_n for t in lay.tables) + int(vk.zk),
+                           max_constraint_degree=max(t.info.max_degree for t in lay.tables))
+    if report.conjectured < want_conj or report.proven < want_proven:
+        raise InsufficientSecurity(
+            f"the key's parameters ({cfg.name} preset) give {report.conjectured:.1f} conjectured "
+            f"and {report.proven:.1f} proven bits, below the required {want_conj:g} and "
+            f"{want_proven:g}")
+    if proof.security != cfg.name or proof.zk != vk.zk:
         raise ParameterMismatch(
-            f"proof parameters ({cfg.name}, zk={proof.zk}) differ from the key's "
-            f"({vk.security.name}, zk={vk.zk})")
+            f"the proof says it was made at {proof.security!r} (zk={proof.zk}), the key is "
+            f"{cfg.name!r} (zk={vk.zk}): prove again with the key's preset")
     vk_digest = vk.digest()
     if proof.vk_digest != vk_digest:
         raise KeyMismatch("the proof was made for another verifying key (another program?)")
@@ -91,7 +102,7 @@ def verify(vk: VerifyingKey, proof: StarkProof, *, min_bits: float | None = None
     pubs = lay.publics(public.table_publics)
 
     # 1. Seed the transcript.
-    tr = seed_transcript(vk_digest, cfg.to_dict(), lay.zk, public)  # canonical: cfg == vk.security
+    tr = seed_transcript(vk_digest, cfg.to_dict(), lay.zk, public)
     D = cfg.ext_degree
     # 2. Main roots.
     for r in proof.main_roots:
@@ -206,7 +217,7 @@ def _check_shape(lay: StarkLayout, proof: StarkProof) -> None:
     need(len(proof.ood) == len(lay.tables), "wrong number of OOD blocks")
     for t, flat in zip(lay.tables, proof.ood):
         need(len(flat) == lay.ext_degree * t.n_ood, f"table {t.air.name!r}: wrong number of OOD values")
-        need(all(0 <= v < P for v in flat), f"table {t.air.name!r}: OOD value out of range")
+        need(all(map(_felt, flat)), f"table {t.air.name!r}: OOD value out of range")
     need(len(proof.openings) == len(lay.trees), "wrong number of tree openings")
     for (phase, gs), op in zip(lay.trees, proof.openings):
         logs, widths = lay.tree_shape(phase)
@@ -215,16 +226,27 @@ def _check_shape(lay: StarkLayout, proof: StarkProof) -> None:
         for g, w, rows in zip(logs, widths, op.rows):
             need(rows.ndim == 2 and rows.shape[1] == w,
                  f"{phase} tree, rows of level 2^{g}: wrong opened row width")
+            need(rows.size == 0 or int(rows.max()) < P,
+                 f"{phase} tree, rows of level 2^{g}: opened value out of range (>= p)")
     pub = proof.public
     need(len(pub.table_publics) == lay.n_original, "wrong number of public-value blocks")
     for t, vals in zip(lay.tables, pub.table_publics):
         need(len(vals) == len(t.air.public_names), f"table {t.air.name!r}: wrong public count")
-        need(all(0 <= v < P for v in vals), f"table {t.air.name!r}: public value out of range")
+        need(all(map(_felt, vals)), f"table {t.air.name!r}: public value out of range")
     max_tuple = max((t.info.plan.max_tuple for t in lay.tables), default=0)
-    for bus, vals, _ in pub.bus_terms:
+    for term in pub.bus_terms:
+        need(isinstance(term, tuple) and len(term) == 3, "a public bus term is not (bus, values, m)")
+        bus, vals, m = term
         need(len(vals) <= max_tuple, "a public bus term is longer than any table's tuples")
+        need(_felt(bus) and all(map(_felt, vals)), "a public bus term is not canonical")
+        need(type(m) is int and -P < m < P, "a public bus multiplicity is not canonical")
     for c in proof.claimed_sums:
-        need(all(0 <= v < P for v in c), "claimed sum out of range")
+        need(all(map(_felt, c)), "claimed sum out of range")
+
+
+def _felt(v) -> bool:
+    """A canonical field element: an exact ``int`` (not bool, float or numpy) in ``[0, p)``."""
+    return type(v) is int and 0 <= v < P
 
 
 def _check_table_at_z(t, vals, z, alpha, bus_alpha, betas, claimed, public) -> None:

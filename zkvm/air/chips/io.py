@@ -33,39 +33,39 @@ def bus_terms(io: dict, inputs: dict[str, list[int]], outputs: dict[str, list[in
               digests: dict[str, list[int]] | None = None):
     """``(bus, (addr, value), multiplicity)`` for every public input/output and digest element.
 
-    Public inputs must lie in their declared range: every bound the chips rely
-    on (interval analysis, DESIGN.md checklist 8) starts from it.
+    Every claimed value has exactly one encoding (issue 12, point 3): an exact
+    ``int`` (not a bool, float or string) inside its tensor's declared range
+    for an input and the worst-case interval of the program for an output
+    (both far narrower than p, so ``v -> v mod p`` is injective and what a
+    verifier prints is what the bus carries), a field element for a digest.
+    Names must be exactly the key's public tensors. Public inputs must lie in
+    their declared range: every bound the chips rely on (interval analysis,
+    DESIGN.md checklist 8) starts from it.
 
     Raises:
-        ValueError: a value is missing, has the wrong number of elements, or
-            (inputs) leaves the declared range; a digest is missing, is not 4
+        ValueError: a value is missing or extra, has the wrong number of
+            elements or type, leaves its range; a digest is missing, is not 4
             field elements, or is given for nothing hashed.
     """
     terms = []
     if io.get("zero_reads", 0):
         terms.append((BUS_MEM, (0, 0), int(io["zero_reads"])))
-    for t in io["inputs"]:
-        if t["visibility"] != "public":
-            continue
-        vals = inputs.get(t["name"])
+    public_in = [t for t in io["inputs"] if t["visibility"] == "public"]
+    _same_names("public input", public_in, inputs)
+    _same_names("public output", io["outputs"], outputs)
+    for t in public_in:
         mult = _arr(t["mult"], "<i4")
-        if vals is None or len(vals) != mult.size:
-            raise ValueError(f"public input {t['name']!r}: expected {mult.size} values")
-        lo, hi = int(t["lo"]), int(t["hi"])
-        bad = [v for v in vals if not (isinstance(v, int) and lo <= v <= hi)]
-        if bad:
-            raise ValueError(f"public input {t['name']!r}: value {bad[0]!r} outside its declared "
-                             f"range [{lo}, {hi}]")
+        vals = _ints_in(inputs[t["name"]], mult.size, int(t["lo"]), int(t["hi"]),
+                        f"public input {t['name']!r}", "its declared range")
         base = int(t["addr_base"])
         for i in np.flatnonzero(mult):
-            terms.append((BUS_MEM, (base + int(i), int(vals[i]) % P), int(mult[i])))
+            terms.append((BUS_MEM, (base + int(i), vals[i] % P), int(mult[i])))
     for t in io["outputs"]:
-        vals = outputs.get(t["name"])
         addrs = _arr(t["addrs"], "<i8")
-        if vals is None or len(vals) != addrs.size:
-            raise ValueError(f"output {t['name']!r}: expected {addrs.size} values")
+        vals = _ints_in(outputs[t["name"]], addrs.size, int(t["lo"]), int(t["hi"]),
+                        f"output {t['name']!r}", "the program's worst-case interval")
         for a, v in zip(addrs.tolist(), vals):
-            terms.append((BUS_MEM, (int(a), int(v) % P), -1))
+            terms.append((BUS_MEM, (int(a), v % P), -1))
     digests = dict(digests or {})
     for d in io.get("digests", []):
         if "value" in d:
@@ -73,7 +73,7 @@ def bus_terms(io: dict, inputs: dict[str, list[int]], outputs: dict[str, list[in
         else:
             vals = digests.pop(d["name"], None)
             if not (isinstance(vals, list) and len(vals) == DIGEST_LEN
-                    and all(isinstance(v, int) and 0 <= v < P for v in vals)):
+                    and all(type(v) is int and 0 <= v < P for v in vals)):
                 raise ValueError(f"hashed {d['kind']} {d['name']!r}: expected a digest of "
                                  f"{DIGEST_LEN} field elements")
         for j, v in enumerate(vals):
@@ -81,3 +81,26 @@ def bus_terms(io: dict, inputs: dict[str, list[int]], outputs: dict[str, list[in
     if digests:
         raise ValueError(f"a digest is given for {sorted(digests)[0]!r}, which is not hashed")
     return terms
+
+
+def _same_names(what: str, declared: list[dict], given) -> None:
+    if not isinstance(given, dict):
+        raise ValueError(f"{what}s must be a map from tensor names to values")
+    names = [t["name"] for t in declared]
+    missing = [n for n in names if n not in given]
+    if missing:
+        raise ValueError(f"{what} {missing[0]!r}: no values given")
+    extra = sorted(set(given) - set(names), key=str)
+    if extra:
+        raise ValueError(f"{what} {extra[0]!r} is not one of the program's ({', '.join(names)})")
+
+
+def _ints_in(vals, n: int, lo: int, hi: int, what: str, where: str) -> list[int]:
+    if not isinstance(vals, list) or len(vals) != n:
+        raise ValueError(f"{what}: expected a list of {n} values")
+    for v in vals:
+        if type(v) is not int:
+            raise ValueError(f"{what}: value {v!r} is not an integer")
+        if not lo <= v <= hi:
+            raise ValueError(f"{what}: value {v} outside {where} [{lo}, {hi}]")
+    return vals

@@ -242,6 +242,7 @@ def build_statement(program, zk: bool | None = None) -> VmStatement:
                     "mult": reads[a].astype("<i4").tobytes()} for t, a in inputs_meta],
         "outputs": [{"name": o, "shape": list(program.tensors[o].shape),
                      "scale": program.tensors[o].scale,
+                     "lo": int(program.intervals[o][0]), "hi": int(program.intervals[o][1]),
                      "addrs": a.astype("<i8").tobytes()} for o, a in zip(public_out, out_addrs)],
     }
     hidden_out = [{"name": o, "visibility": program.tensors[o].visibility,
