@@ -63,7 +63,7 @@ def _prove(statement, cfg, **kw):
 
 
 def _edited_blinding(monkeypatch, edit):
-    """Patch the prover's ``_with_blinding`` so that ``edit(lay, traces)`` runs on what it returns."""
+    """Patch the prover's ``_with_blinding``: ``edit(lay, traces)`` runs on what it returns."""
     orig = prover._with_blinding
 
     def patched(lay, traces, rng):

@@ -65,7 +65,7 @@ def weak(xor, tmp_path_factory):
 
 
 def test_weak_proof_labelled_standard_is_refused_by_verify_program(weak):
-    """The reported break: `zkvm verify P --program X` derived the key from the proof's parameters."""
+    """The reported break: `zkvm verify --program` derived the key from the proof's parameters."""
     d, _, _ = weak
     code, out = zkvm("verify", d / "weak.proof", "--program", XOR)
     assert code == 1 and "INVALID" in out and "proof valid" not in out

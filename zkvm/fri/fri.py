@@ -122,6 +122,18 @@ def _leaves(f: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.concatenate([f[:half], f[half:]], axis=1))
 
 
+def _final_polynomial(f: np.ndarray, shift: int, length: int) -> np.ndarray:
+    """The first ``length`` coefficients ``(length, D)`` of the last codeword ``f`` on ``shift * H``.
+
+    An honest last codeword has degree < ``length``, so nothing is dropped; the
+    verifier checks every query against this polynomial.
+    """
+    from zkvm.poly import coset_intt
+
+    coeffs = coset_intt(np.ascontiguousarray(f.T), shift)  # (d, n_final)
+    return np.ascontiguousarray(coeffs[:, :length].T)
+
+
 def prove(
     inputs: dict[int, np.ndarray], cfg: SecurityConfig, transcript: Transcript
 ) -> tuple[FriProof, np.ndarray]:
@@ -142,7 +154,6 @@ def prove(
         FriShapeError: if the input sizes do not fit the parameters.
     """
     from zkvm.field import ext_add, ext_mul
-    from zkvm.poly import coset_intt
 
     shape = fri_shape(cfg, inputs.keys())
     d = cfg.ext_degree
@@ -178,9 +189,7 @@ def prove(
     if shape.n_layers:
         f = np.concatenate([lv[:, :d], lv[:, d:]])
     # 2. Final polynomial: coefficients of the last codeword, absorbed.
-    shift = s_pow(GENERATOR, 1 << shape.n_layers)
-    coeffs = coset_intt(np.ascontiguousarray(f.T), shift)  # (d, n_final)
-    final_poly = np.ascontiguousarray(coeffs[:, : shape.final_poly_len].T)
+    final_poly = _final_polynomial(f, s_pow(GENERATOR, 1 << shape.n_layers), shape.final_poly_len)
     transcript.observe_ext(final_poly)
     # 3. Grinding.
     nonce = transcript.grind(cfg.pow_bits)

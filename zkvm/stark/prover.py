@@ -219,6 +219,23 @@ def _quotient_chunks(pk: ProvingKey, t: TableLayout, main: _Committed, perm: _Co
     return np.concatenate(chunks)
 
 
+def _check_at_z(t: TableLayout, vals: list, z, alpha, bus_alpha, betas, claimed, public,
+                allow_invalid: bool) -> None:
+    """The verifier's own check at z on one table's OOD values: refuse to prove a falsehood.
+
+    Runs before the values are absorbed (a test's malicious prover replaces it
+    to lie about ``vals`` and carries on consistently from its lie).
+    """
+    if allow_invalid:
+        return
+    try:
+        _check_table_at_z(t, vals, z, alpha, bus_alpha, betas, claimed, public)
+    except OodConstraintMismatch:
+        raise ProverError(
+            f"table {t.air.name!r}: the constraints do not hold on the trace; prove "
+            "with debug=True to see which constraint and row") from None
+
+
 def _ood_values(coeffs: np.ndarray | None, pows: np.ndarray, ext: bool, z) -> list[list[Ext]]:
     """Columns at each point whose powers are ``pows`` (see ``eval_with_powers``).
 
@@ -394,16 +411,10 @@ def prove(pk: ProvingKey, traces: list[np.ndarray], public: PublicValues | None 
         quot_v = _ood_values(quot_coeffs[t.index], both[:ext_d], True, z)  # chunks: at z only
         vals = pre_v[0] + main_v[0] + perm_v[0] + quot_v[0] + pre_v[1] + main_v[1] + perm_v[1]
         assert len(vals) == t.n_ood
+        _check_at_z(t, vals, z, alpha, bus_alpha, betas, claimed.get(t.index), pubs[t.index],
+                    _allow_invalid)
         ood.append(vals)
         tr.observe_ext(vals)
-        if not _allow_invalid:  # the verifier's own check at z: refuse to prove a falsehood
-            try:
-                _check_table_at_z(t, vals, z, alpha, bus_alpha, betas, claimed.get(t.index),
-                                  pubs[t.index])
-            except OodConstraintMismatch:
-                raise ProverError(
-                    f"table {t.air.name!r}: the constraints do not hold on the trace; prove "
-                    "with debug=True to see which constraint and row") from None
 
     # 9. DEEP composition, one codeword per group.
     note("DEEP")

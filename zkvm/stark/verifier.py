@@ -249,7 +249,9 @@ def _felt(v) -> bool:
     return type(v) is int and 0 <= v < P
 
 
-def _check_table_at_z(t, vals, z, alpha, bus_alpha, betas, claimed, public) -> None:
+def _table_identity_at_z(t, vals, z, alpha, bus_alpha, betas, claimed, public):
+    """``(C(z), Z_H(z), q(z))``: one table's combined constraints, vanishing polynomial and
+    quotient (from its chunks) at z, from the claimed OOD values."""
     a = t.air
     i = 0
 
@@ -269,8 +271,13 @@ def _check_table_at_z(t, vals, z, alpha, bus_alpha, betas, claimed, public) -> N
     for c in quot:
         q = q + power * c
         power = power * zn
-    if b.acc != q * b.vanishing:
-        raise OodConstraintMismatch(a.name)
+    return b.acc, b.vanishing, q
+
+
+def _check_table_at_z(t, vals, z, alpha, bus_alpha, betas, claimed, public) -> None:
+    acc, vanishing, q = _table_identity_at_z(t, vals, z, alpha, bus_alpha, betas, claimed, public)
+    if acc != q * vanishing:
+        raise OodConstraintMismatch(t.air.name)
 
 
 class _DeepEvaluator:
