@@ -13,7 +13,7 @@ from zkvm.fri.security import SecurityConfig, list_decoding_radius, security_bit
 def test_presets_have_the_documented_parameters():
     std = SecurityConfig.preset("standard")
     high = SecurityConfig.preset("high")
-    assert (std.log_blowup, std.n_queries, std.pow_bits) == (3, 29, 16)
+    assert (std.log_blowup, std.n_queries, std.pow_bits, std.deep_pow_bits) == (3, 29, 16, 12)
     assert (high.log_blowup, high.n_queries, high.pow_bits) == (3, 37, 20)
 
 
@@ -122,3 +122,71 @@ def test_config_is_frozen_validated_and_serialisable():
         SecurityConfig(log_blowup=2, n_queries=10, pow_bits=0, log_final_poly_len=0, folding_arity_log=2)
     with pytest.raises(ValueError, match="unknown security preset"):
         SecurityConfig.preset("ultra")
+
+
+# --- the estimator counts what the protocol batches (issue 12, point 4) -----------------
+def test_batching_terms_match_hand_computed_values():
+    """deep_batch = log2|F| - log2((k - 1) n_lde) + deep_pow_bits; logup = log2|F| - log2(N (t+1))."""
+    cfg = dataclasses.replace(SecurityConfig.preset("standard"), deep_pow_bits=0, n_queries=200)
+    log_f = 2 * math.log2(2**64 - 2**32 + 1)
+    k = 2**20 + 1
+    r = security_bits(cfg, 16, 3, n_batched=k, n_constraints=619, n_logup_terms=0)
+    assert r.bound_by == "deep_batch"
+    assert r.conjectured == pytest.approx(log_f - math.log2((k - 1) * 2**19))
+    r = security_bits(cfg, 10, 3, n_batched=2, n_logup_terms=2**30, max_tuple=3)
+    assert r.bound_by == "logup"
+    assert r.conjectured == pytest.approx(log_f - 32)
+    r = security_bits(dataclasses.replace(cfg, deep_pow_bits=12), 16, 3, n_batched=k)
+    assert r.bound_by == "deep_batch"
+    assert r.conjectured == pytest.approx(log_f - math.log2((k - 1) * 2**19) + 12)
+
+
+@pytest.mark.parametrize("count", ["n_batched", "n_constraints", "n_logup_terms"])
+def test_batching_more_never_raises_the_estimate(count):
+    cfg = SecurityConfig.preset("standard")
+    lo = security_bits(cfg, 20, 3, **{count: 2**4})
+    hi = security_bits(cfg, 20, 3, **{count: 2**24})
+    assert hi.conjectured <= lo.conjectured and hi.proven <= lo.proven
+    assert hi.conjectured < lo.conjectured or hi.proven < lo.proven
+
+
+def test_without_deep_grinding_a_transformer_sized_batch_falls_below_100_bits():
+    """Why `standard` grinds before the DEEP challenge: the quadratic field alone is not enough."""
+    counts = dict(n_batched=2488, n_constraints=619, n_logup_terms=346624, max_tuple=3)
+    std = SecurityConfig.preset("standard")
+    assert security_bits(dataclasses.replace(std, deep_pow_bits=0), 16, 3, **counts).conjectured < 100
+    assert security_bits(std, 16, 3, **counts).conjectured >= 100
+
+
+def test_proven_preset_reaches_100_proven_bits_up_to_2_to_24_rows():
+    cfg = SecurityConfig.preset("proven")
+    assert cfg.ext_degree == 3 and SecurityConfig.preset_level("proven") == (100.0, 100.0)
+    for log_n in (8, 12, 16, 20, 24):
+        r = security_bits(cfg, log_n, 3, n_batched=4000, n_constraints=1000, n_logup_terms=2**26,
+                          max_tuple=3)
+        assert r.proven >= 100 and r.conjectured >= 100, (log_n, r)
+
+
+@pytest.mark.parametrize("name", ["xor", "linreg", "cnn", "softmax_classifier"])
+@pytest.mark.parametrize("preset", ["standard", "high", "proven"])
+def test_every_preset_meets_its_level_on_the_example_programs(name, preset):
+    """With every count read off the real layout (zkvm.stark.soundness)."""
+    import os
+
+    import zkvm.api as api
+    from zkvm.assembler import assemble_file
+    from zkvm.stark.soundness import layout_security
+
+    prog = assemble_file(os.path.join(os.path.dirname(__file__), "..", "programs", f"{name}.zasm"))
+    key = api.setup(prog, preset)
+    r = layout_security(key.pk.layout, key.vk.security)
+    conj, proven = SecurityConfig.preset_level(preset)
+    assert r.conjectured >= conj and r.proven >= proven, r
+
+
+def test_preset_levels():
+    assert SecurityConfig.preset_level("standard") == (100.0, 0.0)
+    assert SecurityConfig.preset_level("high") == (128.0, 0.0)
+    assert SecurityConfig.preset_level("test") == (0.0, 0.0)
+    with pytest.raises(ValueError):
+        SecurityConfig.preset_level("nope")

@@ -293,6 +293,23 @@ def test_proof_with_free_meta_field_is_refused():
         StarkProof.from_bytes(envelope.pack(PROOF_MAGIC, PROOF_FORMAT, "proof", d))
 
 
+def test_deep_grinding_nonce_changed_is_rejected():
+    """The nonce before the DEEP challenge must meet the key's bits (and is bound)."""
+    import dataclasses
+
+    from zkvm.stark.verifier import DeepPowInvalid
+
+    cfg = dataclasses.replace(TEST, deep_pow_bits=8)
+    pk = setup([Fibonacci(5)], cfg, False, SID)
+    _, traces, pub = fib()
+    proof = prove(pk, traces, pub)
+    verify(pk.vk, proof, min_bits=0)
+    n = proof.deep_pow_nonce
+    proof.deep_pow_nonce = 0 if n else 1  # grinding returns the smallest valid nonce
+    with pytest.raises(DeepPowInvalid if n else VerificationError):
+        verify(pk.vk, StarkProof.from_bytes(proof.to_bytes()), min_bits=0)
+
+
 def test_proof_with_missing_ood_block_is_rejected():
     pk, traces, pub = fib()
     proof = prove(pk, traces, pub)

@@ -50,8 +50,25 @@ multiplicity parameter ``m >= 3``, ``alpha = sqrt(rho) * (1 + 1/(2m))``,
 
 summed, with ``m`` chosen to maximise the result.
 
-Only the ``standard`` and ``high`` presets are meant for real proofs; ``test``
-is fast and insecure (a few bits), for unit tests only.
+**Batching.** Wherever one challenge's powers combine many items (the DEEP
+batch of every column at z and z*w with powers of lambda, the composition of
+all constraints with powers of alpha, the bus's fractions and its tuples in
+powers of beta), the error of that round grows with their number: a curve of
+degree ``k - 1`` instead of a line (BCIKS20, Theorem 1.5; the ethSTARK
+documentation, eprint 2021/582, on batching with powers of one element
+versus independent coefficients; LogUp's bound, eprint 2022/1530). Over the
+quadratic field a transformer-sized DEEP batch (2,500 columns, 2^19-point
+domain) leaves ``128 - 11.3 - 19 = 97.7`` bits, so ``standard`` grinds 12
+bits before lambda is drawn (``deep_pow_bits``; proof of work before a
+challenge adds to its round as the query grinding adds to the queries', cf.
+Plonky3's commit-phase proof of work). :func:`security_bits` reports every
+round and which one binds; ``zkvm.stark.soundness.layout_security`` reads
+the counts off a verifying key's layout.
+
+Only the ``standard``, ``high`` and ``proven`` presets are meant for real
+proofs (``proven``: at least 100 bits by the Johnson-bound analysis, cubic
+field, rate 1/16); ``test`` is fast and insecure (a few bits), for unit
+tests only.
 """
 
 from __future__ import annotations
@@ -77,6 +94,10 @@ class SecurityConfig:
             polynomial.
         folding_arity_log: log2 of the FRI folding arity (only 1 is supported).
         name: preset name, or ``"custom"``.
+        deep_pow_bits: proof-of-work grinding bits before the DEEP batching
+            challenge lambda is drawn: they add to that round's bits, whose
+            error grows with the number of columns batched (see
+            :func:`security_bits`), as the query grinding adds to the queries'.
         ext_degree: degree D of the extension every challenge, LogUp column,
             quotient and FRI value lives in: 2 (F_p[X]/(X^2 - 7), ~128-bit
             field, fast) or 3 (F_p[X]/(X^3 - 7), ~192-bit field, needed for
@@ -90,6 +111,7 @@ class SecurityConfig:
     folding_arity_log: int = 1
     name: str = "custom"
     ext_degree: int = 2
+    deep_pow_bits: int = 0
 
     def __post_init__(self) -> None:
         if not 1 <= self.log_blowup <= 8:
@@ -104,6 +126,8 @@ class SecurityConfig:
             raise ValueError("only folding arity 2 (folding_arity_log=1) is supported")
         if self.ext_degree not in (2, 3):
             raise ValueError(f"ext_degree must be 2 or 3, got {self.ext_degree}")
+        if not 0 <= self.deep_pow_bits <= 30:
+            raise ValueError(f"deep_pow_bits must be in [0, 30], got {self.deep_pow_bits}")
 
     @property
     def insecure(self) -> bool:
@@ -112,7 +136,8 @@ class SecurityConfig:
 
     @staticmethod
     def preset(name: str) -> "SecurityConfig":
-        """A named preset: ``"test"`` (INSECURE, unit tests only), ``"standard"``, ``"high"``.
+        """A named preset: ``"test"`` (INSECURE, unit tests only), ``"standard"``, ``"high"``,
+        ``"proven"``.
 
         ``standard`` (quadratic extension) reaches >= 100 conjectured bits and
         ``high`` (cubic extension) >= 128 under the corrected (list-decoding
@@ -151,6 +176,8 @@ class SecurityConfig:
         }
         if self.ext_degree != 2:
             d["ext_degree"] = self.ext_degree
+        if self.deep_pow_bits:
+            d["deep_pow_bits"] = self.deep_pow_bits
         return d
 
     @classmethod
@@ -161,7 +188,7 @@ class SecurityConfig:
         values of the wrong type (``8.0``, ``"8"``) are refused, not coerced.
         """
         ints = ("log_blowup", "n_queries", "pow_bits", "log_final_poly_len",
-                "folding_arity_log", "ext_degree")
+                "folding_arity_log", "ext_degree", "deep_pow_bits")
         if not isinstance(d, dict):
             raise ValueError("malformed security parameters: not a map")
         unknown = set(d) - set(ints) - {"name"}
@@ -181,6 +208,7 @@ class SecurityConfig:
                 folding_arity_log=d.get("folding_arity_log", 1),
                 name=d.get("name", "custom"),
                 ext_degree=d.get("ext_degree", 2),
+                deep_pow_bits=d.get("deep_pow_bits", 0),
             )
         except KeyError as e:
             raise ValueError(f"malformed security parameters: missing {e}") from e
@@ -189,15 +217,22 @@ class SecurityConfig:
 _PRESETS = {
     # INSECURE: a handful of bits, for fast unit tests only.
     "test": SecurityConfig(log_blowup=2, n_queries=8, pow_bits=4, log_final_poly_len=2, name="test"),
-    "standard": SecurityConfig(log_blowup=3, n_queries=29, pow_bits=16, log_final_poly_len=5, name="standard"),
+    # 12 bits of grinding before the DEEP challenge: a batch of thousands of columns
+    # (transformer-sized layouts) would otherwise bring the quadratic field below 100 bits
+    "standard": SecurityConfig(log_blowup=3, n_queries=29, pow_bits=16, log_final_poly_len=5,
+                               name="standard", deep_pow_bits=12),
     # cubic extension: the field-size terms need |F| >> 2^128 (see security_bits)
     "high": SecurityConfig(log_blowup=3, n_queries=37, pow_bits=20, log_final_poly_len=5, name="high",
                            ext_degree=3),
+    # >= 100 *proven* bits (Johnson regime, cubic field): rate 1/16, 44 queries, 20 + 8 grinding
+    "proven": SecurityConfig(log_blowup=4, n_queries=44, pow_bits=20, log_final_poly_len=5,
+                             name="proven", ext_degree=3, deep_pow_bits=8),
 }
 
 
 #: what each preset promises, checked by the verifier against the estimator (issue 12)
-_LEVELS = {"test": (0.0, 0.0), "standard": (100.0, 0.0), "high": (128.0, 0.0)}
+_LEVELS = {"test": (0.0, 0.0), "standard": (100.0, 0.0), "high": (128.0, 0.0),
+           "proven": (100.0, 100.0)}
 
 
 @dataclass(frozen=True)
@@ -211,6 +246,7 @@ class SecurityReport:
             (``n_queries * per_query + pow_bits``), before the field/hash caps.
         proven_query: the query-phase part of ``proven``.
         per_query_bits: conjectured bits per query, ``-log2(1 - delta*)``.
+        bound_by: the round that bounds ``conjectured`` (see :func:`security_bits`).
     """
 
     conjectured: float
@@ -218,6 +254,7 @@ class SecurityReport:
     conjectured_query: float
     proven_query: float
     per_query_bits: float
+    bound_by: str = "query"
 
 
 def _hq(x: float, log2q: float) -> float:
@@ -246,8 +283,39 @@ def security_bits(
     max_constraint_degree: int = 3,
     ext_field_bits: float | None = None,
     hash_bits: int = 128,
+    *,
+    n_batched: int = 1,
+    n_constraints: int = 1,
+    n_logup_terms: int = 0,
+    max_tuple: int = 0,
 ) -> SecurityReport:
     """Estimate conjectured and proven soundness in bits (sources in the module docstring).
+
+    One challenge's powers batching ``k`` items costs ``log2(k)`` bits of the
+    round it belongs to (a curve of degree ``k - 1`` instead of a line:
+    BCIKS20, Theorem 1.5; ethSTARK documentation, eprint 2021/582, section 5
+    on batching with powers of one element rather than independent
+    coefficients). The rounds, each ``-log2`` of its error, the overall
+    figure being the weakest (``bound_by`` names it):
+
+    * ``query``: ``n_queries * per_query + pow_bits``;
+    * ``fri_fold``: each fold and each group joining a layer (a line):
+      ``n_lde / |F|``;
+    * ``deep_batch``: the DEEP batch of ``n_batched`` columns with powers of
+      lambda: ``(n_batched - 1) * n_lde / |F|``;
+    * ``deep_ali``: the out-of-domain point and the composition of
+      ``n_constraints`` constraints with powers of alpha:
+      ``(d * n_trace + n_lde + n_constraints) / |F|``;
+    * ``logup``: the bus (Haböck, "Multivariate lookups based on logarithmic
+      derivatives", eprint 2022/1530): a false bus survives the rational
+      identity test at alpha and the tuple fingerprint in beta's powers with
+      probability at most ``n_logup_terms * (max_tuple + 1) / |F|``;
+    * ``hash``: ``hash_bits`` (collision resistance).
+
+    The proven (Johnson) figure sums the same errors with the list size
+    ``L = (m + 1/2) / sqrt(rho)`` multiplying the rounds after the commitment
+    (DEEP-ALI, composition, LogUp) and ``n_batched - 1`` multiplying the
+    batching term of the commit phase.
 
     Args:
         cfg: the parameters.
@@ -257,6 +325,10 @@ def security_bits(
         ext_field_bits: log2 of the size of the field challenges are drawn from;
             by default ``cfg.ext_degree * log2(p)`` (127.99... or 191.99...).
         hash_bits: collision resistance of the hash (128 for 256-bit BLAKE3).
+        n_batched: the most columns one DEEP batch combines (powers of lambda).
+        n_constraints: constraints combined with powers of alpha (all tables).
+        n_logup_terms: fractions on the bus (rows times interactions, all tables).
+        max_tuple: the longest bus tuple (powers of beta).
 
     Returns:
         A :class:`SecurityReport`.
@@ -268,14 +340,22 @@ def security_bits(
     log_f = float(ext_field_bits) if ext_field_bits is not None else cfg.ext_degree * _LOG2_P
     d = max(1, max_constraint_degree)
     n_rounds = max(0, log_n - cfg.log_final_poly_len - cfg.log_blowup)
+    batch = max(1, n_batched - 1)
+    logup = max(0, n_logup_terms) * (max_tuple + 1)
 
     # conjectured (corrected: list-decoding capacity, eprint 2025/2010, 2025/2046)
     delta_star = list_decoding_radius(rho, log_f)
     per_query = -math.log2(1.0 - delta_star)
-    conj_query = cfg.n_queries * per_query + cfg.pow_bits
-    conj_commit = log_f - log_n
-    conj_deep = log_f - math.log2(d * n_trace + n)
-    conjectured = min(conj_query, conj_commit, conj_deep, float(hash_bits))
+    rounds = {
+        "query": cfg.n_queries * per_query + cfg.pow_bits,
+        "fri_fold": log_f - log_n,
+        "deep_batch": log_f - math.log2(batch * n) + cfg.deep_pow_bits,
+        "deep_ali": log_f - math.log2(d * n_trace + n + n_constraints),
+        "logup": log_f - math.log2(logup) if logup else math.inf,
+        "hash": float(hash_bits),
+    }
+    bound_by = min(rounds, key=rounds.get)
+    conjectured = rounds[bound_by]
 
     # proven (Johnson bound, ethSTARK doc 5.10.2 / BCIKS20)
     best = -1.0
@@ -284,18 +364,20 @@ def security_bits(
     for m in range(3, 65):
         alpha = math.sqrt(rho) * (1.0 + 1.0 / (2 * m))
         q_err = 2.0 ** (cfg.n_queries * math.log2(alpha) - cfg.pow_bits)
-        commit = (m + 0.5) ** 7 / (3 * rho**1.5) * n * n / field
+        commit = batch * 2.0 ** -cfg.deep_pow_bits * (m + 0.5) ** 7 / (3 * rho**1.5) * n * n / field
         commit += n_rounds * (2 * m + 1) * (n + 1) / (math.sqrt(rho) * field)
         big_l = (m + 0.5) / math.sqrt(rho)
-        deep = big_l * big_l / (2 * field) + big_l * d * (n_trace + 2) / field
-        bits = -math.log2(q_err + commit + deep)
+        deep = big_l * big_l / (2 * field) + big_l * (d * (n_trace + 2) + n_constraints) / field
+        bus = big_l * logup / field
+        bits = -math.log2(q_err + commit + deep + bus)
         if bits > best:
             best, best_q = bits, -math.log2(q_err)
     proven = min(best, float(hash_bits))
     return SecurityReport(
         conjectured=conjectured,
         proven=proven,
-        conjectured_query=conj_query,
+        conjectured_query=rounds["query"],
         proven_query=best_q,
         per_query_bits=per_query,
+        bound_by=bound_by,
     )

@@ -9,6 +9,7 @@ arithmetic (``ProofShapeError``). A truncated or corrupt file raises
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 from zkvm import envelope
@@ -64,13 +65,15 @@ class PublicValues:
         table_publics = [_felts(t, "a table's public values") for t in tp]
         terms = d["bus_terms"]
         _need(isinstance(terms, list), "public values: bus_terms must be a list")
-        bus_terms = []
-        for t in terms:
-            _need(isinstance(t, list) and len(t) == 3, "a bus term must be [bus, values, mult]")
-            bus, vals, m = t
-            _need(_is_int(bus) and 0 <= bus < P, "a bus id must be a field element")
-            _need(_is_int(m) and -P < m < P, "a bus multiplicity must be an integer below p")
-            bus_terms.append((bus, tuple(_felts(vals, "bus term values")), m))
+        # whole-list checks (type sets, min/max) run in C: public inputs can be many
+        _need(_types(terms) <= {list} and all(len(t) == 3 for t in terms),
+              "a bus term must be [bus, values, mult]")
+        buses, vals, ms = (list(c) for c in zip(*terms)) if terms else ([], [], [])
+        _need(_all_ints(buses, 0, P - 1), "a bus id must be a field element")
+        _need(_all_ints(ms, -P + 1, P - 1), "a bus multiplicity must be an integer below p")
+        _need(_types(vals) <= {list} and _all_ints(list(chain.from_iterable(vals)), 0, P - 1),
+              "bus term values must be lists of field elements")
+        bus_terms = list(zip(buses, map(tuple, vals), ms))
         meta = d.get("meta", {})
         _need(isinstance(meta, dict) and set(meta) <= {"inputs", "outputs", "digests"},
               "public values: meta holds only inputs, outputs and digests")
@@ -79,6 +82,15 @@ class PublicValues:
                 isinstance(name, str) and isinstance(v, list) and all(_is_int(x) for x in v)
                 for name, v in part.items()), f"public {k} must map names to lists of integers")
         return cls(table_publics, bus_terms, meta)
+
+
+def _types(xs: list) -> set:
+    return set(map(type, xs))
+
+
+def _all_ints(xs: list, lo: int, hi: int) -> bool:
+    """Every entry an exact ``int`` in ``[lo, hi]`` (C-speed: a type set and min/max)."""
+    return not xs or (_types(xs) == {int} and lo <= min(xs) and max(xs) <= hi)
 
 
 def _is_int(x: Any) -> bool:
@@ -91,7 +103,7 @@ def _need(cond: bool, what: str) -> None:
 
 
 def _felts(v: Any, what: str) -> list[int]:
-    _need(isinstance(v, list) and all(_is_int(x) and 0 <= x < P for x in v),
+    _need(isinstance(v, list) and _all_ints(v, 0, P - 1),
           f"{what} must be a list of field elements (integers in [0, p))")
     return v
 
@@ -116,6 +128,7 @@ class StarkProof:
     ood: list[list[int]]
     fri: dict
     openings: list[MixedProof]
+    deep_pow_nonce: int = 0
 
     def to_dict(self) -> dict:
         return {
@@ -124,6 +137,7 @@ class StarkProof:
             "perm_roots": self.perm_roots, "claimed_sums": self.claimed_sums,
             "quot_roots": self.quot_roots, "ood": self.ood, "fri": self.fri,
             "openings": [o.to_dict() for o in self.openings],
+            "deep_pow_nonce": self.deep_pow_nonce,
         }
 
     def to_bytes(self) -> bytes:
@@ -134,40 +148,49 @@ class StarkProof:
         p = envelope.unpack(data, PROOF_MAGIC, PROOF_FORMAT, "proof", ProofFormatError,
                             "proof file", "is this a program or a key?")
         try:
-            _need(isinstance(p, dict) and set(p) == _FIELDS,
-                  f"a proof has exactly the fields {sorted(_FIELDS)}")
-
-            def roots(k: str) -> list[bytes]:
-                rs = p[k]
-                if not isinstance(rs, list) or not all(isinstance(r, bytes) and len(r) == 32
-                                                       for r in rs):
-                    raise ValueError(f"{k} must be a list of 32-byte digests")
-                return rs
-
-            def ints(rows, what: str) -> list[list[int]]:
-                if not isinstance(rows, list) or not all(
-                        isinstance(r, list) and all(_is_int(x) for x in r) for r in rows):
-                    raise ValueError(f"{what} must be lists of integers")
-                return rows
-
-            _need(isinstance(p["security"], str), "security must be a preset label (a string)")
-            _need(isinstance(p["zk"], bool), "zk must be true or false")
-            _need(isinstance(p["fri"], dict), "fri must be a map")
-            _need(isinstance(p["openings"], list), "openings must be a list")
-            out = cls(
-                vk_digest=as_bytes(p["vk_digest"], "key digest", 32), security=p["security"],
-                zk=p["zk"], public=PublicValues.from_dict(p["public"]),
-                main_roots=roots("main_roots"), perm_roots=roots("perm_roots"),
-                claimed_sums=ints(p["claimed_sums"], "claimed sums"),
-                quot_roots=roots("quot_roots"), ood=ints(p["ood"], "OOD values"),
-                fri=p["fri"], openings=[MixedProof.from_dict(o) for o in p["openings"]],
-            )
+            with envelope.no_gc():
+                return cls._from_payload(p)
         except ProofFormatError:
             raise
         except Exception as e:  # any malformed field
             raise ProofFormatError(f"malformed proof: {type(e).__name__}: {e}") from None
+
+    @classmethod
+    def _from_payload(cls, p: Any) -> "StarkProof":
+        """The typed proof from a decoded payload; ``ValueError`` (or worse) when malformed."""
+        _need(isinstance(p, dict) and set(p) == _FIELDS,
+              f"a proof has exactly the fields {sorted(_FIELDS)}")
+
+        def roots(k: str) -> list[bytes]:
+            rs = p[k]
+            if not isinstance(rs, list) or not all(isinstance(r, bytes) and len(r) == 32
+                                                   for r in rs):
+                raise ValueError(f"{k} must be a list of 32-byte digests")
+            return rs
+
+        def ints(rows, what: str) -> list[list[int]]:
+            if not isinstance(rows, list) or not all(
+                    isinstance(r, list) and all(_is_int(x) for x in r) for r in rows):
+                raise ValueError(f"{what} must be lists of integers")
+            return rows
+
+        _need(isinstance(p["security"], str), "security must be a preset label (a string)")
+        _need(isinstance(p["zk"], bool), "zk must be true or false")
+        _need(isinstance(p["fri"], dict), "fri must be a map")
+        _need(isinstance(p["openings"], list), "openings must be a list")
+        _need(_is_int(p["deep_pow_nonce"]) and 0 <= p["deep_pow_nonce"] < 2**64,
+              "deep_pow_nonce must be a 64-bit unsigned integer")
+        out = cls(
+            vk_digest=as_bytes(p["vk_digest"], "key digest", 32), security=p["security"],
+            zk=p["zk"], public=PublicValues.from_dict(p["public"]),
+            main_roots=roots("main_roots"), perm_roots=roots("perm_roots"),
+            claimed_sums=ints(p["claimed_sums"], "claimed sums"),
+            quot_roots=roots("quot_roots"), ood=ints(p["ood"], "OOD values"),
+            fri=p["fri"], openings=[MixedProof.from_dict(o) for o in p["openings"]],
+            deep_pow_nonce=p["deep_pow_nonce"],
+        )
         return out
 
 
 _FIELDS = {"vk_digest", "security", "zk", "public", "main_roots", "perm_roots", "claimed_sums",
-           "quot_roots", "ood", "fri", "openings"}
+           "quot_roots", "ood", "fri", "openings", "deep_pow_nonce"}

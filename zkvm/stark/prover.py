@@ -416,8 +416,10 @@ def prove(pk: ProvingKey, traces: list[np.ndarray], public: PublicValues | None 
         ood.append(vals)
         tr.observe_ext(vals)
 
-    # 9. DEEP composition, one codeword per group.
+    # 9. DEEP composition, one codeword per group (after grinding: the batch's error grows
+    #    with its size, see zkvm.fri.security.security_bits).
     note("DEEP")
+    deep_nonce = tr.grind(cfg.deep_pow_bits)
     lam = tr.sample_ext(D)
     inputs = {}
     for g in lay.group_logs:
@@ -488,5 +490,5 @@ def prove(pk: ProvingKey, traces: list[np.ndarray], public: PublicValues | None 
         vk_digest=vk_digest, security=cfg.name, zk=lay.zk, public=public,
         main_roots=main_roots, perm_roots=perm_roots,
         claimed_sums=[c.to_list() for c in claimed_list], quot_roots=quot_roots,
-        ood=[[x for v in vals for x in v.to_list()] for vals in ood],
+        ood=[[x for v in vals for x in v.to_list()] for vals in ood], deep_pow_nonce=deep_nonce,
         fri=fri_proof.to_dict(), openings=openings)

@@ -31,7 +31,7 @@ from zkvm.field.scalar import P, W, Ext, batch_inv, root_of_unity
 from zkvm.fri import fri_verify
 from zkvm.fri.fri_types import FriError, FriProof
 from zkvm.fri.merkle_verify import MerklePathInvalid, verify_mixed
-from zkvm.fri.security import SecurityConfig, security_bits
+from zkvm.fri.security import SecurityConfig
 from zkvm.stark.common import powers, sample_ood_point, seed_transcript
 from zkvm.stark.errors import (
     InsufficientSecurity, KeyMismatch, LogupSumMismatch, OodConstraintMismatch,
@@ -40,6 +40,19 @@ from zkvm.stark.errors import (
 from zkvm.stark.keys import VerifyingKey
 from zkvm.stark.layout import PHASES, StarkLayout
 from zkvm.stark.proof import PublicValues, StarkProof
+from zkvm.stark.soundness import layout_security
+
+
+#: A key's size in columns, each table counting TABLE_COST more, before anything is analysed:
+#: the verifier's work (symbolic analysis, evaluation at z, DEEP) grows with it, so a hostile
+#: key is refused before it costs more than about a second. Honest keys: the MLP 260, the
+#: transformer benchmark 6,005.
+MAX_KEY_COST = 1 << 15
+TABLE_COST = 64
+
+
+class DeepPowInvalid(VerificationError):
+    """The grinding nonce before the DEEP challenge does not meet the key's bits."""
 
 
 class FriRejected(VerificationError):
@@ -73,16 +86,20 @@ def verify(vk: VerifyingKey, proof: StarkProof, *, min_bits: float | None = None
     cfg = vk.security
     try:
         airs = [registry.build(spec) for spec in vk.tables]
+        cost = sum(a.main_width + a.pre_width + TABLE_COST for a in airs)
+        if cost > MAX_KEY_COST:
+            raise ValueError(f"its tables have {cost} columns (+{TABLE_COST} per table), more than "
+                             f"the {MAX_KEY_COST} this verifier accepts")
         lay = StarkLayout(airs, cfg.log_blowup, vk.zk, cfg.ext_degree)
-    except (KeyError, TypeError, ValueError) as e:
-        raise KeyMismatch(f"the verifying key names tables this zkvm cannot rebuild: {e}") from None
+    except Exception as e:  # untrusted specs: any failure to rebuild is the key's
+        raise KeyMismatch(f"the verifying key names tables this zkvm cannot rebuild: "
+                          f"{type(e).__name__}: {e}") from None
     if len(vk.pre_roots) != int(lay.has_tree("pre")):
         raise KeyMismatch("the verifying key's preprocessed roots do not match its tables")
     want_conj, want_proven = SecurityConfig.preset_level("standard")
     want_conj = want_conj if min_bits is None else min_bits
     want_proven = want_proven if min_proven_bits is None else min_proven_bits
-    report = security_bits(cfg, trace_log_height=max(t.log_n for t in lay.tables) + int(vk.zk),
-                           max_constraint_degree=max(t.info.max_degree for t in lay.tables))
+    report = layout_security(lay, cfg, len(proof.public.bus_terms))
     if report.conjectured < want_conj or report.proven < want_proven:
         raise InsufficientSecurity(
             f"the key's parameters ({cfg.name} preset) give {report.conjectured:.1f} conjectured "
@@ -141,7 +158,10 @@ def verify(vk: VerifyingKey, proof: StarkProof, *, min_bits: float | None = None
     if total != ext_zero(D):
         raise LogupSumMismatch("the bus does not balance: a value read is not the value written"
                                " (or a public input/output differs from the proved one)")
-    # 9. DEEP challenge; 10. FRI with the DEEP values recomputed from the openings.
+    # 9. DEEP challenge, after its grinding; 10. FRI with the DEEP values recomputed from the
+    #    openings.
+    if not tr.check_pow(cfg.deep_pow_bits, proof.deep_pow_nonce):
+        raise DeepPowInvalid(f"the DEEP grinding nonce does not give {cfg.deep_pow_bits} bits")
     lam = tr.sample_ext(D)
     deep = _DeepEvaluator(lay, proof, ood, z, lam)
     deep.set_pre_roots(vk.pre_roots)
@@ -218,6 +238,8 @@ def _check_shape(lay: StarkLayout, proof: StarkProof) -> None:
     for t, flat in zip(lay.tables, proof.ood):
         need(len(flat) == lay.ext_degree * t.n_ood, f"table {t.air.name!r}: wrong number of OOD values")
         need(all(map(_felt, flat)), f"table {t.air.name!r}: OOD value out of range")
+    need(type(proof.deep_pow_nonce) is int and 0 <= proof.deep_pow_nonce < 2**64,
+         "the DEEP grinding nonce is not a 64-bit integer")
     need(len(proof.openings) == len(lay.trees), "wrong number of tree openings")
     for (phase, gs), op in zip(lay.trees, proof.openings):
         logs, widths = lay.tree_shape(phase)
