@@ -210,7 +210,8 @@ def verify(proof: StarkProof, key: VerifyingKey, *, security: str | None = None,
         expected = _claimed_terms(io, meta)
     except (ValueError, TypeError, AttributeError, KeyError) as e:
         raise PublicIoMismatch(f"public inputs/outputs do not fit the program: {e}") from None
-    if expected != [(b, tuple(v), m) for b, v, m in proof.public.bus_terms]:
+    if len(expected) != len(proof.public.bus_terms) or expected != [
+            (b, tuple(v), m) for b, v, m in proof.public.bus_terms]:
         raise PublicIoMismatch("the proof's public input/output terms differ from the key's")
     if len(proof.public.table_publics) != len(key.tables):
         raise PublicIoMismatch("wrong number of table public blocks")

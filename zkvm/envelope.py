@@ -9,6 +9,8 @@ msgpack, no numba: the verifier reads keys and proofs with it.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 from typing import Any, Callable
 
 import msgpack
@@ -34,6 +36,24 @@ def load_file(path: str, parse: Callable[[bytes], Any], error: type[Exception], 
         raise error(f"{path}: {e}") from None
 
 
+@contextlib.contextmanager
+def no_gc():
+    """Pause the cyclic garbage collector while a decoder builds many small containers.
+
+    Each of them would otherwise count towards a collection, and a file of a
+    million tiny lists makes the collector run again and again over all of
+    them (msgpack's documentation gives the same advice). Nothing decoded
+    here holds a cycle.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def pack(magic: bytes, fmt: int, field: str, payload: Any) -> bytes:
     """Encode ``payload`` under ``field`` with the magic, format and zkvm version."""
     return msgpack.packb({"magic": magic, "format": fmt, "zkvm": __version__, field: payload},
@@ -49,7 +69,8 @@ def unpack(data: bytes, magic: bytes, fmt: int, field: str | None, error: type[E
             (``hint`` says what to check), or an unsupported format version.
     """
     try:
-        d = msgpack.unpackb(data, raw=False, strict_map_key=False)
+        with no_gc():
+            d = msgpack.unpackb(data, raw=False, strict_map_key=False)
     except Exception as e:  # msgpack raises several unrelated types on bad data
         raise error(f"not a zkvm {what} (undecodable: {type(e).__name__}); "
                     "is it truncated or corrupt?") from None

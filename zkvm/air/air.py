@@ -35,18 +35,38 @@ from typing import Any, Sequence
 ColumnSpec = str | tuple[str, int]
 
 
+#: the most columns one table may have: checked before anything is sized by a count, so a
+#: hostile key cannot make the verifier build a huge layout (honest chips use a few hundred)
+MAX_WIDTH = 1 << 13
+
+
 @dataclass(frozen=True)
 class Layout:
-    """Where each named column (or column group) lives in a flat row."""
+    """Where each named column (or column group) lives in a flat row.
 
-    names: tuple[str, ...]
+    Only the slices are computed up front (one entry per name or group); the
+    per-column names, needed by the symbolic and debug builders, are spelled
+    out on first use, so sizing a hostile key's layout costs nothing
+    proportional to its declared widths.
+    """
+
     slices: dict[str, int | slice]
     width: int
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """One name per column: ``acc`` or ``x[3]``."""
+        out: list[str] = []
+        for name, where in self.slices.items():
+            if isinstance(where, slice):
+                out.extend(f"{name}[{i}]" for i in range(where.stop - where.start))
+            else:
+                out.append(name)
+        return tuple(out)
 
     @classmethod
     def of(cls, specs: Sequence[ColumnSpec]) -> "Layout":
         slices: dict[str, int | slice] = {}
-        names: list[str] = []
         width = 0
         for spec in specs:
             if isinstance(spec, str):
@@ -57,15 +77,16 @@ class Layout:
                 raise ValueError(f"bad or duplicate column name {name!r}")
             if count is None:
                 slices[name] = width
-                names.append(name)
                 width += 1
             else:
-                if count < 1:
-                    raise ValueError(f"column group {name!r} needs a positive count")
+                if type(count) is not int or count < 1:
+                    raise ValueError(f"column group {name!r} needs a positive integer count")
+                if width + count > MAX_WIDTH:
+                    raise ValueError(f"column group {name!r}: more than {MAX_WIDTH} columns in "
+                                     "one table")
                 slices[name] = slice(width, width + count)
-                names.extend(f"{name}[{i}]" for i in range(count))
                 width += count
-        return cls(tuple(names), slices, width)
+        return cls(slices, width)
 
     def index(self, name: str) -> int | slice:
         return self.slices[name]

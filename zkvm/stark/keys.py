@@ -95,7 +95,7 @@ class VerifyingKey:
                 statement_id=_digest32(d["statement_id"], "the statement id"),
                 security=SecurityConfig.from_dict(d["security"]),
                 zk=_strict_bool(d["zk"]),
-                tables=[_strict_dict(t, "a table spec") for t in _strict_list(d["tables"], "tables")],
+                tables=[_table_spec(t) for t in _strict_list(d["tables"], "tables", MAX_TABLES)],
                 pre_roots=[_digest32(v, "a preprocessed root") for v in d["pre_roots"]],
                 meta=_strict_dict(d["meta"], "meta"),
             )
@@ -155,6 +155,10 @@ class VerifyingKey:
         return vk
 
 
+#: at most this many tables (an honest model has tens: the transformer benchmark 74)
+MAX_TABLES = 1 << 12
+MAX_LOG_HEIGHT = 28  # as zkvm.air.air.Air checks
+
 _KEY_FIELDS = {"air_version", "statement_id", "security", "zk", "tables", "pre_roots", "meta"}
 
 
@@ -164,10 +168,21 @@ def _strict_bool(v) -> bool:
     return v
 
 
-def _strict_list(v, what: str) -> list:
+def _strict_list(v, what: str, max_len: int | None = None) -> list:
     if not isinstance(v, list):
         raise ValueError(f"{what} must be a list")
+    if max_len is not None and len(v) > max_len:
+        raise ValueError(f"{what}: {len(v)} entries, more than the {max_len} a key may have")
     return v
+
+
+def _table_spec(t) -> dict:
+    """A chip spec ``{"kind": str, "log_height": int, "params": map}`` (checked, not yet built)."""
+    if not (isinstance(t, dict) and set(t) == {"kind", "log_height", "params"}
+            and isinstance(t["kind"], str) and type(t["log_height"]) is int
+            and 0 <= t["log_height"] <= MAX_LOG_HEIGHT and isinstance(t["params"], dict)):
+        raise ValueError("a table spec must be {kind: name, log_height: 0..28, params: map}")
+    return dict(t)
 
 
 def _strict_dict(v, what: str) -> dict:
