@@ -51,3 +51,34 @@ def test_verify_in_fresh_process_imports_no_prover_or_jit(tmp_path, security):
     assert "IMPORTED []" in r.stdout, r.stdout
     expected = (np.arange(4) + np.array([1, -2, 3, 4])) * np.array([1, -1, 2, 0])
     assert f"OUT {expected.tolist()}" in r.stdout
+
+
+CLI_CHECK = r"""
+import sys, runpy
+sys.argv = ["zkvm", "verify", sys.argv[1], "--key", sys.argv[2], "--security", "test"]
+try:
+    from zkvm.entry import main
+    main()
+except SystemExit as e:
+    code = e.code
+bad = sorted(m for m in sys.modules if m.split(".")[0] in ("numba", "galois", "llvmlite", "typer",
+             "click", "rich", "pydantic") or m.startswith(("zkvm.runtime", "zkvm.assembler",
+             "zkvm.isa", "zkvm.stark.prover", "zkvm.stark.setup", "zkvm.cli.", "zkvm.cli_prove")))
+print("EXIT", code)
+print("IMPORTED", bad)
+"""
+
+
+def test_zkvm_verify_process_imports_no_typer_prover_or_jit(tmp_path):
+    """The whole ``zkvm verify --key`` process (the console script's path) stays light."""
+    prog = assemble(SRC)
+    key = api.setup(prog, "test")
+    proof = api.prove(prog, {"x": np.arange(4), "z": np.array([1, -1, 2, 0])}, "test", key=key)
+    (tmp_path / "k.vk").write_bytes(key.vk.to_bytes())
+    (tmp_path / "p.proof").write_bytes(proof.to_bytes())
+    r = subprocess.run([sys.executable, "-c", CLI_CHECK, str(tmp_path / "p.proof"),
+                        str(tmp_path / "k.vk")], capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "PYTHONPATH": os.getcwd()})
+    assert "EXIT 0" in r.stdout, (r.stdout, r.stderr)
+    assert "IMPORTED []" in r.stdout, r.stdout
+    assert "proof valid (test security" in r.stdout

@@ -1,6 +1,6 @@
 """``python -m zkvm``: the same command line as the ``zkvm`` console script."""
 
-from zkvm.cli import app
+from zkvm.entry import main
 
 if __name__ == "__main__":
-    app(prog_name="zkvm")
+    main()

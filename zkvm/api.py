@@ -243,7 +243,7 @@ def public_digests(proof: StarkProof, key: VerifyingKey) -> dict[str, dict]:
     program's); hashed inputs/outputs come from the proof's public values.
     Call after ``verify``: the values are only meaningful for a valid proof.
     """
-    from zkvm.isa.hidden import digest_hex
+    from zkvm.hash.poseidon2 import digest_hex
 
     out = {}
     claimed = proof.public.meta.get("digests", {})

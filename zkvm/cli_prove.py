@@ -16,9 +16,6 @@ import typer
 
 from zkvm.cli import USER_ERRORS, app, fail, user_errors
 from zkvm.fri.security import SecurityConfig
-from zkvm.stark.errors import (
-    KeyMismatch, ParameterMismatch, ProofFormatError, VerificationError,
-)
 from zkvm.stark.keys import KeyFileError, VerifyingKey
 from zkvm.stark.proof import StarkProof
 
@@ -157,84 +154,17 @@ def setup(
                f"in {time.perf_counter() - t0:.2f} s")
 
 
-@app.command()
-def verify(
-    proof: str = typer.Argument(..., help="proof file"),
-    program: str = typer.Option(None, "--program", "-p", help="program (.zkvm/.zasm): derive the key"),
-    key: str = typer.Option(None, "--key", "-k", help="verifying key file (from zkvm setup)"),
-    security: str = typer.Option("standard", "--security",
-                                 help="the preset to verify at: the key is derived at it (--program) "
-                                      "or must be made at it (--key): test | standard | high"),
-    min_security: float = typer.Option(None, "--min-security",
-                                       help="refuse keys below this many conjectured bits "
-                                            "(default: the preset's level, 100 for standard)"),
-    zk: bool = typer.Option(None, "--zk/--no-zk",
-                            help="with --program: derive the zk key (default: as the program says)"),
-) -> None:
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+             add_help_option=False)
+def verify(ctx: typer.Context) -> None:
     """Check a proof; print the proven outputs. Exit 0 only when the proof is valid.
 
-    The parameters are the verifier's, never the proof's: the key is derived from
-    the program at --security (default standard), or read from --key and must be
-    made at that preset. With both --key and --program the key must be the
-    program's.
+    zkvm verify PROOF (--key K | --program P) [--security standard] [--min-security N]
+    [--zk/--no-zk]; see zkvm verify --help (zkvm.cli_verify, the one definition).
     """
-    import numpy as np
+    from zkvm import cli_verify
 
-    import zkvm.air.chips  # noqa: F401  (module loading is start-up, not verification work)
-    import zkvm.api as api
-    import zkvm.stark.verifier  # noqa: F401
-
-    if program is None and key is None:
-        fail("give --program (derive the key from the program) or --key (a key file), or both")
-    if key is not None and zk is not None:
-        fail("--zk/--no-zk only applies to a key derived from --program")
-    cfg = _security(security)
-    try:
-        p = StarkProof.from_bytes(_read(proof, "proof"))
-        vk = VerifyingKey.from_bytes(_read(key, "verifying key")) if key is not None else None
-        if vk is not None and vk.security != cfg:
-            raise ParameterMismatch(
-                f"the key {key} is made at {vk.security.name!r}, not at {security!r}: pass "
-                f"--security {vk.security.name} to verify at that preset")
-        prog_digest = None
-        if program is not None:
-            from zkvm.assembler import load_program
-
-            prog = load_program(program)
-            derived = api.setup(prog, cfg, zk=zk if vk is None else vk.zk).vk
-            prog_digest = prog.digest
-            if vk is not None and derived.digest() != vk.digest():
-                raise KeyMismatch(
-                    f"the key {key} is not the verifying key of {program}"
-                    + (" (it carries the program's digest, but its tables differ)"
-                       if vk.statement_id == prog.digest else ""))
-            vk = derived
-        t0 = time.perf_counter()
-        outs = api.verify(p, vk, security=security, min_bits=min_security)
-    except ProofFormatError as e:
-        fail(str(e))
-    except VerificationError as e:
-        typer.echo(f"INVALID proof: {type(e).__name__}: {e}", err=True)
-        raise typer.Exit(1)
-    except tuple(USER_ERRORS) as e:
-        fail(str(e))
-    ms = (time.perf_counter() - t0) * 1e3
-    io = vk.meta["io"]
-    for t in io["outputs"]:
-        v = outs[t["name"]].astype(np.float64) / 2.0 ** t["scale"]
-        typer.echo(f"{t['name']} = {np.array2string(v, precision=6, separator=', ', threshold=64)}")
-    digests = api.public_digests(p, vk)
-    for name, d in digests.items():
-        what = "model commitment (weights)" if d["kind"] == "weights" else \
-            f"hashed {d['kind']} {name}: digest"
-        typer.echo(f"{what} {d['hex']}")
-    for t in io.get("hidden_outputs", []):
-        if t["visibility"] == "private":
-            typer.echo(f"{t['name']}: private output (not revealed)")
-    whose = (f"program {prog_digest.hex()[:16]}…" if prog_digest is not None else
-             f"key {vk.tables_digest().hex()[:16]}…, not checked against a program "
-             f"(pass --program)")
-    typer.echo(f"proof valid ({vk.security.name} security, {whose}) verified in {ms:.1f} ms")
+    raise typer.Exit(cli_verify.main(list(ctx.args)))
 
 
 @app.command()

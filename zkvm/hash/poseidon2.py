@@ -221,3 +221,8 @@ def hash_elements(values: Sequence[int], salt: Sequence[int] = (),
 def random_salt(n: int = SALT_LEN) -> list[int]:
     """``n`` uniform field elements from the operating system's CSPRNG."""
     return [secrets.randbelow(P) for _ in range(n)]
+
+
+def digest_hex(digest: Sequence[int]) -> str:
+    """The 64-hex-character form of a digest (4 field elements, 8 LE bytes each)."""
+    return b"".join(int(v).to_bytes(8, "little") for v in digest).hex()

@@ -39,7 +39,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from zkvm.field.scalar import P
-from zkvm.hash.poseidon2 import DIGEST_LEN, SALT_LEN, hash_elements, random_salt  # noqa: F401
+from zkvm.hash.poseidon2 import (  # noqa: F401  (digest_hex: re-exported)
+    DIGEST_LEN, SALT_LEN, digest_hex, hash_elements, random_salt,
+)
 
 from .errors import IsaError
 
@@ -47,11 +49,6 @@ from .errors import IsaError
 SCHEME = "poseidon2-goldilocks-w12-sponge"
 #: below this many values the plain-int reference hash is fast enough (no JIT)
 _FAST_FROM = 2048
-
-
-def digest_hex(digest: Sequence[int]) -> str:
-    """The 64-hex-character form of a digest (4 field elements, 8 LE bytes each)."""
-    return b"".join(int(v).to_bytes(8, "little") for v in digest).hex()
 
 
 def parse_digest(text: str) -> list[int]:

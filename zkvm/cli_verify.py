@@ -1,0 +1,149 @@
+"""``zkvm verify``: the one definition of the command, light enough to start fast.
+
+Verification is what a user runs most, often in a script per proof, so its
+whole process should cost little more than the check itself: this module
+imports no typer, no numba kernel, nothing from the runtime and, unless
+``--program`` is given, nothing from the assembler. The ``zkvm`` console
+script (:func:`zkvm.cli.main`) sends ``verify`` here directly; the typer app
+registers a pass-through command that calls :func:`main` with the same
+arguments, so both entry points share this parser and this logic.
+
+Exit codes: 0 valid, 1 invalid (a ``VerificationError``: printed as
+``INVALID proof: <check>: <why>``), 2 bad input (unreadable or malformed
+files, bad options).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+PRESETS = "test | standard | high | proven"
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="zkvm verify",
+        description="Check a proof; print the proven outputs. Exit 0 only when the proof is "
+                    "valid. The parameters are the verifier's, never the proof's: the key is "
+                    "derived from the program at --security (default standard), or read from "
+                    "--key and must be made at that preset. With both --key and --program the "
+                    "key must be the program's.")
+    ap.add_argument("proof", help="proof file")
+    ap.add_argument("--program", "-p", help="program (.zkvm/.zasm): derive the key")
+    ap.add_argument("--key", "-k", help="verifying key file (from zkvm setup)")
+    ap.add_argument("--security", default="standard",
+                    help="the preset to verify at: the key is derived at it (--program) or must "
+                         f"be made at it (--key): {PRESETS}")
+    ap.add_argument("--min-security", type=float, default=None,
+                    help="refuse keys below this many conjectured bits (default: the preset's "
+                         "level, 100 for standard)")
+    zk = ap.add_mutually_exclusive_group()
+    zk.add_argument("--zk", dest="zk", action="store_true", default=None,
+                    help="with --program: derive the zk key (default: as the program says)")
+    zk.add_argument("--no-zk", dest="zk", action="store_false")
+    return ap
+
+
+class _Fail(Exception):
+    """Bad input: one ``error:`` line and exit code 2."""
+
+
+def _read(path: str, what: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as e:
+        raise _Fail(f"cannot read {what} {path}: {e.strerror}") from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``zkvm verify`` with ``argv`` (default ``sys.argv[2:]``); return the exit code."""
+    try:
+        a = parser().parse_args(sys.argv[2:] if argv is None else argv)
+    except SystemExit as e:  # --help (0) or a usage error (2), already printed
+        return int(e.code or 0)
+    try:
+        return run(a.proof, a.program, a.key, a.security, a.min_security, a.zk)
+    except _Fail as e:
+        print("error: " + " ".join(str(e).split("\n")), file=sys.stderr)
+        return 2
+
+
+def run(proof: str, program: str | None, key: str | None, security: str,
+        min_security: float | None, zk: bool | None) -> int:
+    """Verify ``proof`` against ``key`` and/or ``program``; print outputs; return the exit code.
+
+    Raises:
+        _Fail: bad input (reported by :func:`main` as one line, exit code 2).
+    """
+    import numpy as np
+
+    import zkvm.air.chips  # noqa: F401  (registers the chips; start-up, not verification work)
+    import zkvm.api as api
+    import zkvm.stark.verifier  # noqa: F401  (loaded before the clock starts, as the chips)
+    from zkvm.fri.security import SecurityConfig
+    from zkvm.stark.errors import KeyMismatch, ParameterMismatch, ProofFormatError, VerificationError
+    from zkvm.stark.keys import KeyFileError, VerifyingKey
+    from zkvm.stark.proof import StarkProof
+
+    if program is None and key is None:
+        raise _Fail("give --program (derive the key from the program) or --key (a key file), or both")
+    if key is not None and zk is not None:
+        raise _Fail("--zk/--no-zk only applies to a key derived from --program")
+    try:
+        cfg = SecurityConfig.preset(security)
+    except ValueError as e:
+        raise _Fail(str(e)) from None
+    user_errors: tuple[type[BaseException], ...] = (KeyFileError, ProofFormatError, ValueError)
+    if program is not None:
+        from zkvm.isa.errors import ZkvmError
+
+        user_errors += (ZkvmError,)
+    try:
+        p = StarkProof.from_bytes(_read(proof, "proof"))
+        vk = VerifyingKey.from_bytes(_read(key, "verifying key")) if key is not None else None
+        if vk is not None and vk.security != cfg:
+            raise ParameterMismatch(
+                f"the key {key} is made at {vk.security.name!r}, not at {security!r}: pass "
+                f"--security {vk.security.name} to verify at that preset")
+        prog_digest = None
+        if program is not None:
+            from zkvm.assembler import load_program
+
+            prog = load_program(program)
+            derived = api.setup(prog, cfg, zk=zk if vk is None else vk.zk).vk
+            prog_digest = prog.digest
+            if vk is not None and derived.digest() != vk.digest():
+                raise KeyMismatch(
+                    f"the key {key} is not the verifying key of {program}"
+                    + (" (it carries the program's digest, but its tables differ)"
+                       if vk.statement_id == prog.digest else ""))
+            vk = derived
+        t0 = time.perf_counter()
+        outs = api.verify(p, vk, security=security, min_bits=min_security)
+    except ProofFormatError as e:
+        raise _Fail(str(e)) from None
+    except VerificationError as e:
+        print(f"INVALID proof: {type(e).__name__}: {e}", file=sys.stderr)
+        return 1
+    except user_errors as e:
+        raise _Fail(str(e)) from None
+    ms = (time.perf_counter() - t0) * 1e3
+    io = vk.meta["io"]
+    for t in io["outputs"]:
+        v = outs[t["name"]].astype(np.float64) / 2.0 ** t["scale"]
+        print(f"{t['name']} = {np.array2string(v, precision=6, separator=', ', threshold=64)}")
+    for name, d in api.public_digests(p, vk).items():
+        what = "model commitment (weights)" if d["kind"] == "weights" else \
+            f"hashed {d['kind']} {name}: digest"
+        print(f"{what} {d['hex']}")
+    for t in io.get("hidden_outputs", []):
+        if t["visibility"] == "private":
+            print(f"{t['name']}: private output (not revealed)")
+    whose = (f"program {prog_digest.hex()[:16]}…" if prog_digest is not None else
+             f"key {vk.tables_digest().hex()[:16]}…, not checked against a program "
+             f"(pass --program)")
+    print(f"proof valid ({vk.security.name} security, {whose}) verified in {ms:.1f} ms")
+    return 0
