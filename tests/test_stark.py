@@ -310,6 +310,17 @@ def test_deep_grinding_nonce_changed_is_rejected():
         verify(pk.vk, StarkProof.from_bytes(proof.to_bytes()), min_bits=0)
 
 
+def test_free_nonce_without_grinding_is_rejected():
+    """With 0 grinding bits the nonce must be 0: any other would re-draw lambda for free."""
+    from zkvm.stark.verifier import DeepPowInvalid
+
+    pk, traces, pub = fib()
+    proof = prove(pk, traces, pub)
+    assert pk.vk.security.deep_pow_bits == 0 and proof.deep_pow_nonce == 0
+    proof.deep_pow_nonce = 5
+    _reject(pk, proof, DeepPowInvalid)
+
+
 def test_proof_with_missing_ood_block_is_rejected():
     pk, traces, pub = fib()
     proof = prove(pk, traces, pub)

@@ -237,11 +237,13 @@ class Transcript:
         """Verifier: check a nonce with the ``blake3`` package, then absorb it.
 
         Returns:
-            Whether the nonce meets ``bits`` of proof of work. The nonce is
+            Whether the nonce meets ``bits`` of proof of work (for ``bits = 0``:
+            whether it is 0, what :meth:`grind` returns). The nonce is
             absorbed only when it does (a failing transcript is dead anyway).
         """
         nonce = int(nonce)
-        ok = self._pow_valid(bits, nonce)
+        # with no work asked, the only nonce is 0: a free nonce would be a free re-draw
+        ok = nonce == 0 if bits == 0 else self._pow_valid(bits, nonce)
         if ok:
             self._absorb(_TAG_NONCE, nonce.to_bytes(8, "little"), f"pow nonce {nonce} ({bits} bits)")
         return ok
