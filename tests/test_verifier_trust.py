@@ -274,3 +274,25 @@ def test_weak_parameters_never_pass_as_a_preset(xor):
     with pytest.raises(KeyMismatch):
         api.verify(proof, std)
     assert dataclasses.replace(WEAK_NAMED_STANDARD) != SecurityConfig.preset("standard")
+
+
+@pytest.mark.parametrize("where", ["fri", "fri_opening", "tree_opening", "float_shape"])
+def test_proof_with_an_unbound_field_anywhere_is_refused(xor_test, where):
+    """Every field is absorbed or checked: an extra one (or a second encoding) is malformed."""
+    key, proof = xor_test
+    d = copy.deepcopy(proof).to_dict()
+    if where == "fri":
+        d["fri"]["note"] = 1
+    elif where == "fri_opening":
+        d["fri"]["openings"][0]["note"] = 1
+    elif where == "tree_opening":
+        d["openings"][0]["note"] = 1
+    else:
+        d["openings"][0]["shapes"][0] = [float(x) for x in d["openings"][0]["shapes"][0]]
+    data = envelope.pack(PROOF_MAGIC, PROOF_FORMAT, "proof", d)
+    try:
+        bad = StarkProof.from_bytes(data)
+    except ProofFormatError:
+        return
+    with pytest.raises(ProofShapeError):
+        api.verify(bad, key.vk, min_bits=0)

@@ -151,6 +151,10 @@ class FriProof:
             FriShapeError: on malformed input.
         """
         try:
+            if not isinstance(d, dict) or set(d) != _FRI_FIELDS:
+                raise ValueError(f"a FRI proof has exactly the fields {sorted(_FRI_FIELDS)}")
+            if type(d["pow_nonce"]) is not int:
+                raise ValueError("the grinding nonce must be an integer")
             if d["version"] != FRI_PROOF_VERSION:
                 raise FriShapeError(f"FRI proof version {d['version']} != {FRI_PROOF_VERSION}")
             fp = np.frombuffer(d["final_poly"], dtype="<u8").astype(np.uint64).reshape(-1, ext_degree)
@@ -162,3 +166,7 @@ class FriProof:
             )
         except (KeyError, TypeError, ValueError, MerklePathInvalid) as e:
             raise FriShapeError(f"malformed FRI proof: {e}") from e
+
+
+#: every field of a FRI proof is absorbed or checked: no other is accepted
+_FRI_FIELDS = {"version", "layer_roots", "final_poly", "pow_nonce", "openings"}

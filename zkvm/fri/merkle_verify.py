@@ -43,6 +43,18 @@ def as_bytes(x: Any, what: str, size: int | None = None) -> bytes:
         raise ValueError(f"each {what} must be {size or 'a string of'} bytes")
     return bytes(x)
 
+def _exact_fields(d: Any, fields: set[str]) -> None:
+    """Every field of an opening is used: a map with exactly ``fields`` (no free field)."""
+    if not isinstance(d, dict) or set(d) != fields:
+        raise ValueError(f"a Merkle opening has exactly the fields {sorted(fields)}")
+
+
+def _shape(v: Any) -> tuple[int, ...]:
+    if not isinstance(v, list) or not all(type(x) is int and x >= 0 for x in v):
+        raise ValueError("a shape is a list of non-negative integers")
+    return tuple(v)
+
+
 class MerklePathInvalid(Exception):
     """A Merkle opening does not hash to the committed root (or is malformed).
 
@@ -87,7 +99,8 @@ class MerkleProof:
     def from_dict(cls, d: dict[str, Any]) -> "MerkleProof":
         """Inverse of :meth:`to_dict`; raises ``MerklePathInvalid`` on malformed input."""
         try:
-            shape = tuple(int(x) for x in d["shape"])
+            _exact_fields(d, {"rows", "shape", "salts", "siblings"})
+            shape = _shape(d["shape"])
             if len(shape) != 2:
                 raise ValueError("shape must have two entries")
             rows = np.frombuffer(d["rows"], dtype="<u8").astype(np.uint64).reshape(shape)
@@ -260,11 +273,12 @@ class MixedProof:
     def from_dict(cls, d: dict[str, Any]) -> "MixedProof":
         """Inverse of :meth:`to_dict`; raises ``MerklePathInvalid`` on malformed input."""
         try:
+            _exact_fields(d, {"rows", "shapes", "salts", "siblings"})
             if len(d["rows"]) != len(d["shapes"]):
                 raise ValueError("one shape per group of rows")
             rows = []
             for data, shape in zip(d["rows"], d["shapes"]):
-                shape = tuple(int(x) for x in shape)
+                shape = _shape(shape)
                 if len(shape) != 2:
                     raise ValueError("shape must have two entries")
                 rows.append(np.frombuffer(data, dtype="<u8").astype(np.uint64).reshape(shape))
