@@ -27,7 +27,7 @@ import numpy as np
 
 from zkvm import __version__, envelope
 from zkvm.isa.errors import ZkvmError
-from zkvm.isa.hidden import commitment_message, digest_hex, hash_tensors, header_infos
+from zkvm.isa.hidden import commitment_message, hash_tensors, header_infos
 from zkvm.isa.tensor import storage_dtype
 
 WEIGHTS_MAGIC = b"ZKVMWGHT"
@@ -78,10 +78,6 @@ class PrivateWeights:
         except ZkvmError as e:
             raise WeightsFileError(f"weights file: {e}") from None
         return hash_tensors([msg], self.salt)
-
-    @property
-    def commitment_hex(self) -> str | None:
-        return None if self.commitment is None else digest_hex(self.commitment)
 
     @property
     def n_values(self) -> int:

@@ -300,19 +300,6 @@ def _norm_concat(ins: list[TensorInfo], a: Attrs) -> Attrs:
     return {"axis": _axis(_int(a, "axis", 0), rank)}
 
 
-def _infer_concat(ins: list[TensorInfo], a: Attrs) -> tuple[tuple[int, ...], int]:
-    scale = _same_scale(ins, "concat")
-    ax, ref = a["axis"], ins[0].shape
-    for t in ins[1:]:
-        if len(t.shape) != len(ref) or any(
-            d != r for i, (d, r) in enumerate(zip(t.shape, ref)) if i != ax
-        ):
-            raise ShapeError(f"concat along axis {ax}: {_fmt(ref)} and {_fmt(t.shape)} do not agree")
-    shape = list(ref)
-    shape[ax] = sum(t.shape[ax] for t in ins)
-    return tuple(shape), scale
-
-
 def _norm_pad(ins: list[TensorInfo], a: Attrs) -> Attrs:
     _only(a, "pads")
     pads = a.get("pads")

@@ -39,9 +39,5 @@ class LogupSumMismatch(VerificationError):
     """The bus does not balance: claimed sums plus public terms are not zero."""
 
 
-class DeepMismatch(VerificationError):
-    """FRI's input disagrees with the DEEP composition of the opened rows."""
-
-
 class OpeningInvalid(VerificationError):
     """A Merkle opening of a committed table does not match its root."""

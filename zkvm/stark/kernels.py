@@ -80,17 +80,6 @@ def _lincomb_d_k(cols, coeffs, out):
                 out[lo + i, j] = o[i]
 
 
-@numba.njit(**_JIT)
-def _lincomb_any_k(cols, coeffs, out):
-    w, n = cols.shape
-    d = coeffs.shape[1]
-    for k in range(w):
-        for j in range(d):
-            c = coeffs[k, j]
-            for i in range(n):
-                out[i, j] = addmod(out[i, j], mulmod(c, cols[k, i]))
-
-
 def lincomb(cols: np.ndarray, coeffs: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``out += sum_k coeffs[k] * cols[k]``; cols ``(w, n)`` base, coeffs ``(w, D)`` ext.
 
