@@ -296,3 +296,21 @@ def test_proof_with_an_unbound_field_anywhere_is_refused(xor_test, where):
         return
     with pytest.raises(ProofShapeError):
         api.verify(bad, key.vk, min_bits=0)
+
+
+def test_proven_preset_end_to_end(tmp_path, xor):
+    """`proven`: >= 100 proven bits, asked for by name; a standard key never passes for it."""
+    prog, ints = xor
+    key = api.setup(prog, "proven")
+    proof = api.prove(prog, ints, "proven", key=key)
+    api.verify(StarkProof.from_bytes(proof.to_bytes()), key.vk, security="proven")
+    (tmp_path / "p.proof").write_bytes(proof.to_bytes())
+    (tmp_path / "p.vk").write_bytes(key.vk.to_bytes())
+    code, out = zkvm("verify", tmp_path / "p.proof", "--key", tmp_path / "p.vk",
+                     "--security", "proven")
+    assert code == 0 and "proof valid (proven security" in out, out
+    code, out = zkvm("verify", tmp_path / "p.proof", "--program", XOR, "--security", "proven")
+    assert code == 0, out
+    std = api.setup(prog, "standard")
+    with pytest.raises(InsufficientSecurity):  # standard reaches ~58 proven bits, not 100
+        api.verify(api.prove(prog, ints, "standard", key=std), std.vk, min_proven_bits=100)
