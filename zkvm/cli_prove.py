@@ -1,9 +1,8 @@
 """``zkvm setup``, ``verify``, ``commit``, ``demo`` and the proving half of ``zkvm run --prove``.
 
-``verify`` with ``--key`` reads only the key and the proof: it imports
-nothing from the runtime, the assembler or the prover, so it starts fast and
-compiles nothing. With ``--program`` it first derives the key from the
-program (deterministic; the same as ``zkvm setup``).
+``verify`` is a pass-through to :mod:`zkvm.cli_verify`, its one definition
+(light: no typer, runtime, assembler or prover with ``--key``; with
+``--program`` it first derives the key from the program, as ``zkvm setup``).
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ import typer
 
 from zkvm.cli import USER_ERRORS, app, fail, user_errors
 from zkvm.fri.security import SecurityConfig
-from zkvm.stark.keys import KeyFileError, VerifyingKey
+from zkvm.stark.keys import KeyFileError
 from zkvm.stark.proof import StarkProof
 
 USER_ERRORS.extend([KeyFileError, ValueError])
