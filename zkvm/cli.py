@@ -153,7 +153,7 @@ def run(
     output: str = typer.Option(None, "--output", "-o", help="write outputs as JSON here"),
     prove: bool = typer.Option(False, "--prove", help="also prove the run (zkvm verify checks it)"),
     proof: str = typer.Option(None, "--proof", help="proof file to write (default out.proof)"),
-    security: str = typer.Option("standard", "--security", help="test | standard | high | proven"),
+    security: str = typer.Option("standard", "--security", help="test | standard | high | proven | onchain"),
     compare: str = typer.Option(None, "--compare", help="ONNX model: print the error vs its "
                                 "reference evaluator on this input (zkvm compile)"),
     weights: str = typer.Option(None, "--weights", "-w", help="private weights file (.zkw) of a "

@@ -34,7 +34,7 @@ def bench(
                                help="comma-separated: tiny, mlp, cnn, attention, lenet, "
                                     "transformer, mlp1m, mlp-w<K> (default: all seven)"),
     runs: int = typer.Option(3, "--runs", "-n", help="timed proofs per model (median)"),
-    security: str = typer.Option("standard", help="test | standard | high | proven"),
+    security: str = typer.Option("standard", help="test | standard | high | proven | onchain"),
     scaling: bool = typer.Option(False, "--scaling", help="the 784-k-10 MLP family instead"),
     ezkl: bool = typer.Option(False, "--ezkl", help="also run EZKL on the same ONNX model "
                                                     "(when the ezkl package is installed)"),

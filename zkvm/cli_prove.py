@@ -137,7 +137,7 @@ def prove_and_write(prog, ints: dict, security: str, proof_path: str | None,
 def setup(
     program: str = typer.Argument(..., help="program file (.zkvm) or .zasm"),
     out: str = typer.Option(..., "-o", "--output", help="verifying key file to write"),
-    security: str = typer.Option("standard", help="test | standard | high | proven"),
+    security: str = typer.Option("standard", help="test | standard | high | proven | onchain"),
     zk: bool = typer.Option(None, "--zk/--no-zk", help="default: on when an input is private"),
 ) -> None:
     """Derive the verifying key of a program (anyone can recompute it)."""
@@ -170,7 +170,7 @@ def verify(ctx: typer.Context) -> None:
 @user_errors
 def demo(
     model: str = typer.Option("mlp", help="mlp (784-128-10) | cnn | tiny | xor"),
-    security: str = typer.Option("standard", help="test | standard | high | proven"),
+    security: str = typer.Option("standard", help="test | standard | high | proven | onchain"),
     workdir: str = typer.Option(".", help="where to write the program, input, proof and key"),
 ) -> None:
     """Build an example model, prove one inference, and verify the proof.

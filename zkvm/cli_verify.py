@@ -19,7 +19,7 @@ import argparse
 import sys
 import time
 
-PRESETS = "test | standard | high | proven"
+PRESETS = "test | standard | high | proven | onchain"
 
 
 def parser() -> argparse.ArgumentParser:

@@ -170,7 +170,7 @@ def prove(
     trees: list[MerkleTree] = []
     # 1. Commit phase: commit, draw beta, fold, add the next input (if any).
     for k in range(shape.n_layers):
-        tree = MerkleTree(lv)
+        tree = MerkleTree(lv, hash=cfg.hash)
         trees.append(tree)
         transcript.observe_digest(tree.root)
         beta = transcript.sample_ext(d)

@@ -147,7 +147,8 @@ def verify(
         if len(uniq) and int(rows.astype(np.uint64).max()) >= P:
             raise FriShapeError(f"layer {k}: non-canonical field element in opening")
         try:
-            merkle_verify(proof.layer_roots[k], log_n - 1, uniq, rows, op, tree=f"fri layer {k}")
+            merkle_verify(proof.layer_roots[k], log_n - 1, uniq, rows, op, tree=f"fri layer {k}",
+                          hash=cfg.hash)
         except MerklePathInvalid as e:
             raise FriMerkleError(f"FRI layer {k} opening invalid: {e}", layer=k) from e
         row_at = dict(zip(uniq, rows.tolist()))

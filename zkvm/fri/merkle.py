@@ -13,6 +13,7 @@ from typing import Sequence
 
 import numpy as np
 
+from zkvm.fri.hashes import INJECT_TAG, NODE_TAG, keccak_concat, keccak_leaves
 from zkvm.fri.merkle_verify import (
     INJECT_KEY,
     LEAF_KEY,
@@ -56,19 +57,25 @@ class MerkleTree:
         log_n_rows: log2 of the number of rows.
     """
 
-    def __init__(self, rows: np.ndarray, salts: np.ndarray | Sequence[bytes] | None = None) -> None:
+    def __init__(self, rows: np.ndarray, salts: np.ndarray | Sequence[bytes] | None = None,
+                 hash: str = "blake3") -> None:
         from zkvm.fri import blake3_kernel as bk
 
-        self.log_n_rows, self.rows, self.salts, level = self._leaves(rows, salts)
+        self.hash = hash
+        self.log_n_rows, self.rows, self.salts, level = self._leaves(rows, salts, hash)
         self.levels: list[np.ndarray] = [level]
         while level.shape[0] > 1:
-            level = bk.hash_pairs(level, NODE_KEY)
+            if hash == "keccak":
+                level = keccak_concat(level[0::2], level[1::2], NODE_TAG)
+            else:
+                level = bk.hash_pairs(level, NODE_KEY)
             self.levels.append(level)
         self.root: bytes = level[0].tobytes()
 
     @staticmethod
-    def _leaves(rows: np.ndarray, salts: np.ndarray | Sequence[bytes] | None):
-        """``(log_n, rows, salts, leaf digests)``: hashes ``salt || row`` under LEAF_KEY."""
+    def _leaves(rows: np.ndarray, salts: np.ndarray | Sequence[bytes] | None,
+                hash: str = "blake3"):
+        """``(log_n, rows, salts, leaf digests)``: hashes ``salt || row`` as leaves of ``hash``."""
         from zkvm.fri import blake3_kernel as bk
 
         rows = np.asarray(rows)
@@ -79,17 +86,15 @@ class MerkleTree:
             raise ValueError(f"number of rows must be a power of two, got {n}")
         n_bytes = rows.shape[1] * 8
         out_salts: np.ndarray | None = None
+        if hash == "keccak":
+            s = None if salts is None else _salt_matrix(salts, n)
+            rows = np.ascontiguousarray(rows, dtype=np.uint64)
+            return n.bit_length() - 1, rows, s, keccak_leaves(rows, s)
         if salts is None:
             rows = np.ascontiguousarray(rows, dtype=np.uint64)
             words = rows.view(np.uint32).reshape(n, -1) if rows.shape[1] else np.zeros((n, 1), np.uint32)
         else:
-            s = (
-                np.frombuffer(b"".join(salts), dtype=np.uint8).reshape(n, -1)
-                if not isinstance(salts, np.ndarray)
-                else np.ascontiguousarray(salts, dtype=np.uint8)
-            )
-            if s.shape[0] != n:
-                raise ValueError(f"need one salt per row ({n}), got {s.shape[0]}")
+            s = _salt_matrix(salts, n)
             out_salts = s
             salt_len = s.shape[1]
             buf = _salt_room(rows, salt_len)
@@ -140,6 +145,15 @@ class MerkleTree:
         return MerkleProof(rows=self.rows[uniq].copy(), salts=salts, siblings=siblings)
 
 
+def _salt_matrix(salts: np.ndarray | Sequence[bytes], n: int) -> np.ndarray:
+    """Salts as a ``uint8 (n, salt_len)`` matrix (one per row)."""
+    s = (np.frombuffer(b"".join(salts), dtype=np.uint8).reshape(n, -1)
+         if not isinstance(salts, np.ndarray) else np.ascontiguousarray(salts, dtype=np.uint8))
+    if s.shape[0] != n:
+        raise ValueError(f"need one salt per row ({n}), got {s.shape[0]}")
+    return s
+
+
 def _salt_room(rows: np.ndarray, salt_len: int) -> np.ndarray | None:
     """A ``uint64`` buffer ``(n, salt_len / 8 + width)`` whose last columns are ``rows``.
 
@@ -177,13 +191,14 @@ class MixedMerkleTree:
         log_heights: log2 of each group's height.
     """
 
-    def __init__(self, groups: Sequence[tuple[np.ndarray, np.ndarray | Sequence[bytes] | None]]
-                 ) -> None:
+    def __init__(self, groups: Sequence[tuple[np.ndarray, np.ndarray | Sequence[bytes] | None]],
+                 hash: str = "blake3") -> None:
         from zkvm.fri import blake3_kernel as bk
 
         if not groups:
             raise ValueError("a mixed tree needs at least one group")
-        self.groups = [MerkleTree._leaves(rows, salts) for rows, salts in groups]
+        self.hash = hash
+        self.groups = [MerkleTree._leaves(rows, salts, hash) for rows, salts in groups]
         self.log_heights = [lg for lg, _, _, _ in self.groups]
         if any(a <= b for a, b in zip(self.log_heights, self.log_heights[1:])):
             raise ValueError(f"group heights must be strictly decreasing, got {self.log_heights}")
@@ -192,11 +207,18 @@ class MixedMerkleTree:
         gi = 1
         for k in range(self.log_heights[0] - 1, -1, -1):
             h = 1 << k
-            level = bk.hash_many_words(np.concatenate([level[:h], level[h:]], axis=1), 64,
-                                       NODE_KEY)
-            if gi < len(self.groups) and self.log_heights[gi] == k:
-                level = bk.hash_many_words(
-                    np.concatenate([level, self.groups[gi][3]], axis=1), 64, INJECT_KEY)
+            inject = gi < len(self.groups) and self.log_heights[gi] == k
+            if hash == "keccak":
+                level = keccak_concat(level[:h], level[h:], NODE_TAG)
+                if inject:
+                    level = keccak_concat(level, self.groups[gi][3], INJECT_TAG)
+            else:
+                level = bk.hash_many_words(np.concatenate([level[:h], level[h:]], axis=1), 64,
+                                           NODE_KEY)
+                if inject:
+                    level = bk.hash_many_words(
+                        np.concatenate([level, self.groups[gi][3]], axis=1), 64, INJECT_KEY)
+            if inject:
                 gi += 1
             self.levels.append(level)
         self.root: bytes = level[0].tobytes()

@@ -122,6 +122,30 @@ def _leaf_digest(data: bytes) -> bytes:
     return c.digest()
 
 
+def _blake3_node(data: bytes) -> bytes:
+    c = _NODE_T.copy()
+    c.update(data)
+    return c.digest()
+
+
+def _blake3_inject(data: bytes) -> bytes:
+    c = _INJECT_T.copy()
+    c.update(data)
+    return c.digest()
+
+
+def _digests(hash: str):
+    """``(leaf, node, inject, row byte order)`` of a hash profile (``zkvm.fri.hashes``)."""
+    if hash == "blake3":
+        return _leaf_digest, _blake3_node, _blake3_inject, "<u8"
+    if hash == "keccak":
+        from zkvm.fri.hashes import KeccakMerkle
+
+        k = KeccakMerkle()
+        return k.leaf, k.node, k.inject, ">u8"
+    raise MerklePathInvalid(f"unknown hash {hash!r}")
+
+
 def hash_leaf(row_bytes: bytes, salt: bytes = b"") -> bytes:
     """Leaf digest: keyed BLAKE3 under LEAF_KEY of ``salt || row_bytes``."""
     return blake3.blake3(salt + row_bytes, key=LEAF_KEY).digest()
@@ -139,6 +163,8 @@ def verify(
     rows: Any,
     proof: MerkleProof,
     tree: str = "",
+    hash: str = "blake3",
+    record: list | None = None,
 ) -> None:
     """Check a batch opening against ``root``.
 
@@ -151,6 +177,10 @@ def verify(
         proof: the batch proof (its salts and siblings are used; the caller's
             ``rows`` are what gets authenticated).
         tree: a name for error messages.
+        hash: the hash profile (``blake3`` or ``keccak``, from the verifier's parameters).
+        record: if given, receives ``{position: digest}`` of every level walked, leaves
+            first (siblings included): what ``zkvm.onchain.calldata`` re-cuts into
+            one full path per query.
 
     Raises:
         MerklePathInvalid: wrong index range, inconsistent duplicate rows,
@@ -158,7 +188,8 @@ def verify(
     """
     idx = [int(i) for i in (indices.tolist() if isinstance(indices, np.ndarray) else indices)]
     n = 1 << log_n_rows
-    rows_arr = np.ascontiguousarray(np.asarray(rows, dtype=np.uint64), dtype="<u8")
+    leaf, node, _, order = _digests(hash)
+    rows_arr = np.ascontiguousarray(np.asarray(rows, dtype=np.uint64), dtype=order)
     if rows_arr.ndim != 2 or rows_arr.shape[0] != len(idx):
         raise MerklePathInvalid(f"expected {len(idx)} rows, got shape {rows_arr.shape}", tree)
     width_bytes = rows_arr.shape[1] * 8
@@ -178,10 +209,9 @@ def verify(
     if salts is not None and len(salts) != len(uniq):
         raise MerklePathInvalid(f"expected {len(uniq)} salts, got {len(salts)}", tree)
     if salts is None:
-        level = [_leaf_digest(by_index[i]) for i in uniq]
+        level = [leaf(by_index[i]) for i in uniq]
     else:
-        level = [_leaf_digest(bytes(s) + by_index[i]) for s, i in zip(salts, uniq)]
-    node_copy = _NODE_T.copy
+        level = [leaf(bytes(s) + by_index[i]) for s, i in zip(salts, uniq)]
     pos = uniq
     sib = proof.siblings
     s_ptr = 0
@@ -193,22 +223,27 @@ def verify(
             put_pos, put_node = new_pos.append, new_level.append
             k = 0
             m = len(pos)
+            if record is not None:
+                record.append(dict(zip(pos, level)))
             while k < m:
                 i = pos[k]
-                c = node_copy()
                 if i & 1:  # right child whose left sibling was not opened
-                    c.update(sib[s_ptr] + level[k])
+                    if record is not None:
+                        record[-1][i ^ 1] = sib[s_ptr]
+                    pair = sib[s_ptr] + level[k]
                     s_ptr += 1
                     k += 1
                 elif k + 1 < m and pos[k + 1] == i + 1:  # both children opened
-                    c.update(level[k] + level[k + 1])
+                    pair = level[k] + level[k + 1]
                     k += 2
                 else:
-                    c.update(level[k] + sib[s_ptr])
+                    if record is not None:
+                        record[-1][i ^ 1] = sib[s_ptr]
+                    pair = level[k] + sib[s_ptr]
                     s_ptr += 1
                     k += 1
                 put_pos(i >> 1)
-                put_node(c.digest())
+                put_node(node(pair))
             pos, level = new_pos, new_level
     except IndexError:
         raise MerklePathInvalid("too few sibling hashes in proof", tree) from None
@@ -304,6 +339,8 @@ def verify_mixed(
     proof: MixedProof,
     salted: bool,
     tree: str = "",
+    hash: str = "blake3",
+    record: list | None = None,
 ) -> list[dict[int, int]]:
     """Check a batch opening of a mixed-height tree against ``root``.
 
@@ -315,6 +352,9 @@ def verify_mixed(
         proof: the opening; its rows are what gets authenticated.
         salted: whether rows carry salts (zk mode).
         tree: a name for error messages.
+        hash: the hash profile (``blake3`` or ``keccak``, from the verifier's parameters).
+        record: if given, receives ``{position: digest}`` of every level walked, from
+            the leaves up (siblings included; before any injection at that level).
 
     Returns:
         Per group, ``position -> row number in proof.rows[g]`` for the opened
@@ -340,6 +380,7 @@ def verify_mixed(
         raise MerklePathInvalid("salts " + ("missing" if salted else "not expected"), tree)
     if salts is not None and len(salts) != len(logs):
         raise MerklePathInvalid(f"expected salts of {len(logs)} groups", tree)
+    leaf, node, inject, order = _digests(hash)
     # per group: the opened positions and each one's leaf digest
     digests: list[dict[int, bytes]] = []
     where: list[dict[int, int]] = []
@@ -352,41 +393,42 @@ def verify_mixed(
                 f"group 2^{lg}: expected rows of shape {(len(pos), int(w))}, got {shape}", tree)
         if salts is not None and len(salts[gi]) != len(pos):
             raise MerklePathInvalid(f"group 2^{lg}: expected {len(pos)} salts", tree)
-        flat = np.ascontiguousarray(r, dtype="<u8").tobytes()
+        flat = np.ascontiguousarray(r, dtype=order).tobytes()
         wb = int(w) * 8
         d: dict[int, bytes] = {}
         for k, p in enumerate(pos):
             row = flat[k * wb:(k + 1) * wb]
-            d[p] = _leaf_digest(row if salts is None else bytes(salts[gi][k]) + row)
+            d[p] = leaf(row if salts is None else bytes(salts[gi][k]) + row)
         digests.append(d)
         where.append({p: k for k, p in enumerate(pos)})
     level = digests[0]
     sib = proof.siblings
     s_ptr = 0
     gi = 1
-    node_copy, inject_copy = _NODE_T.copy, _INJECT_T.copy
     try:
         for k in range(top - 1, -1, -1):
             half = 1 << k
             parents = sorted({p & (half - 1) for p in level})
             new: dict[int, bytes] = {}
+            if record is not None:
+                record.append(dict(level))
             for p in parents:
                 left, right = level.get(p), level.get(p + half)
                 if left is None:
                     left = sib[s_ptr]
                     s_ptr += 1
+                    if record is not None:
+                        record[-1][p] = left
                 elif right is None:
                     right = sib[s_ptr]
                     s_ptr += 1
-                c = node_copy()
-                c.update(left + right)
-                new[p] = c.digest()
+                    if record is not None:
+                        record[-1][p + half] = right
+                new[p] = node(left + right)
             if gi < len(logs) and logs[gi] == k:
                 rowd = digests[gi]
                 for p in parents:
-                    c = inject_copy()
-                    c.update(new[p] + rowd[p])
-                    new[p] = c.digest()
+                    new[p] = inject(new[p] + rowd[p])
                 gi += 1
             level = new
     except IndexError:

@@ -76,7 +76,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-__all__ = ["SecurityConfig", "SecurityReport", "security_bits", "list_decoding_radius"]
+#: the hashes a configuration may name (``zkvm.fri.hashes`` implements them)
+HASHES = ("blake3", "keccak")
+
+__all__ = ["HASHES", "SecurityConfig", "SecurityReport", "security_bits", "list_decoding_radius"]
 
 _LOG2_P = math.log2(2**64 - 2**32 + 1)
 """log2 of the Goldilocks prime (the extension of degree D has D * this many bits)."""
@@ -102,6 +105,10 @@ class SecurityConfig:
             quotient and FRI value lives in: 2 (F_p[X]/(X^2 - 7), ~128-bit
             field, fast) or 3 (F_p[X]/(X^3 - 7), ~192-bit field, needed for
             >= 128 bits); see :mod:`zkvm.field.extension`.
+        hash: the hash of every Merkle tree, the transcript and the grinding:
+            ``"blake3"`` (fast in software) or ``"keccak"`` (Keccak-256, the
+            EVM's cheap opcode: proofs meant for a Solidity verifier, the
+            ``onchain`` preset); see :mod:`zkvm.fri.hashes`.
     """
 
     log_blowup: int
@@ -112,6 +119,7 @@ class SecurityConfig:
     name: str = "custom"
     ext_degree: int = 2
     deep_pow_bits: int = 0
+    hash: str = "blake3"
 
     def __post_init__(self) -> None:
         if not 1 <= self.log_blowup <= 8:
@@ -128,6 +136,8 @@ class SecurityConfig:
             raise ValueError(f"ext_degree must be 2 or 3, got {self.ext_degree}")
         if not 0 <= self.deep_pow_bits <= 30:
             raise ValueError(f"deep_pow_bits must be in [0, 30], got {self.deep_pow_bits}")
+        if self.hash not in HASHES:
+            raise ValueError(f"hash must be one of {list(HASHES)}, got {self.hash!r}")
 
     @property
     def insecure(self) -> bool:
@@ -137,7 +147,7 @@ class SecurityConfig:
     @staticmethod
     def preset(name: str) -> "SecurityConfig":
         """A named preset: ``"test"`` (INSECURE, unit tests only), ``"standard"``, ``"high"``,
-        ``"proven"``.
+        ``"proven"``, ``"onchain"`` (Keccak-256, for the Solidity verifier).
 
         ``standard`` (quadratic extension) reaches >= 100 conjectured bits and
         ``high`` (cubic extension) >= 128 under the corrected (list-decoding
@@ -178,6 +188,8 @@ class SecurityConfig:
             d["ext_degree"] = self.ext_degree
         if self.deep_pow_bits:
             d["deep_pow_bits"] = self.deep_pow_bits
+        if self.hash != "blake3":  # BLAKE3 keys and proofs keep their encoding (and digests)
+            d["hash"] = self.hash
         return d
 
     @classmethod
@@ -191,7 +203,7 @@ class SecurityConfig:
                 "folding_arity_log", "ext_degree", "deep_pow_bits")
         if not isinstance(d, dict):
             raise ValueError("malformed security parameters: not a map")
-        unknown = set(d) - set(ints) - {"name"}
+        unknown = set(d) - set(ints) - {"name", "hash"}
         if unknown:
             raise ValueError(f"malformed security parameters: unknown keys {sorted(unknown)}")
         for k in ints:
@@ -199,6 +211,9 @@ class SecurityConfig:
                 raise ValueError(f"malformed security parameters: {k} must be an integer")
         if "name" in d and not isinstance(d["name"], str):
             raise ValueError("malformed security parameters: name must be a string")
+        if "hash" in d and (not isinstance(d["hash"], str) or d["hash"] == "blake3"):
+            # blake3 is written by omission: one configuration, one encoding
+            raise ValueError("malformed security parameters: hash must be a non-default name")
         try:
             return cls(
                 log_blowup=d["log_blowup"],
@@ -209,6 +224,7 @@ class SecurityConfig:
                 name=d.get("name", "custom"),
                 ext_degree=d.get("ext_degree", 2),
                 deep_pow_bits=d.get("deep_pow_bits", 0),
+                hash=d.get("hash", "blake3"),
             )
         except KeyError as e:
             raise ValueError(f"malformed security parameters: missing {e}") from e
@@ -227,12 +243,18 @@ _PRESETS = {
     # >= 100 *proven* bits (Johnson regime, cubic field): rate 1/16, 44 queries, 20 + 8 grinding
     "proven": SecurityConfig(log_blowup=4, n_queries=44, pow_bits=20, log_final_poly_len=5,
                              name="proven", ext_degree=3, deep_pow_bits=8),
+    # for a Solidity verifier (docs/onchain.md): Keccak-256, and gas follows the opened
+    # Merkle paths (calldata, 16 gas a byte), so rate 1/16 buys 8 fewer queries than
+    # standard for one more level per path; 20 bits of grinding cost the prover ~1M
+    # Keccaks and the contract one
+    "onchain": SecurityConfig(log_blowup=4, n_queries=21, pow_bits=20, log_final_poly_len=5,
+                              name="onchain", deep_pow_bits=12, hash="keccak"),
 }
 
 
 #: what each preset promises, checked by the verifier against the estimator (issue 12)
 _LEVELS = {"test": (0.0, 0.0), "standard": (100.0, 0.0), "high": (128.0, 0.0),
-           "proven": (100.0, 100.0)}
+           "proven": (100.0, 100.0), "onchain": (100.0, 0.0)}
 
 
 @dataclass(frozen=True)

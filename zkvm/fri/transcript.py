@@ -82,7 +82,14 @@ class Transcript:
         self._state = _h(self._frame(_TAG_PROTOCOL, bytes(protocol_id)))
         self._note(f"protocol {bytes(protocol_id)!r}")
 
+    #: the byte order of every u64 absorbed or squeezed (``>u8`` for the Keccak transcript)
+    _ORDER = "<u8"
+
     # -- internals ----------------------------------------------------------
+    @staticmethod
+    def _h(data: bytes) -> bytes:
+        return _h(data)
+
     @staticmethod
     def _frame(tag: int, payload: bytes) -> bytes:
         return b"\x01" + bytes([tag]) + len(payload).to_bytes(8, "little") + payload
@@ -92,18 +99,19 @@ class Transcript:
             self.log.append(line)
 
     def _absorb(self, tag: int, payload: bytes, what: str) -> None:
-        self._state = _h(self._state + self._frame(tag, payload))
+        self._state = self._h(self._state + self._frame(tag, payload))
         self._note(f"absorb {_TAG_NAMES[tag]} {what}")
 
     def _squeeze(self) -> bytes:
-        self._state = _h(self._state + b"\x02")
-        return _h(self._state + b"\x03")
+        self._state = self._h(self._state + b"\x02")
+        return self._h(self._state + b"\x03")
 
     def _u64s(self) -> Iterable[int]:
+        order = "little" if self._ORDER == "<u8" else "big"
         while True:
             out = self._squeeze()
             for k in range(4):
-                yield int.from_bytes(out[8 * k : 8 * k + 8], "little")
+                yield int.from_bytes(out[8 * k : 8 * k + 8], order)
 
     @property
     def state(self) -> bytes:
@@ -112,7 +120,7 @@ class Transcript:
 
     def fork(self) -> "Transcript":
         """An independent copy with the same state (log not copied)."""
-        t = Transcript.__new__(Transcript)
+        t = type(self).__new__(type(self))
         t.log = None
         t._state = self._state
         return t
@@ -126,7 +134,8 @@ class Transcript:
     def observe_field(self, values: int | Iterable[int] | np.ndarray) -> None:
         """Absorb one base-field element or a sequence/array of them (canonical, < p)."""
         arr = self._canonical(values)
-        self._absorb(_TAG_FIELD, arr.astype("<u8").tobytes(), f"{arr.size} elts {arr[:4].tolist()}")
+        self._absorb(_TAG_FIELD, arr.astype(self._ORDER).tobytes(),
+                     f"{arr.size} elts {arr[:4].tolist()}")
 
     def observe_ext(self, values: Ext | Ext3 | Iterable[Ext | Ext3] | np.ndarray) -> None:
         """Absorb one extension element, a sequence of them, or an ext array ``(..., D)``.
@@ -144,7 +153,8 @@ class Transcript:
             rows = [e.to_list() for e in values]
             arr = np.array(rows, dtype=np.uint64).reshape(-1, len(rows[0]) if rows else 2)
         arr = arr.reshape(-1, arr.shape[-1])
-        self._absorb(_TAG_EXT, arr.astype("<u8").tobytes(), f"{arr.shape[0]} elts {arr[:2].tolist()}")
+        self._absorb(_TAG_EXT, arr.astype(self._ORDER).tobytes(),
+                     f"{arr.shape[0]} elts {arr[:2].tolist()}")
 
     def observe_digest(self, digest: bytes) -> None:
         """Absorb a 32-byte commitment."""
@@ -215,17 +225,23 @@ class Transcript:
         """
         if not 0 <= bits <= 40:
             raise ValueError(f"pow bits must be in [0, 40], got {bits}")
-        prefix = pow_digest_prefix(self._state, bits)
         nonce = 0
         if bits > 12:
-            nonce = _search_nonce(prefix, bits)
+            nonce = self._search(bits)
         else:  # cheap: a few thousand hashes, no need to load the kernel
             while not self._pow_valid(bits, nonce):
                 nonce += 1
         if not self._pow_valid(bits, nonce):
             raise AssertionError("grinding kernel returned an invalid nonce")
-        self._absorb(_TAG_NONCE, nonce.to_bytes(8, "little"), f"pow nonce {nonce} ({bits} bits)")
+        self._absorb_nonce(nonce, bits)
         return nonce
+
+    def _absorb_nonce(self, nonce: int, bits: int) -> None:
+        order = "little" if self._ORDER == "<u8" else "big"
+        self._absorb(_TAG_NONCE, nonce.to_bytes(8, order), f"pow nonce {nonce} ({bits} bits)")
+
+    def _search(self, bits: int) -> int:
+        return _search_nonce(pow_digest_prefix(self._state, bits), bits)
 
     def _pow_valid(self, bits: int, nonce: int) -> bool:
         if not 0 <= nonce < _U64:
@@ -245,7 +261,7 @@ class Transcript:
         # with no work asked, the only nonce is 0: a free nonce would be a free re-draw
         ok = nonce == 0 if bits == 0 else self._pow_valid(bits, nonce)
         if ok:
-            self._absorb(_TAG_NONCE, nonce.to_bytes(8, "little"), f"pow nonce {nonce} ({bits} bits)")
+            self._absorb_nonce(nonce, bits)
         return ok
 
 
@@ -268,3 +284,68 @@ def _search_nonce(prefix: bytes, bits: int, batch: int = 1 << 16) -> int:
         if hits.size:
             return start + int(hits[0])
         start += batch
+
+
+KECCAK_TRANSCRIPT_CONTEXT = b"zkvm 2026-12 keccak transcript v1"
+KECCAK_POW_CONTEXT = b"zkvm 2026-12 keccak proof-of-work v1"
+
+
+class KeccakTranscript(Transcript):
+    """The same transcript over Keccak-256, laid out for the EVM (the ``keccak`` hash profile).
+
+    Differences from the BLAKE3 construction, each so that a Solidity verifier
+    replays it with word-aligned memory and no byte reversal:
+
+    * ``state_0 = K(K(KECCAK_TRANSCRIPT_CONTEXT) || frame("protocol", id))``, then
+      ``state = K(state || frame)`` and squeezes as above, with ``K`` = Keccak-256;
+    * ``frame(kind, payload)`` = one 32-byte big-endian header word
+      ``0x01 << 248 | tag << 240 | len(payload)``, then the payload;
+    * every u64 (field elements absorbed, words squeezed, the nonce) is
+      big-endian: squeeze output word ``k`` is bytes ``[8k, 8k + 8)`` read big-endian;
+    * proof of work: ``K(K(KECCAK_POW_CONTEXT) || state || bits (u64 BE) || nonce (u64 BE))``
+      read as a 256-bit big-endian integer must be below ``2^(256 - bits)``.
+    """
+
+    _ORDER = ">u8"
+
+    def __init__(self, protocol_id: bytes, log: bool = False) -> None:
+        self.log = [] if log else None
+        self._state = self._h(_keccak_domain(KECCAK_TRANSCRIPT_CONTEXT)
+                              + self._frame(_TAG_PROTOCOL, bytes(protocol_id)))
+        self._note(f"protocol {bytes(protocol_id)!r}")
+
+    @staticmethod
+    def _h(data: bytes) -> bytes:
+        from zkvm.hash.keccak import keccak256
+
+        return keccak256(data)
+
+    @staticmethod
+    def _frame(tag: int, payload: bytes) -> bytes:
+        return ((1 << 248) | (tag << 240) | len(payload)).to_bytes(32, "big") + payload
+
+    def _pow_prefix(self, bits: int) -> bytes:
+        return _keccak_domain(KECCAK_POW_CONTEXT) + self._state + int(bits).to_bytes(8, "big")
+
+    def _search(self, bits: int) -> int:
+        from zkvm.hash import keccak_kernel as kk
+
+        return kk.pow_search(self._pow_prefix(bits), bits)
+
+    def _pow_valid(self, bits: int, nonce: int) -> bool:
+        if not 0 <= nonce < _U64:
+            return False
+        d = self._h(self._pow_prefix(bits) + nonce.to_bytes(8, "big"))
+        return bits == 0 or int.from_bytes(d, "big") >> (256 - bits) == 0
+
+
+def _keccak_domain(context: bytes) -> bytes:
+    from zkvm.hash.keccak import keccak256
+
+    return keccak256(context)
+
+
+def transcript_for(hash_name: str, protocol_id: bytes, log: bool = False) -> Transcript:
+    """A transcript of the named hash profile (``blake3`` or ``keccak``)."""
+    cls = KeccakTranscript if hash_name == "keccak" else Transcript
+    return cls(protocol_id, log=log)

@@ -94,7 +94,8 @@ def _commit(pk: ProvingKey, phase: str, evals: dict[int, np.ndarray], rng: Rando
         groups[g] = parts
     tree = MixedMerkleTree(mixed_groups(groups, lay.trees_of(phase), lay.leaf_log(phase),
                                         rng.salts if salted else None,
-                                        SALT_WORDS if salted else 0))
+                                        SALT_WORDS if salted else 0),
+                           hash=pk.vk.security.hash)
     return _Committed(coeffs, lde, tree)
 
 
@@ -385,7 +386,7 @@ def prove(pk: ProvingKey, traces: list[np.ndarray], public: PublicValues | None 
         quot_groups[g] = parts
     quot_tree = MixedMerkleTree(mixed_groups(
         quot_groups, lay.group_logs, lay.leaf_log("quot"), rng.salts if lay.zk else None,
-        SALT_WORDS if lay.zk else 0))
+        SALT_WORDS if lay.zk else 0), hash=cfg.hash)
     quot_roots = [quot_tree.root]
     for r in quot_roots:
         tr.observe_digest(r)

@@ -128,8 +128,8 @@ def setup(airs: list[Air], security: SecurityConfig, zk: bool, statement_id: byt
             pre_lde[t.index] = extend(pre_coeffs[t.index], t)
             parts.append(pre_lde[t.index])
         groups[g] = parts
-    tree = (MixedMerkleTree(mixed_groups(groups, layout.trees_of("pre"), layout.leaf_log("pre")))
-            if groups else None)
+    tree = (MixedMerkleTree(mixed_groups(groups, layout.trees_of("pre"), layout.leaf_log("pre")),
+                            hash=security.hash) if groups else None)
     roots = [tree.root] if tree else []
     vk = VerifyingKey(statement_id, security, zk, [a.spec() for a in airs], roots, dict(meta or {}))
     return ProvingKey(vk, layout, pre_coeffs, pre_lde, tree, pre_trace)

@@ -65,7 +65,14 @@ def _ext(pair) -> Ext:
 
 def verify(vk: VerifyingKey, proof: StarkProof, *, min_bits: float | None = None,
            min_proven_bits: float | None = None) -> PublicValues:
-    """Check ``proof`` against ``vk``; return the proven public values.
+    """Check ``proof`` against ``vk``; return the proven public values (see :func:`verify_queries`)."""
+    return verify_queries(vk, proof, min_bits=min_bits, min_proven_bits=min_proven_bits)[0]
+
+
+def verify_queries(vk: VerifyingKey, proof: StarkProof, *, min_bits: float | None = None,
+                   min_proven_bits: float | None = None) -> tuple[PublicValues, list[int]]:
+    """Check ``proof`` against ``vk``; return the proven public values and FRI's query
+    indices over the largest domain (which ``zkvm.onchain.calldata`` lays the openings out by).
 
     Every parameter comes from ``vk`` (the proof only names its preset, which
     must be the key's), and the key's parameters must reach the required level.
@@ -163,17 +170,17 @@ def verify(vk: VerifyingKey, proof: StarkProof, *, min_bits: float | None = None
     if not tr.check_pow(cfg.deep_pow_bits, proof.deep_pow_nonce):
         raise DeepPowInvalid(f"the DEEP grinding nonce does not give {cfg.deep_pow_bits} bits")
     lam = tr.sample_ext(D)
-    deep = _DeepEvaluator(lay, proof, ood, z, lam)
+    deep = _DeepEvaluator(lay, proof, ood, z, lam, cfg.hash)
     deep.set_pre_roots(vk.pre_roots)
     try:
         fri_proof = FriProof.from_dict(proof.fri, D)
     except Exception as e:  # malformed FRI section
         raise ProofShapeError(f"malformed FRI proof: {type(e).__name__}: {e}") from None
     try:
-        fri_verify.verify(fri_proof, cfg, tr, lay.group_logs, deep.values)
+        indices = fri_verify.verify(fri_proof, cfg, tr, lay.group_logs, deep.values)
     except (FriError, MerklePathInvalid) as e:
         raise FriRejected(f"FRI rejected the proof: {type(e).__name__}: {e}") from e
-    return public
+    return public, [int(i) for i in indices]
 
 
 def _public_bus_sum(terms, alpha: Ext, betas: list[Ext]) -> Ext:
@@ -305,8 +312,9 @@ def _check_table_at_z(t, vals, z, alpha, bus_alpha, betas, claimed, public) -> N
 class _DeepEvaluator:
     """Recomputes each group's DEEP value at FRI's query indices from opened rows."""
 
-    def __init__(self, lay: StarkLayout, proof: StarkProof, ood, z: Ext, lam: Ext):
-        self.lay, self.proof, self.z = lay, proof, z
+    def __init__(self, lay: StarkLayout, proof: StarkProof, ood, z: Ext, lam: Ext,
+                 hash: str = "blake3"):
+        self.lay, self.proof, self.z, self.hash = lay, proof, z, hash
         self.roots = {"main": proof.main_roots, "perm": proof.perm_roots, "quot": proof.quot_roots}
         self.openings = {ph: op for (ph, _), op in zip(lay.trees, proof.openings)}
         self.coeffs = {g: self._coefficients(g, ood, lam) for g in lay.group_logs}
@@ -442,7 +450,8 @@ class _DeepEvaluator:
             try:
                 where = verify_mixed(self.roots[phase][0], logs, widths,
                                      [i & ((1 << lv) - 1) for i in idx], op,
-                                     salted=lay.zk and phase != "pre", tree=phase)
+                                     salted=lay.zk and phase != "pre", tree=phase,
+                                     hash=self.hash)
             except MerklePathInvalid as e:
                 raise OpeningInvalid(str(e)) from None
             leaves, leaf_at = op.rows[0], where[0]
