@@ -193,3 +193,14 @@ def test_bad_arguments():
         kk.leaves(np.zeros((2, 1), np.uint64), None, 256)
     with pytest.raises(ValueError):
         kk.concat(np.zeros((2, 8), np.uint32), np.zeros((3, 8), np.uint32), 0)
+
+
+def test_bench_runs_small():
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "bench" / "bench_keccak.py"
+    res = subprocess.run(
+        [sys.executable, str(script), "--log-n", "8", "--width", "3", "--runs", "1"],
+        check=True, capture_output=True, text=True,
+    )
+    assert "keccak leaves" in res.stdout and "blake3 nodes" in res.stdout
