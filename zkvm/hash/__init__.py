@@ -1,1 +1,1 @@
-"""Algebraic hashing over Goldilocks: Poseidon2 (reference, sponge, batch kernels)."""
+"""Hashing: Poseidon2 over Goldilocks (reference, sponge, batch kernels) and Keccak-256 for the on-chain profile."""
