@@ -239,6 +239,7 @@ if importlib.util.find_spec("zkvm.cli_prove") is not None:  # commands added by 
     from . import cli_prove  # noqa: E402,F401
 from . import cli_compile  # noqa: E402,F401  (zkvm compile, run --compare)
 from . import cli_bench  # noqa: E402,F401  (zkvm bench)
+from . import cli_onchain  # noqa: E402,F401  (zkvm export-verifier, calldata)
 if __name__ == "__main__":  # ``python -m zkvm.cli``: run the app the command modules registered on
     from zkvm.cli import app as _registered_app
 
