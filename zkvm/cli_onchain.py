@@ -8,13 +8,13 @@ import time
 import typer
 
 from zkvm.cli import app, fail, user_errors
-from zkvm.cli_prove import _read, _write
 
 
 def _key_of(program: str | None, key: str | None, zk: bool | None):
     """The verifying key: read from ``key``, derived from ``program`` at the onchain preset,
     or both (then they must agree)."""
     import zkvm.api as api
+    from zkvm.cli_prove import _read
     from zkvm.stark.keys import VerifyingKey
 
     vk = None
@@ -45,6 +45,7 @@ def export_verifier_cmd(
     zk: bool = typer.Option(None, "--zk/--no-zk", help="default: on when an input is private"),
 ) -> None:
     """Write a Solidity verifier specialised to the program's on-chain verifying key."""
+    from zkvm.cli_prove import _write
     from zkvm.onchain.solidity import ExportError, export_verifier
 
     t0 = time.perf_counter()
@@ -72,6 +73,7 @@ def calldata_cmd(
     """The proof as `verify(bytes,int256[],int256[])` calldata (hex), for any Ethereum tool."""
     from zkvm.onchain.calldata import (
         VERIFY_SIGNATURE, CalldataError, abi_encode_verify, encode_proof, public_arrays)
+    from zkvm.cli_prove import _read, _write
     from zkvm.stark.proof import StarkProof
 
     vk = _key_of(program, key, None)

@@ -69,7 +69,8 @@ def _layout(vk: VerifyingKey) -> StarkLayout:
     return StarkLayout(airs, cfg.log_blowup, vk.zk, cfg.ext_degree)
 
 
-def export_verifier(vk: VerifyingKey, *, min_bits: float | None = None) -> Export:
+def export_verifier(vk: VerifyingKey, *, min_bits: float | None = None,
+                    profile: bool = False) -> Export:
     """Generate the Solidity verifier of ``vk`` (see the module docstring).
 
     The contract takes its parameters from the key, so the key's level is
@@ -261,7 +262,38 @@ def export_verifier(vk: VerifyingKey, *, min_bits: float | None = None) -> Expor
         if v < 0:
             raise AssertionError(f"negative constant {k}")
     chunks = _chunks(plan)
-    return Export(_render(vk, C, chunks, has_main, has_perm), chunks, C)
+    src = _render(vk, C, chunks, has_main, has_perm)
+    return Export(_profiled(src) if profile else _unprofiled(src), chunks, C)
+
+
+#: the steps a profiled verifier measures (tstore slots 0..6), in that order
+PROFILE_STEPS = ("plan and canonical checks", "public values and seed", "constraints at z",
+                 "LogUp public terms", "FRI (all queries)", "Merkle paths", "DEEP values",
+                 "DEEP coefficients")
+
+
+def _unprofiled(src: str) -> str:
+    import re
+
+    return re.sub(r"[ \t]*/\*P:[^*]*\*/\n", "", src)
+
+
+def _profiled(src: str) -> str:
+    import re
+
+    def mark(m) -> str:
+        ind, kind, k = m.group(1), m.group(2), m.group(3)
+        if kind == "begin":
+            return f"{ind}uint256 _g{k} = gasleft();\n"
+        return (f"{ind}{{ uint256 _u = _g{k} - gasleft(); "
+                f"assembly (\"memory-safe\") {{ tstore({k}, add(tload({k}), _u)) }} }}\n")
+
+    src = re.sub(r"([ \t]*)/\*P:(begin|end):(\d+)\*/\n", mark, src)
+    report = ("        assembly (\"memory-safe\") { let m := mload(0x40) for { let k := 0 } lt(k, 8) "
+              "{ k := add(k, 1) } { mstore(add(m, mul(k, 32)), tload(k)) } revert(m, 256) }\n")
+    src = re.sub(r"[ \t]*/\*P:report\*/\n", report, src)
+    # transient storage is written: no function may stay view or pure
+    return re.sub(r"\b(internal|external) (view|pure)\b", r"\1", src)
 
 
 def _io_plan(vk: VerifyingKey, plan: list[int], C: dict[str, int]) -> None:
