@@ -245,9 +245,10 @@ _PRESETS = {
                              name="proven", ext_degree=3, deep_pow_bits=8),
     # for a Solidity verifier (docs/onchain.md): Keccak-256, and gas follows the opened
     # Merkle paths (calldata, 16 gas a byte), so rate 1/16 buys 8 fewer queries than
-    # standard for one more level per path; 20 bits of grinding cost the prover ~1M
-    # Keccaks and the contract one
-    "onchain": SecurityConfig(log_blowup=4, n_queries=21, pow_bits=20, log_final_poly_len=5,
+    # standard for one more level per path (21 x 3.94 + 18 = 100.7 bits); 18 bits of
+    # grinding cost the prover ~2^18 Keccaks (20 would cost 4x that, a second on small
+    # models) and the contract one
+    "onchain": SecurityConfig(log_blowup=4, n_queries=21, pow_bits=18, log_final_poly_len=5,
                               name="onchain", deep_pow_bits=12, hash="keccak"),
 }
 
