@@ -26,15 +26,8 @@ import numpy as np
 LEAF_TAG, NODE_TAG, INJECT_TAG = 0, 1, 2
 
 
-def row_dtype(hash_name: str) -> str:
-    """The byte order a leaf encodes its ``uint64`` values in: ``<u8`` or ``>u8``."""
-    return ">u8" if hash_name == "keccak" else "<u8"
-
-
 class KeccakMerkle:
     """Keccak-256 leaf / node / inject digests, one at a time (verifier side)."""
-
-    name = "keccak"
 
     def __init__(self) -> None:
         from zkvm.hash.keccak import keccak256

@@ -354,7 +354,7 @@ def verify_mixed(
         tree: a name for error messages.
         hash: the hash profile (``blake3`` or ``keccak``, from the verifier's parameters).
         record: if given, receives ``{position: digest}`` of every level walked, from
-            the leaves up (siblings included; before any injection at that level).
+            the leaves up (siblings included; each level after its injection).
 
     Returns:
         Per group, ``position -> row number in proof.rows[g]`` for the opened

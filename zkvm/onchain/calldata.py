@@ -31,9 +31,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from zkvm.fri.fri_types import FriProof
-from zkvm.fri.fri_types import fri_shape
-from zkvm.fri.merkle_verify import mixed_positions, verify, verify_mixed
+from zkvm.fri.fri_types import FriProof, fri_shape
+from zkvm.fri.merkle_verify import verify, verify_mixed
 from zkvm.stark.keys import VerifyingKey
 from zkvm.stark.layout import StarkLayout
 from zkvm.stark.proof import StarkProof
@@ -181,15 +180,6 @@ def _fri_paths(cfg, lay: StarkLayout, fri: FriProof, idx: list[int]):
             parts += [rec[d][(j >> d) ^ 1] for d in range(log_n - 1)]
             blocks.append(b"".join(parts))
         out.append(blocks)
-    return out
-
-
-def query_positions(lay: StarkLayout, i: int) -> dict[str, list[int]]:
-    """Each tree's opened positions per row group for query ``i`` (for tests and docs)."""
-    out = {}
-    for phase, _ in lay.trees:
-        logs, _ = lay.tree_shape(phase)
-        out[phase] = [mixed_positions(lg, [i])[0] for lg in logs]
     return out
 
 

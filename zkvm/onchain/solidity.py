@@ -91,13 +91,14 @@ def export_verifier(vk: VerifyingKey, *, min_bits: float | None = None,
 
     lay = _layout(vk)
     cfg = vk.security
+    C: dict[str, int] = {}
+    plan: list[int] = []
+    _io_plan(vk, plan, C)  # first: it refuses what the contract cannot take, and counts terms
     want = SecurityConfig.preset_level("standard")[0] if min_bits is None else min_bits
-    bits = layout_security(lay, cfg).conjectured
+    bits = layout_security(lay, cfg, C["MAX_TERMS"]).conjectured
     if bits < want:
         raise ExportError(f"the key's parameters give {bits:.1f} conjectured bits, below the "
                           f"required {want:g}: derive the key at --security onchain")
-    C: dict[str, int] = {}
-    plan: list[int] = []
     # -- calldata layout
     off = 0
     has_main, has_perm = lay.has_tree("main"), lay.has_tree("perm")
@@ -244,8 +245,6 @@ def export_verifier(vk: VerifyingKey, *, min_bits: float | None = None,
     C["FRI_JOIN"] = len(plan)
     gidx = {g: i for i, g in enumerate(lay.group_logs)}
     plan += [gidx.get(shape.log_n - k - 1, NONE) for k in range(shape.n_layers)]
-    # -- plan: public inputs/outputs (zkvm.air.chips.io.bus_terms)
-    _io_plan(vk, plan, C)
     # -- scalar constants
     C.update(N_QUERIES=cfg.n_queries, LOG_N0=shape.log_n, N_LAYERS=shape.n_layers,
              FINAL_LEN=shape.final_poly_len, POW_BITS=cfg.pow_bits,
@@ -383,11 +382,3 @@ def _render(vk: VerifyingKey, C: dict[str, int], chunks: list[bytes], has_main: 
                     f"grinding bits, Keccak-256, F_p^2")
            .replace("{{GENERATOR}}", "zkvm.onchain.solidity"))
     return out
-
-
-def data_initcode(runtime: bytes) -> bytes:
-    """Creation code that deploys ``runtime`` as a contract's code (for tests and tools that
-    deploy the plan without compiling the ZkvmPlanData contracts)."""
-    n = len(runtime)
-    return bytes([0x61, n >> 8, n & 0xFF, 0x80, 0x60, 0x0C, 0x60, 0x00, 0x39, 0x60, 0x00,
-                  0xF3]) + runtime
