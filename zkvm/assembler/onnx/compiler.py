@@ -193,6 +193,10 @@ def _declare_input(low: Lowering, name: str, onnx_name: str, shape: tuple[int, .
     except ZkvmError as e:
         raise OnnxCompileError(f"input '{onnx_name}': {e}") from None
     low.env[onnx_name] = QT(info.name, info.scale)
+    from ...io import quantize
+
+    q = quantize(low.calib.samples[onnx_name], scale).reshape((low.calib.n,) + tuple(shape))
+    low.b.shadow.input(low.b, info.name, q)
     return scale, lo, hi
 
 
