@@ -153,6 +153,13 @@ def resnet20(seed: int = 0, shortcut: str = "B", fold_bn: bool = True) -> Any:
     Returns:
         An ``onnx.ModelProto`` (opset 17).
     """
+    return cifar_resnet(3, (16, 32, 64), seed, shortcut, fold_bn)
+
+
+def cifar_resnet(n: int, widths: tuple[int, int, int], seed: int = 0, shortcut: str = "B",
+                 fold_bn: bool = True) -> Any:
+    """CIFAR ResNet-(6n+2) with stage widths ``widths`` (:func:`resnet20` is ``n=3``,
+    ``(16, 32, 64)``; tests use smaller ones)."""
     if shortcut not in ("A", "B"):
         raise ValueError(f"shortcut must be 'A' or 'B', got {shortcut!r}")
     rng = np.random.default_rng(seed)
@@ -160,11 +167,11 @@ def resnet20(seed: int = 0, shortcut: str = "B", fold_bn: bool = True) -> Any:
     x = x.astype(np.float64)
     net = _Net(rng, fold_bn)
     g = net.g
-    h, t = net.conv_bn(x, "input", 3, 16, 3, 1)
+    h, t = net.conv_bn(x, "input", 3, widths[0], 3, 1)
     h, t = net.relu(h, t)
-    cin = 16
-    for stage, cout in enumerate((16, 32, 64)):
-        for blk in range(3):
+    cin = widths[0]
+    for stage, cout in enumerate(widths):
+        for blk in range(n):
             stride = 2 if stage > 0 and blk == 0 else 1
             y, u = net.conv_bn(h, t, cin, cout, 3, stride)
             y, u = net.relu(y, u)
@@ -174,7 +181,7 @@ def resnet20(seed: int = 0, shortcut: str = "B", fold_bn: bool = True) -> Any:
             elif shortcut == "B":
                 sc, st = net.conv_bn(h, t, cin, cout, 1, stride)
             else:
-                p = cout // 4
+                p = (cout - cin) // 2
                 sc = np.pad(h[:, :, ::2, ::2], ((0, 0), (p, p), (0, 0), (0, 0)))
                 big = np.iinfo(np.int64).max
                 s1 = g.node("Slice", [t, g.const([0], dtype=np.int64),
