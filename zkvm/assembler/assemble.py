@@ -33,9 +33,6 @@ def assemble(text: str, filename: str = "<string>", base_dir: str | None = None,
     if base_dir is None:
         base_dir = os.path.dirname(filename) if os.path.exists(filename) else "."
     b = Builder()
-    # hand-written programs: a rescale narrower than its worst case is refused (a lint; the
-    # chips would range-check it, see zkvm.isa.program "Calibrated widths")
-    b.checked_narrowing = False
     for st in parse(text, filename):
         try:
             _statement(b, st, base_dir)

@@ -29,9 +29,9 @@ width its calibrated range needs, not at its worst case, and the declared
 width becomes the interval the analysis carries on with (sound: the chip's
 exact range check is part of the proof, and ``execute`` refuses a run that
 leaves it, naming the instruction and the tensor). Accumulators keep the
-worst-case guarantee below ``2^62`` (DESIGN.md checklist 8). Only the text
-assembler keeps refusing such a narrowing (``checked_narrowing = False``),
-as a lint for hand-written programs.
+worst-case guarantee below ``2^62`` (DESIGN.md checklist 8). Hand-written
+assembly may narrow a ``rescale``/``div`` the same way (``h : i8 = rescale
+acc, 4``), and compiled programs round-trip through the assembler.
 """
 
 from __future__ import annotations
@@ -164,10 +164,6 @@ class Program(HiddenWeightsMixin):
 
 class ProgramBuilder:
     """Builds a :class:`Program`, checking every step (see module docstring)."""
-
-    #: a ``rescale``/``div`` result may be declared narrower than its worst case
-    #: (its chip range-checks it; see the module docstring)
-    checked_narrowing = True
 
     def __init__(self) -> None:
         self.tensors: dict[str, TensorInfo] = {}
@@ -377,8 +373,7 @@ class ProgramBuilder:
             bits = max(t.bits for t in ins)
         dep = any(n in self.hidden for n in inputs)
         iv, bits = self._check_bounds(desc, output, iv, acc, bits,
-                                      checked=(dep or self.checked_narrowing)
-                                      and op in CHECKED_RESULT_OPS, widen=widen)
+                                      checked=op in CHECKED_RESULT_OPS, widen=widen)
         if dep:
             self.hidden.add(output)
         info = TensorInfo(output, tuple(shape), bits, scale, view=spec.view)
