@@ -13,15 +13,23 @@ from typer.testing import CliRunner
 
 onnx = pytest.importorskip("onnx")
 
+from vmtest import chip_index, recount_range_table  # noqa: E402
+
 import zkvm.api as api  # noqa: E402
 import zkvm.runtime.vm as vm  # noqa: E402
-from vmtest import chip_index, recount_range_table  # noqa: E402
 from zkvm.assembler import Builder  # noqa: E402
 from zkvm.assembler.onnx import (  # noqa: E402
-    CompileOptions, InaccurateProgramError, compile_onnx, examples, supported_ops,
+    CompileOptions,
+    InaccurateProgramError,
+    compile_onnx,
+    examples,
+    supported_ops,
 )
 from zkvm.assembler.onnx.resnet import (  # noqa: E402
-    calibration_images, cifar_resnet, cifar_images, resnet20,
+    calibration_images,
+    cifar_images,
+    cifar_resnet,
+    resnet20,
 )
 from zkvm.cli import app  # noqa: E402
 from zkvm.field.scalar import P  # noqa: E402
@@ -260,7 +268,7 @@ def test_resnet_builder_is_the_cifar_resnet20():
     m2 = cifar_resnet(3, (4, 8, 16), fold_bn=False, shortcut="A")
     ops2 = [n.op_type for n in m2.graph.node]
     assert ops2.count("BatchNormalization") == 19 and ops2.count("Pad") == 2
-    imgs, labels = cifar_images(4, seed=3)
+    imgs, _ = cifar_images(4, seed=3)
     assert imgs.shape == (4, 3, 32, 32) and -3 < imgs.min() < 0 < imgs.max() < 3
 
 

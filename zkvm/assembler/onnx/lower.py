@@ -15,9 +15,10 @@ Scales and widths (docs/onnx.md "Quantization"):
 * after a ``matmul``/``mul`` the exact result (scale ``s_x + s_w``) is
   rescaled to the output's target scale. When the result's *worst case* (the
   interval analysis over every allowed input) does not fit ``i{bits}``, the
-  rescale's result is declared ``i{bits}`` anyway, with the shift grown (by a
-  bit at most, in practice) until ``margin`` × its largest value on the
-  calibration samples fits: the divide chip range-checks the result to its
+  rescale's result is declared at the width that holds ``margin`` × its
+  largest value on the calibration samples (``i17`` for a 16-bit activation
+  and the default margin 2; at least ``i8``; the shift grows only if that
+  would pass ``max_act_bits``): the divide chip range-checks the result to its
   declared width inside the proof, and the VM stops a run that leaves it,
   naming the instruction and tensor. Narrow activations are thus kept honest
   by range checks, not by worst-case bounds, which through a deep network
@@ -310,11 +311,11 @@ class Lowering:
         """Rescale ``x`` down to ``target`` (no-op when already at or below it).
 
         Default (no ``cap``): an activation. If the result's worst case does not
-        fit ``i{bits}``, it is declared ``i{bits}`` (range-checked in the proof,
-        see the module docstring), the shift grown until ``margin`` × its
-        largest calibrated value fits. With ``cap``: the shift grows until the
-        worst-case bound fits ``cap`` bits (exact-scale alignments, LayerNorm).
-        A note records any shift beyond ``target``.
+        fit ``i{bits}``, it is declared at the width of ``margin`` × its largest
+        calibrated value (range-checked in the proof, see the module docstring).
+        With ``cap``: the shift grows until the worst-case bound fits ``cap``
+        bits (exact-scale alignments, LayerNorm). A note records any shift
+        beyond ``target``.
         """
         if cap is None and self.b.shadow is not None:
             return self._requant_calibrated(x, target, name)
@@ -337,7 +338,8 @@ class Lowering:
         return self.emit("rescale", [x], name or self.fresh(x.name + "_rq"), {"k": k})
 
     def _requant_calibrated(self, x: QT, target: int, name: str | None) -> QT:
-        """``requant`` of an activation: worst case if it fits ``i{bits}``, else calibrated."""
+        """``requant`` of an activation: the worst case if it fits ``i{bits}``, else the
+        calibrated width (``margin`` × the samples' largest value, at least ``i8``)."""
         bits = self.opts.bits
         bottom, top = bits_range(bits)
         lo, hi = self.iv(x)
@@ -355,7 +357,8 @@ class Lowering:
             return x  # no rescale to narrow, and the worst case is small enough
         seen = self.b.shadow.maxabs(self.b, x.name) * self.opts.margin
         k = max(want, 1)
-        while k < 62 and fit_bits(-math.ceil(seen / 2.0**k) - 1, math.ceil(seen / 2.0**k) + 1) > cap:
+        while k < 62 and fit_bits(-math.ceil(seen / 2.0**k) - 1,
+                                  math.ceil(seen / 2.0**k) + 1) > cap:
             k += 1
         if k > max(want, 1):
             self.notes.append(
@@ -363,7 +366,7 @@ class Lowering:
                 f"{x.scale - k} instead of {x.scale - want} so that {self.opts.margin:g}x its "
                 f"calibrated range fits i{cap}")
         m = math.ceil(seen / 2.0**k) + 1
-        width = max(fit_bits(-m, m), 2)
+        width = max(fit_bits(-m, m), min(8, bits))
         if shifted(hi, k) <= bits_range(width)[1] and shifted(lo, k) >= bits_range(width)[0]:
             width = fit_bits(shifted(lo, k), shifted(hi, k))  # the worst case is narrower
         return self.emit("rescale", [x], name or self.fresh(x.name + "_rq"), {"k": k},

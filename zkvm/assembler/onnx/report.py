@@ -166,13 +166,15 @@ def accuracy(program: Program, real_inputs: list[dict[str, np.ndarray]],
 
 @dataclass
 class TensorError:
-    """Error of one intermediate tensor (ONNX name, program name, scale, max abs err, max|ref|)."""
+    """Error of one intermediate tensor (ONNX name, program name, scale, max abs err, max|ref|,
+    declared width)."""
 
     onnx_name: str
     name: str
     scale: int
     max_abs: float
     max_ref: float
+    bits: int = 0
 
 
 def tensor_errors(program: Program, real_inputs: list[dict[str, np.ndarray]],
@@ -199,7 +201,8 @@ def tensor_errors(program: Program, real_inputs: list[dict[str, np.ndarray]],
             v = ex.values[p].astype(np.float64) / 2.0 ** program.tensors[p].scale
             if v.size != r.size:
                 continue
-            e = out.setdefault(o, TensorError(o, p, program.tensors[p].scale, 0.0, 0.0))
+            e = out.setdefault(o, TensorError(o, p, program.tensors[p].scale, 0.0, 0.0,
+                                              program.tensors[p].bits))
             if r.size:
                 e.max_abs = max(e.max_abs, float(np.max(np.abs(v.reshape(r.shape) - r))))
                 e.max_ref = max(e.max_ref, float(np.max(np.abs(r))))
@@ -207,11 +210,13 @@ def tensor_errors(program: Program, real_inputs: list[dict[str, np.ndarray]],
 
 
 def format_tensor_errors(errors: list[TensorError]) -> str:
-    lines = [f"  {'onnx tensor':<28} {'program tensor':<28} {'scale':>5} {'max|ref|':>10} "
-             f"{'max abs err':>12}"]
+    """The per-layer table of ``zkvm compile -v`` (width: the declared, range-checked one)."""
+    lines = [f"  {'onnx tensor':<28} {'program tensor':<28} {'width':>5} {'scale':>5} "
+             f"{'max|ref|':>10} {'max abs err':>12} {'rel err':>9}"]
     for e in errors:
-        lines.append(f"  {e.onnx_name[:28]:<28} {e.name[:28]:<28} {e.scale:>5} {e.max_ref:>10.4g} "
-                     f"{e.max_abs:>12.3e}")
+        rel = e.max_abs / e.max_ref if e.max_ref > 0 else e.max_abs
+        lines.append(f"  {e.onnx_name[:28]:<28} {e.name[:28]:<28} {'i' + str(e.bits):>5} "
+                     f"{e.scale:>5} {e.max_ref:>10.4g} {e.max_abs:>12.3e} {rel:>9.2e}")
     return "\n".join(lines)
 
 

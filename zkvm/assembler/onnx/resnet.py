@@ -81,7 +81,7 @@ def cifar_images(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 def conv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride: int, pad: int
            ) -> np.ndarray:
     """Float reference convolution (NCHW, OIHW) by im2col."""
-    n, c, h, wd = x.shape
+    n, c = x.shape[:2]
     o, _, kh, kw = w.shape
     xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
     win = np.lib.stride_tricks.sliding_window_view(xp, (kh, kw), axis=(2, 3))
@@ -115,8 +115,8 @@ class _Net:
         beta = rng.normal(0.0, 0.15, cout)
         a = gamma / np.sqrt(var + BN_EPS)
         out = (y - mean[None, :, None, None]) * a[None, :, None, None] + beta[None, :, None, None]
-        attrs = dict(kernel_shape=[k, k], strides=[stride, stride], pads=[k // 2] * 4,
-                     dilations=[1, 1], group=1)
+        attrs = {"kernel_shape": [k, k], "strides": [stride, stride], "pads": [k // 2] * 4,
+                 "dilations": [1, 1], "group": 1}
         g = self.g
         if self.fold_bn:  # what torch.onnx.export writes in eval mode with constant folding
             wf = (w * a[:, None, None, None]).astype(np.float32)
