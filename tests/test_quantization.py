@@ -70,6 +70,18 @@ def test_small_resnet_activations_are_narrowed_to_calibrated_widths(small):
     assert not small.warnings
 
 
+def test_worst_case_widths_reproduce_the_silent_failure_which_is_now_refused():
+    """Issue 14's failure on a ResNet-14: sized for its worst case, every activation is
+    shifted until the bound fits i32, the output lands at scale 2^-10 and is all zero. The
+    compiler now refuses that program; with calibrated widths (the default) it is accurate."""
+    model, x = cifar_resnet(2, (4, 8, 8)), {"input": calibration_images(4)}
+    with pytest.raises(InaccurateProgramError, match="all zero on every one of the 4 samples"):
+        compile_onnx(model, samples=x, options=CompileOptions(worst_case=True))
+    res = compile_onnx(model, samples=x)
+    o = res.report.outputs[0]
+    assert o.scale >= 10 and o.rel_range < 1e-2 and o.top1_agree == 4
+
+
 def test_shadow_run_matches_the_vm(small):
     """The compiler's values on the samples (which fix the widths) are the VM's."""
     prog = small.program

@@ -66,6 +66,9 @@ def compile_cmd(
     allow_inaccurate: bool = typer.Option(
         False, "--allow-inaccurate", help="write the program even if its outputs are constant "
                                           "or inaccurate on the samples (with a warning)"),
+    worst_case: bool = typer.Option(
+        False, "--worst-case", help="size every activation for its worst case over all inputs "
+                                    "in range (no calibrated widths; deep nets lose precision)"),
     verbose: bool = typer.Option(False, "--verbose", "-v",
                                  help="also list the graph rewrites and every tensor's error"),
 ) -> None:
@@ -78,7 +81,7 @@ def compile_cmd(
     opts = CompileOptions(scale=scale, bits=bits, weight_bits=weight_bits,
                           input_visibility="private" if hashed_in else input_visibility,
                           batch=batch, margin=margin, max_error=max_error,
-                          allow_inaccurate=allow_inaccurate)
+                          allow_inaccurate=allow_inaccurate, worst_case=worst_case)
     res = _guard(f"compiling {model}", compile_onnx, model, calibrate, opts)
     prog = res.program
     out = out or os.path.splitext(model)[0] + ".zkvm"

@@ -83,6 +83,10 @@ class CompileOptions:
             the output's range on the calibration samples.
         allow_inaccurate: compile such a program (or one with a constant output)
             anyway, with a warning.
+        worst_case: every rescaled activation's width from its worst case (the
+            shift grows until it fits ``max_act_bits``), never from calibration:
+            every input in the declared ranges runs, at the cost of precision
+            (deep networks lose everything; the accuracy check then refuses).
     """
 
     scale: int | None = None
@@ -95,6 +99,7 @@ class CompileOptions:
     margin: float = 2.0
     max_error: float = 0.05
     allow_inaccurate: bool = False
+    worst_case: bool = False
 
     def check(self) -> None:
         if self.input_visibility not in ("public", "private"):
@@ -317,7 +322,7 @@ class Lowering:
         bits (exact-scale alignments, LayerNorm). A note records any shift
         beyond ``target``.
         """
-        if cap is None and self.b.shadow is not None:
+        if cap is None and not self.opts.worst_case:
             return self._requant_calibrated(x, target, name)
         cap = cap or self.opts.max_act_bits
         lo, hi = self.iv(x)
