@@ -178,7 +178,9 @@ def accuracy_problems(report: AccuracyReport, max_error: float) -> list[str]:
 
     * an output that is the same on every calibration sample while the model's
       is not (or all zeros while the model's is not): quantization lost it;
-    * an output whose largest error exceeds ``max_error`` of its range.
+    * an output whose largest error exceeds ``max_error`` of its range; for an
+      integer output (ArgMax: indices), more than ``max_error`` of its elements
+      differ.
     """
     out = []
     for o in report.outputs:
@@ -187,6 +189,10 @@ def accuracy_problems(report: AccuracyReport, max_error: float) -> list[str]:
             what = "all zero" if zero else "the same"
             out.append(f"output '{o.onnx_name}' is {what} on every one of the {report.n_samples} "
                        f"samples (scale {o.scale}) while the model's is not")
+        elif o.n_int:
+            if o.n_int_diff > max_error * o.n_int:
+                out.append(f"output '{o.onnx_name}' differs from the model's in {o.n_int_diff} "
+                           f"of its {o.n_int} values (the limit is {100 * max_error:g}%)")
         elif o.rel_range > max_error:
             out.append(f"output '{o.onnx_name}' is off by up to {o.max_abs:.3g}, "
                        f"{100 * o.rel_range:.3g}% of its range {o.span:.3g} (the limit is "

@@ -41,6 +41,9 @@ class OutputAccuracy:
     varies: bool = False
     ref_varies: bool = False
     any_nonzero: bool = False
+    #: integer outputs (ArgMax): elements compared and elements that differ
+    n_int: int = 0
+    n_int_diff: int = 0
     _first: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     @property
@@ -63,22 +66,25 @@ class OutputAccuracy:
         return self.top1_rows > 0
 
     def add(self, got: np.ndarray, ref: np.ndarray) -> None:
-        got = np.asarray(got, dtype=np.float64).reshape(ref.shape)
+        got = np.asarray(got, dtype=np.float64).reshape(np.shape(ref))
+        is_int = np.asarray(ref).dtype.kind in "iub"
+        ref = np.asarray(ref, dtype=np.float64)
         if ref.size:
             self.max_abs = max(self.max_abs, float(np.max(np.abs(got - ref))))
             self.max_ref = max(self.max_ref, float(np.max(np.abs(ref))))
-            r = np.asarray(ref, dtype=np.float64)
-            self.ref_lo, self.ref_hi = min(self.ref_lo, float(r.min())), max(self.ref_hi,
-                                                                             float(r.max()))
+            self.ref_lo = min(self.ref_lo, float(ref.min()))
+            self.ref_hi = max(self.ref_hi, float(ref.max()))
+            if is_int:
+                self.n_int += ref.size
+                self.n_int_diff += int(np.sum(got != ref))
         self.any_nonzero |= bool(np.any(got))
         if self._first is None:
-            self._first = (got.copy(), np.asarray(ref, dtype=np.float64).copy())
+            self._first = (got.copy(), ref.copy())
         else:
             self.varies |= not np.array_equal(got, self._first[0])
-            self.ref_varies |= not np.array_equal(np.asarray(ref, dtype=np.float64),
-                                                  self._first[1])
+            self.ref_varies |= not np.array_equal(ref, self._first[1])
         self.n_seen += 1
-        if len(self.shape) in (1, 2) and self.shape[-1] >= 2 and ref.dtype.kind == "f":
+        if len(self.shape) in (1, 2) and self.shape[-1] >= 2 and not is_int:
             g2, r2 = got.reshape(-1, self.shape[-1]), ref.reshape(-1, self.shape[-1])
             self.top1_agree += int(np.sum(np.argmax(g2, axis=1) == np.argmax(r2, axis=1)))
             self.top1_rows += len(r2)
