@@ -3,7 +3,7 @@
 Usage::
 
     .venv/bin/python bench/bench_resnet.py [--samples 16] [--dir /tmp/zkvm-resnet-bench]
-                                           [--max-gib 6] [--skip-prove]
+                                           [--max-gib 6] [--skip-prove] [--sweep]
 
 Steps, each timed:
 
@@ -18,7 +18,10 @@ Steps, each timed:
    child process on a held-out image (the wall figure includes the run and the
    command's own key derivation, i.e. what a user waits for; the command's own
    "proved in" figure and its setup share are recorded too);
-5. ``zkvm verify PROOF --key KEY`` as a child process (median of 3).
+5. ``zkvm verify PROOF --key KEY`` as a child process (median of 3);
+
+``--sweep`` also compiles variants on 8 images: ``--worst-case`` widths (issue
+14's all-zero output) and 12/24-bit weights (docs/onnx.md, per-channel scales).
 
 Peak memory of each child is its own ``ru_maxrss`` (``os.wait4``); a watchdog
 kills a child whose resident memory passes ``--max-gib`` (the box is shared)
@@ -91,12 +94,36 @@ def run_child(cmd: list[str], max_gib: float) -> dict:
             "stdout": bufs.get("out", "")[-2000:], "stderr": bufs.get("err", "")[-2000:]}
 
 
+def _sweep(model, calib) -> list[dict]:
+    """Compile variants: worst-case widths (issue 14's failure) and weight widths (does a
+    per-channel weight scale have anything to gain?)."""
+    from zkvm.assembler.onnx import CompileOptions, compile_onnx
+
+    rows = []
+    print("\nvariants (8 calibration images):")
+    print(f"  {'variant':<22} {'out scale':>9} {'err/range':>10} {'top-1':>6}  warnings")
+    for name, opts in (("default", CompileOptions()),
+                       ("--worst-case", CompileOptions(worst_case=True)),
+                       ("--weight-bits 12", CompileOptions(weight_bits=12)),
+                       ("--weight-bits 24", CompileOptions(weight_bits=24))):
+        opts.allow_inaccurate = True
+        r = compile_onnx(model, samples={"input": calib}, options=opts)
+        o = r.report.outputs[0]
+        rows.append({"variant": name, "output_scale": o.scale, "err_over_range": o.rel_range,
+                     "top1": f"{o.top1_agree}/{o.top1_rows}", "warnings": r.warnings})
+        print(f"  {name:<22} {o.scale:>9} {o.rel_range:>10.3e} {o.top1_agree:>3}/{o.top1_rows:<2}"
+              f"  {'; '.join(r.warnings)[:80]}")
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--samples", type=int, default=16)
     ap.add_argument("--dir", default="/tmp/zkvm-resnet-bench")
     ap.add_argument("--max-gib", type=float, default=6.0)
     ap.add_argument("--skip-prove", action="store_true")
+    ap.add_argument("--sweep", action="store_true",
+                    help="also compile with --worst-case and with 12/24-bit weights (8 samples)")
     ap.add_argument("--out", default="bench/results/resnet.json")
     a = ap.parse_args(argv)
     import numpy as np
@@ -121,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
                 "top1": f"{o.top1_agree}/{o.top1_rows}", "instructions": len(res.program.instructions),
                 "notes": res.notes})
     print(res.report.format())
+    if a.sweep:
+        row["sweep"] = _sweep(model, calibration_images(8))
     prog_path, key_path, proof_path = d / "r20.zkvm", d / "r20.vk", d / "r20.proof"
     res.program.save(str(prog_path))
     x, _ = cifar_images(1, seed=4242)  # held out: not a calibration image
