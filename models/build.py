@@ -62,14 +62,14 @@ def write(name: str, out: str, cfg: QuantConfig | None = None, weights: str | No
 
     Args:
         visibility: ``{"inputs"|"weights"|"outputs": "public"|"private"|"hashed"}``;
-            hidden weights are written to ``OUT.zkw`` (``zkvm.weights_file``).
+            hidden weights are written to ``OUT.zkw`` (``zkvm.isa.weights_file``).
         salt: the model commitment's salt (tests only; random by default).
 
     Returns:
         The program (bound to its weights) and the sample input's path.
     """
     from zkvm.isa.visibility import with_visibility
-    from zkvm.weights_file import weights_path
+    from zkvm.isa.weights_file import weights_path
 
     params = load_weights(name, weights)
     program = build_program(name, params, cfg or QuantConfig())
@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"wrote {args.output} ({os.path.getsize(args.output)} bytes): {spec.description}, "
           f"{program.n_params} parameters, {vis} input, digest {program.digest_hex}")
     if program.hidden_weights:
-        from zkvm.weights_file import weights_path
+        from zkvm.isa.weights_file import weights_path
 
         wv = program.tensors[program.hidden_weights[0]].visibility
         print(f"wrote {weights_path(args.output)}: {wv} weights (private file)"

@@ -104,7 +104,7 @@ def save_program(prog: Any, out: str, input_vis: str | None = None,
     Returns the program as written (``quiet``: print only the weights file and commitment).
     """
     from .isa.visibility import with_visibility
-    from .weights_file import weights_path
+    from .isa.weights_file import weights_path
 
     if input_vis or weights_vis or outputs_vis:
         prog = with_visibility(prog, inputs=input_vis, weights=weights_vis, outputs=outputs_vis)
@@ -167,7 +167,7 @@ def run(
 
     prog = _load(program)
     if weights:
-        from .weights_file import PrivateWeights
+        from .isa.weights_file import PrivateWeights
 
         prog = prog.bind_weights(PrivateWeights.load(weights))
     prog.require_weights()

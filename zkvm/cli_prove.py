@@ -227,7 +227,7 @@ def commit(
     """Print a model's commitment (from its weights file, its program, or check both agree)."""
     from zkvm.assembler import load_program
     from zkvm.isa.hidden import digest_hex
-    from zkvm.weights_file import WEIGHTS_MAGIC, PrivateWeights
+    from zkvm.isa.weights_file import WEIGHTS_MAGIC, PrivateWeights
 
     if not 1 <= len(files) <= 2:
         fail("give a weights file, a program, or a program and its weights file")
