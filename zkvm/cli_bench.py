@@ -12,7 +12,7 @@ import sys
 
 import typer
 
-from zkvm.cli import app, fail, user_errors
+from zkvm.cli_common import fail, user_errors
 
 
 def _bench_module():
@@ -27,7 +27,6 @@ def _bench_module():
     return bm
 
 
-@app.command()
 @user_errors
 def bench(
     models: str = typer.Option(None, "--models", "-m",
@@ -65,3 +64,8 @@ def bench(
     if bad:
         fail(f"unknown model(s) {', '.join(bad)}; known: {', '.join(MODELS)}, mlp-w<K>")
     bm.run_suite(names, runs, security, ezkl, out, echo=typer.echo)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the ``zkvm`` app (called once by :mod:`zkvm.cli`)."""
+    app.command()(bench)

@@ -13,12 +13,9 @@ import time
 
 import typer
 
-from zkvm.cli import USER_ERRORS, app, fail, user_errors
+from zkvm.cli_common import fail, user_errors
 from zkvm.fri.security import SecurityConfig
-from zkvm.stark.keys import KeyFileError
 from zkvm.stark.proof import StarkProof
-
-USER_ERRORS.extend([KeyFileError, ValueError])
 
 STEPS = ["setup", "execute", "trace", "commit main", "logup", "quotient", "out-of-domain values",
          "DEEP", "FRI", "openings"]
@@ -132,7 +129,6 @@ def prove_and_write(prog, ints: dict, security: str, proof_path: str | None,
     return proof
 
 
-@app.command()
 @user_errors
 def setup(
     program: str = typer.Argument(..., help="program file (.zkvm) or .zasm"),
@@ -153,8 +149,6 @@ def setup(
                f"in {time.perf_counter() - t0:.2f} s")
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-             add_help_option=False)
 def verify(ctx: typer.Context) -> None:
     """Check a proof; print the proven outputs. Exit 0 only when the proof is valid.
 
@@ -162,11 +156,11 @@ def verify(ctx: typer.Context) -> None:
     [--zk/--no-zk]; see zkvm verify --help (zkvm.cli_verify, the one definition).
     """
     from zkvm import cli_verify
+    from zkvm.cli_common import debug_enabled
 
-    raise typer.Exit(cli_verify.main(list(ctx.args)))
+    raise typer.Exit(cli_verify.main(list(ctx.args) + (["--debug"] if debug_enabled() else [])))
 
 
-@app.command()
 @user_errors
 def demo(
     model: str = typer.Option("mlp", help="mlp (784-128-10) | cnn | tiny | xor"),
@@ -219,7 +213,6 @@ def demo(
     typer.echo(f"verified {proof_path} against {key_path} in {ms:.1f} ms")
 
 
-@app.command()
 @user_errors
 def commit(
     files: list[str] = typer.Argument(..., help="WEIGHTS.zkw, PROGRAM.zkvm, or PROGRAM WEIGHTS"),
@@ -262,3 +255,12 @@ def commit(
         typer.echo(f"model commitment {prog.commitment.hex}")
         typer.echo(f"  over {', '.join(prog.commitment.tensors)} (published in program "
                    f"{prog.digest_hex[:16]}…)")
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the ``zkvm`` app (called once by :mod:`zkvm.cli`)."""
+    app.command()(setup)
+    app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+             add_help_option=False)(verify)
+    app.command()(demo)
+    app.command()(commit)
