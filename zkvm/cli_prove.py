@@ -170,26 +170,26 @@ def demo(
     """Build an example model, prove one inference, and verify the proof.
 
     The same as: python -m models.build mlp -o mlp.zkvm; zkvm run mlp.zkvm --input
-    mlp.input.json --prove --proof mlp.proof; zkvm verify mlp.proof --key mlp.vk
+    mlp.input.json --prove --proof mlp.proof; zkvm verify mlp.proof --key mlp.vk. The
+    models and their weights ship with zkvm (zkvm.examples); xor needs a checkout.
     """
     import zkvm.api as api
     from zkvm.assembler import load_program
     from zkvm.io import quantize_inputs, read_real_inputs
 
-    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     os.makedirs(workdir, exist_ok=True)
-    if model == "xor":
-        src = os.path.join(here, "programs", "xor.zasm")
-        inp = os.path.join(here, "programs", "xor.input.json")
+    if model == "xor":   # the hand-written program of the repository's README, from a checkout
+        src, inp = os.path.join("programs", "xor.zasm"), os.path.join("programs", "xor.input.json")
         if not os.path.exists(src):
-            fail("the demo needs the repository checkout (programs/xor.zasm not found)")
+            fail("--model xor assembles programs/xor.zasm of the repository: run it from a "
+                 "checkout, or use --model mlp|cnn|tiny (shipped with zkvm)")
         prog = load_program(src)
     else:
-        if not os.path.isdir(os.path.join(here, "models")):
-            fail("the demo needs the repository checkout (models/ not found)")
-        sys.path.insert(0, here)
-        from models.build import write
+        from zkvm.examples.nets import MODELS
+        from zkvm.examples.trained import write
 
+        if model not in MODELS:
+            fail(f"unknown demo model {model!r} (expected one of: {', '.join(MODELS)}, xor)")
         prog_path = os.path.join(workdir, f"{model}.zkvm")
         prog, inp = write(model, prog_path)
         typer.echo(f"built {prog_path} and {inp}")
