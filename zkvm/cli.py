@@ -1,4 +1,4 @@
-"""The ``zkvm`` command (typer): the app, its ``--debug`` option, and assemble, disasm, run, inspect.
+"""The ``zkvm`` command (typer): the app and its ``--debug``; assemble, disasm, run, inspect.
 
 The other commands live in their own modules (``cli_prove``: setup, verify,
 demo, commit; ``cli_compile``; ``cli_bench``; ``cli_onchain``), each with a

@@ -149,6 +149,8 @@ class VmChip(Air):
     name, ...; set by its planner).
     """
 
+    #: True for chips that look values up in the range table (it is added when one does)
+    uses_range: bool = False
     #: True for tables whose witness counts the other chips' range lookups
     reads_range_lookups: bool = False
     source: Any = None

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from zkvm.air.chips.common import BUS_MEM, BUS_RANGE, RANGE_BITS, VmChip, Witness, field, pad_columns
+from zkvm.air.chips.common import (
+    BUS_MEM, BUS_RANGE, RANGE_BITS, VmChip, Witness, field, pad_columns,
+)
 from zkvm.air.chips.gadgets import check_upto, upto_lookups
 from zkvm.air.registry import register
 
@@ -26,6 +28,7 @@ class InputChip(VmChip):
     """
 
     name = "input"
+    uses_range = True
     main_columns = ("x",)
     preprocessed_columns = ("addr", "mult", "on")
 

@@ -172,7 +172,7 @@ def build_statement(program, zk: bool | None = None) -> VmStatement:
         c = ConstChip(ctx.log_height(a.size), {},
                       {"addr": a, "value": np.concatenate(wval), "mult": reads[a]})
         chips.append(c)
-    if any(getattr(c, "uses_range", False) or isinstance(c, InputChip) for c in chips):
+    if any(c.uses_range for c in chips):
         chips.append(RangeTable())
     # every read must have a producer
     produced = np.zeros(n_total, dtype=bool)
