@@ -20,6 +20,7 @@ import numpy as np
 from zkvm.air.chips.common import BUS_RANGE, RANGE_BITS, range_check, range_lookups
 from zkvm.air.chips.planner import StatementError
 
+
 def check_upto(b, value, hi: int, mult=1) -> None:
     """Lookups proving ``0 <= value <= hi`` for ``hi < 2^16`` (exact bound, checklist 7)."""
     if not 0 <= hi < (1 << RANGE_BITS):
@@ -30,6 +31,7 @@ def check_upto(b, value, hi: int, mult=1) -> None:
 
 
 def upto_lookups(values: np.ndarray, hi: int) -> list[np.ndarray]:
+    """The range-table entries ``check_upto`` looks up for concrete values."""
     v = np.asarray(values, dtype=np.int64).ravel()
     out = [v]
     if hi < (1 << RANGE_BITS) - 1:
