@@ -32,10 +32,11 @@ import numpy as np
 
 from ...isa.errors import ZkvmError
 from ...isa.program import Program
-from . import ops_linear, ops_math, ops_nn, ops_shape  # noqa: F401  (register lowerings)
+from . import ops_linear, ops_math, ops_nn, ops_select, ops_shape  # noqa: F401  (lowerings)
 from .calibrate import Calibration
 from .errors import OnnxCompileError, UnsupportedOpError
 from .graph import Graph, load_graph
+from .ops_index import declare_ids, is_index_input
 from .lower import MAX_ACT_SCALE, MIN_ACT_SCALE, QT, REGISTRY, CompileOptions, Lowering, fit_bits, \
     sanitize
 from .report import AccuracyReport, TensorError, accuracy, tensor_errors
@@ -126,7 +127,8 @@ def compile_onnx(model: Any, calibrate: str | None = None,
     in_map, declared = [], {}
     for inp in graph.inputs:
         name = low.fresh(inp.name)
-        scale, lo, hi = _declare_input(low, name, inp.name, shapes[inp.name], opts)
+        declare = declare_ids if is_index_input(inp.dtype) else _declare_input
+        scale, lo, hi = declare(low, name, inp.name, shapes[inp.name], opts)
         declared[name] = (scale, lo, hi)
         in_map.append((name, inp.name))
     for n in graph.nodes:
