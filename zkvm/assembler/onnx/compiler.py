@@ -36,7 +36,7 @@ from . import ops_linear, ops_math, ops_nn, ops_select, ops_shape  # noqa: F401 
 from .calibrate import Calibration
 from .errors import OnnxCompileError, UnsupportedOpError
 from .graph import Graph, load_graph
-from .ops_index import declare_ids, is_index_input
+from .ops_index import check_id_samples, declare_ids, is_index_input
 from .lower import MAX_ACT_SCALE, MIN_ACT_SCALE, QT, REGISTRY, CompileOptions, Lowering, fit_bits, \
     sanitize
 from .report import AccuracyReport, TensorError, accuracy, tensor_errors
@@ -115,6 +115,7 @@ def compile_onnx(model: Any, calibrate: str | None = None,
         if missing:
             raise OnnxCompileError(f"no samples for input(s) {', '.join(missing)}")
     shapes, samp, notes = resolve_shapes(graph.inputs, raw, opts.batch)
+    check_id_samples(graph, samp, given=raw is not None)
     calib = Calibration(graph, samp)
     rw = Rewriter(graph, lambda n: _const(graph, calib, n), calib.shape)
     rw.run()

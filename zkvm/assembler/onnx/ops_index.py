@@ -23,7 +23,7 @@ the ids are public or private (a private id is range-checked by the input
 chip and looked up on the bus; nothing reveals which row was read).
 
 The ids may pass through views (``Reshape``, ``Unsqueeze``, ``Squeeze``,
-``Flatten``, ``Identity``, an integer ``Cast``) and feed ``Shape`` (constant).
+``Flatten``, ``Identity``, a ``Cast`` to int32/int64) and feed ``Shape`` (constant).
 Any other use of an integer input (arithmetic on ids, an id as an output) is
 refused with a message naming the node.
 """
@@ -41,8 +41,10 @@ from .graph import INT_TYPES, SHAPE_OPS, Graph
 from .lower import QT, CompileOptions, Lowering, fit_bits, weight_scale
 from .ops_linear import _reshape
 
-#: ops an id tensor may pass through on its way to a Gather (views)
+#: ops an id tensor may pass through on its way to a Gather (views; Cast to an integer type)
 ID_VIEWS = ("Reshape", "Unsqueeze", "Squeeze", "Flatten", "Identity", "Cast")
+#: ONNX element types int32, int64
+INT_CASTS = (6, 7)
 
 
 def is_index_input(dtype: str) -> bool:
@@ -71,7 +73,8 @@ def id_rows(graph: Graph, shape_of, name: str) -> int:
         for n in cons.get(t, []):
             if n.op in SHAPE_OPS:
                 continue
-            if n.op in ID_VIEWS and n.inputs[0] == t:
+            if n.op in ID_VIEWS and n.inputs[0] == t and \
+                    (n.op != "Cast" or int(n.attrs.get("to", 0)) in INT_CASTS):
                 todo.extend(o for o in n.outputs[:1] if o)
                 continue
             if n.op == "Gather" and n.inputs[1] == t and n.inputs[0] != t and \
@@ -91,6 +94,33 @@ def id_rows(graph: Graph, shape_of, name: str) -> int:
     if rows < 1:
         raise OnnxCompileError(f"integer input '{name}' indexes an empty table")
     return int(rows)
+
+
+def check_id_samples(graph: Graph, samples: dict[str, np.ndarray], given: bool = True) -> None:
+    """Refuse calibration samples of id inputs that are not ids, before any evaluation.
+
+    Raises:
+        OnnxCompileError: non-integer, negative, or (for a table stored as an
+            initializer) too large ids, naming the input and the valid range.
+    """
+    for inp in graph.inputs:
+        if not is_index_input(inp.dtype) or inp.name not in samples:
+            continue
+        if not given:
+            raise OnnxCompileError(
+                f"input '{inp.name}' takes token ids: give calibration samples (--calibrate, "
+                "real ids), random numbers are no ids")
+
+        def shape_of(t: str) -> tuple[int, ...]:
+            return tuple(graph.initializers[t].shape) if t in graph.initializers else (1 << 62,)
+
+        v = id_rows(graph, shape_of, inp.name)
+        x = np.asarray(samples[inp.name], dtype=np.float64)
+        if x.size and (not np.array_equal(x, np.round(x)) or x.min() < 0 or x.max() > v - 1):
+            top = f"{v - 1}" if v < 1 << 62 else "V-1"
+            raise OnnxCompileError(
+                f"input '{inp.name}': the calibration samples must be token ids, integers in "
+                f"[0, {top}] (rows of the embedding); got values in [{x.min():g}, {x.max():g}]")
 
 
 def declare_ids(low: Lowering, name: str, onnx_name: str, shape: tuple[int, ...],

@@ -13,11 +13,10 @@ import numpy as np
 
 from .graph import Node
 from .lower import QT, Lowering, op
-from .ops_index import gather_rows
+from .ops_index import INT_CASTS, gather_rows
 from .ops_linear import _reshape
 
 _FLOAT_CASTS = {1, 10, 11, 16}
-_INT_CASTS = {6, 7}
 
 
 @op("Identity", "Dropout")
@@ -32,7 +31,7 @@ def lower_identity(c: Lowering, n: Node) -> None:
 @op("Cast")
 def lower_cast(c: Lowering, n: Node) -> None:
     to = int(n.attrs.get("to", 1))
-    if to in _INT_CASTS and c.tensor(n.inputs[0]).scale == 0 and \
+    if to in INT_CASTS and c.tensor(n.inputs[0]).scale == 0 and \
             c.calib.value(n.inputs[0]).dtype.kind in "iu":
         c.set(c.tensor(n.inputs[0]))  # token ids between integer types
         return
