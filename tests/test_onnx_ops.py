@@ -220,6 +220,8 @@ CASES = {
         f32([1.0, 2.0, 3.0]), "kv")}), ("Shape", ["x"], ["sh"], None),
         ("Cast", ["sh"], ["shf"], {"to": 1}), ("Mul", ["k", "shf"], ["k2"], None),
         ("Add", ["x", "k2"], ["y"], None)], {"x": [3]}), {"x": [3]}, 1e-3),
+    "gelu_tanh_op": (make([("Gelu", ["x"], ["y"], {"approximate": "tanh"})], {"x": [2, 6]},
+                          opset=20), {"x": [2, 6]}, 1e-3),
     # ---------------------------------------------------------- selections
     "where_constant_condition": (make([
         ("Where", ["m", "x", "k"], ["a"], None), ("Where", ["m2", "a", "z"], ["y"], None)],

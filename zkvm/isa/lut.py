@@ -30,11 +30,16 @@ def _gelu(x: np.ndarray, eps: float) -> np.ndarray:
     return 0.5 * x * (1.0 + _erf(x / math.sqrt(2.0)).astype(np.float64))
 
 
+def _gelu_tanh(x: np.ndarray, eps: float) -> np.ndarray:
+    return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)))
+
+
 FUNCTIONS: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
     "sigmoid": lambda x, eps: 1.0 / (1.0 + np.exp(-x)),
     "tanh": lambda x, eps: np.tanh(x),
     "exp": lambda x, eps: np.exp(x),
     "gelu": _gelu,
+    "gelu_tanh": _gelu_tanh,
     "erf": lambda x, eps: _erf(x).astype(np.float64),
     "reciprocal": lambda x, eps: 1.0 / (x + eps),
     "rsqrt": lambda x, eps: 1.0 / np.sqrt(x + eps),

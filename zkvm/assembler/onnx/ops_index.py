@@ -87,7 +87,8 @@ def id_rows(graph: Graph, shape_of, name: str) -> int:
                 f"integer input '{name}' is read by {n.where}: integer inputs (token ids) are "
                 "compiled only as the indices of a Gather on a constant table (an embedding), "
                 f"possibly through {', '.join(ID_VIEWS)}; compute anything else from ids "
-                "outside the model, or give embeddings as a float input")
+                "outside the model, or give embeddings as a float input (an attention_mask "
+                "input: export without it, a causal model's mask is built inside)")
     if rows is None:
         raise OnnxCompileError(f"integer input '{name}' is not read by any Gather; zkvm compiles "
                                "integer inputs only as token ids of an embedding")
