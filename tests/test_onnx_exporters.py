@@ -13,30 +13,29 @@ import numpy as np
 import pytest
 
 onnx = pytest.importorskip("onnx")
-from onnx import TensorProto, helper, numpy_helper  # noqa: E402
-from onnx.reference import ReferenceEvaluator  # noqa: E402
+import exporter_models as em
+from onnx import TensorProto, helper, numpy_helper
+from onnx.reference import ReferenceEvaluator
 
-import exporter_models as em  # noqa: E402
-import zkvm.api as api  # noqa: E402
-from zkvm.assembler import assemble, disassemble  # noqa: E402
-from zkvm.assembler.onnx import (CompileOptions, OnnxCompileError,  # noqa: E402
-                                 UnsupportedOpError, compile_onnx)
-from zkvm.io import quantize_inputs  # noqa: E402
-from zkvm.runtime import execute  # noqa: E402
-from zkvm.stark.errors import VerificationError  # noqa: E402
+from zkvm import api
+from zkvm.assembler import assemble, disassemble
+from zkvm.assembler.onnx import CompileOptions, OnnxCompileError, UnsupportedOpError, compile_onnx
+from zkvm.io import quantize_inputs
+from zkvm.runtime import execute
+from zkvm.stark.errors import VerificationError
 
 VOCAB, SEQ, D = 64, 8, 32
 
 GPT2 = {
     "torchscript-hf": {},  # Conv1D Gemm, bias-buffer Where(finfo.min), gelu_new, LN op
-    "nanogpt-trilu-masked-fill": dict(mask="trilu", qkv="linear", gelu_kind="erf"),
-    "range-less-additive-mask": dict(mask="range"),
-    "sdpa-is-causal": dict(mask="sdpa", qkv="linear"),
-    "opset16-layernorm-expansion": dict(ln="expanded"),
-    "opset20-gelu-op": dict(gelu_kind="op"),
-    "dynamo-opset18": dict(dynamo=True, mask="sdpa", qkv="linear", gelu_kind="erf"),
-    "dynamo-opset18-expanded": dict(dynamo=True, ln="expanded"),
-    "float-embeddings": dict(ids=False, lm_head=False),
+    "nanogpt-trilu-masked-fill": {"mask": "trilu", "qkv": "linear", "gelu_kind": "erf"},
+    "range-less-additive-mask": {"mask": "range"},
+    "sdpa-is-causal": {"mask": "sdpa", "qkv": "linear"},
+    "opset16-layernorm-expansion": {"ln": "expanded"},
+    "opset20-gelu-op": {"gelu_kind": "op"},
+    "dynamo-opset18": {"dynamo": True, "mask": "sdpa", "qkv": "linear", "gelu_kind": "erf"},
+    "dynamo-opset18-expanded": {"dynamo": True, "ln": "expanded"},
+    "float-embeddings": {"ids": False, "lm_head": False},
 }
 
 
@@ -89,7 +88,7 @@ def test_shape_subgraphs_fold_to_nothing():
     """TorchScript's Shape/Gather/Unsqueeze/Concat/Range/ConstantOfShape/Trilu chains and the
     dynamo exporter's constant shapes compile to the same instructions: nothing of the shape
     computations reaches the program."""
-    kw = dict(mask="sdpa", qkv="linear")
+    kw = {"mask": "sdpa", "qkv": "linear"}
     name, xs = samples(kw, 4)
     a = compile_onnx(em.gpt2(**kw), samples={name: xs}).program
     b = compile_onnx(em.gpt2(dynamo=True, **kw), samples={name: xs}).program

@@ -36,9 +36,9 @@ from . import ops_linear, ops_math, ops_nn, ops_select, ops_shape  # noqa: F401 
 from .calibrate import Calibration
 from .errors import OnnxCompileError, UnsupportedOpError
 from .graph import Graph, load_graph
-from .ops_index import check_id_samples, declare_ids, is_index_input
 from .lower import MAX_ACT_SCALE, MIN_ACT_SCALE, QT, REGISTRY, CompileOptions, Lowering, fit_bits, \
     sanitize
+from .ops_index import check_id_samples, declare_ids, is_index_input
 from .report import AccuracyReport, TensorError, accuracy, tensor_errors
 from .rewrite import Rewriter
 from .samples import read_sample_file, resolve_shapes
