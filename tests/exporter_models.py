@@ -163,7 +163,8 @@ def causal_scores(g: G, q: str, k: str, seq: int, dh: int, n_ctx: int, mask: str
     kt = g.op("Transpose", [k], s, perm=[0, 1, 3, 2])
     w = g.op("MatMul", [q, kt], s)
     if mask == "trilu":  # nanoGPT: att * (1/sqrt(k.size(-1))), masked_fill(tril == 0, -inf)
-        w = g.op("Mul", [w, g.const(1.0 / math.sqrt(dh), scope=s)], s)
+        e = g.op("Cast", [shape_dim(g, k, -1, s)], s, to=TensorProto.FLOAT)
+        w = g.op("Mul", [w, g.op("Div", [g.const(1.0, scope=s), g.op("Sqrt", [e], s)], s)], s)
         t = shape_dim(g, q, 2, s)
         tt = g.op("Concat", [g.op("Unsqueeze", [t, g.i64([0], s)], s),
                              g.op("Unsqueeze", [t, g.i64([0], s)], s)], s, axis=0)
@@ -220,10 +221,11 @@ def gelu(g: G, x: str, kind: str, s: str) -> str:
 def gpt2(vocab: int = 64, seq: int = 8, d: int = 32, heads: int = 2, n_ctx: int = 16,
          seed: int = 0, ids: bool = True, ln: str = "op", gelu_kind: str = "tanh",
          mask: str = "bias", qkv: str = "conv1d", dynamo: bool = False, lm_head: bool = True,
-         opset: int | None = None):
+         opset: int | None = None, dynamic_axes: bool = False):
     """A one-block GPT-2 (see the module docstring); returns the ModelProto.
 
-    Output ``logits [1, T, vocab]`` (tied ``lm_head``) or ``last_hidden_state``.
+    Output ``logits [1, T, vocab]`` (tied ``lm_head``) or ``last_hidden_state``;
+    ``dynamic_axes``: the input's dims are ``batch`` and ``sequence`` (symbolic).
     """
     if opset is None:
         opset = 18 if dynamo else (20 if gelu_kind == "op" else (17 if ln == "op" else 16))
@@ -232,7 +234,8 @@ def gpt2(vocab: int = 64, seq: int = 8, d: int = 32, heads: int = 2, n_ctx: int 
     wte = g.weight("transformer.wte.weight", (vocab, d), 0.5)
     wpe = g.weight("transformer.wpe.weight", (n_ctx, d), 0.2)
     if ids:
-        x_in = helper.make_tensor_value_info("input_ids", TensorProto.INT64, [1, seq])
+        x_in = helper.make_tensor_value_info("input_ids", TensorProto.INT64,
+                                             ["batch", "sequence"] if dynamic_axes else [1, seq])
         src = "input_ids"
         last = g.op("Unsqueeze", [shape_dim(g, src, -1, "/transformer"), g.i64([0])],
                     "/transformer")
@@ -240,7 +243,9 @@ def gpt2(vocab: int = 64, seq: int = 8, d: int = 32, heads: int = 2, n_ctx: int 
                                           axis=0)], "/transformer")
         tok = g.op("Gather", [wte, flat], "/transformer/wte")
     else:
-        x_in = helper.make_tensor_value_info("inputs_embeds", TensorProto.FLOAT, [1, seq, d])
+        x_in = helper.make_tensor_value_info(
+            "inputs_embeds", TensorProto.FLOAT, ["batch", "sequence", d] if dynamic_axes else
+            [1, seq, d])
         src = tok = "inputs_embeds"
     t = shape_dim(g, src, 1, "/transformer")
     pos = g.op("Unsqueeze", [g.op("Range", [g.i64(0), t, g.i64(1)], "/transformer"),
@@ -289,6 +294,8 @@ def gpt2(vocab: int = 64, seq: int = 8, d: int = 32, heads: int = 2, n_ctx: int 
         for i, inp in enumerate(n.input):
             if inp == out:
                 n.input[i] = name
+    if dynamic_axes:
+        shape = ["batch", "sequence", shape[-1]]
     return g.model([x_in], [helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)],
                    opset)
 

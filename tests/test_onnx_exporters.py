@@ -28,6 +28,7 @@ VOCAB, SEQ, D = 64, 8, 32
 
 GPT2 = {
     "torchscript-hf": {},  # Conv1D Gemm, bias-buffer Where(finfo.min), gelu_new, LN op
+    "torchscript-dynamic-axes": {"dynamic_axes": True},  # batch, sequence fixed by the samples
     "nanogpt-trilu-masked-fill": {"mask": "trilu", "qkv": "linear", "gelu_kind": "erf"},
     "range-less-additive-mask": {"mask": "range"},
     "sdpa-is-causal": {"mask": "sdpa", "qkv": "linear"},
