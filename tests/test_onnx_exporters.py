@@ -193,6 +193,28 @@ def test_ids_used_as_numbers_are_refused_naming_the_node():
         compile_onnx(m, samples={"ids": IDS})
 
 
+def test_embedding_table_lut_runs_exactly_and_in_the_float_reference():
+    """``lut fn=table``: the VM returns the quantized rows, the float reference the same rows
+    (the table itself), and the ISA refuses a ``fn=table`` without its entries."""
+    from zkvm.assembler.builder import Builder
+    from zkvm.isa.errors import IsaError
+    from zkvm.runtime import execute_float
+
+    m = _ids_model([("Gather", ["W", "ids"], ["y"], None)], {"W": WTE})
+    res = compile_onnx(m, samples={"ids": IDS})
+    p = res.program
+    x = np.array([[9, 0, 4, 4]], dtype=np.float64)
+    out = p.outputs[0]
+    s = p.tensors[out].scale
+    exact = execute(p, quantize_inputs({p.inputs[0].name: x}, p)).outputs[out] / 2.0**s
+    assert np.max(np.abs(exact.reshape(4, 4) - WTE[[9, 0, 4, 4]])) <= 2.0 ** -(s + 1)
+    assert np.array_equal(execute_float(p, {p.inputs[0].name: x})[out], exact)
+    b = Builder()
+    b.input("i", [3], 8, 0, "public", (0, 9))
+    with pytest.raises(IsaError, match="fn=table takes its entries from table="):
+        b.emit("lut", ["i"], "y", {"fn": "table", "range": [0, 9], "scale": 0})
+
+
 def test_ids_outside_the_table_or_not_integers_are_refused():
     m = _ids_model([("Gather", ["W", "ids"], ["y"], None)], {"W": WTE})
     res = compile_onnx(m, samples={"ids": IDS})
