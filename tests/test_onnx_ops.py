@@ -233,6 +233,10 @@ CASES = {
         ("Where", ["m", "x", "k"], ["a"], None), ("Softmax", ["a"], ["y"], {"axis": -1})],
         {"x": [1, 4, 4]}, {"m": np.tril(np.ones((4, 4), bool)), "k": f32(-np.inf)}),
         {"x": [1, 4, 4]}, 2e-3),
+    "where_fully_masked_row_stays_uniform": (make([
+        ("Where", ["m", "x", "k"], ["a"], None), ("Softmax", ["a"], ["y"], {"axis": -1})],
+        {"x": [1, 3, 4]}, {"m": np.array([[1, 0, 0, 1], [0, 0, 0, 0], [1, 1, 1, 1]], bool),
+                           "k": f32(np.finfo(np.float32).min)}), {"x": [1, 3, 4]}, 2e-3),
     "add_minus_inf_mask_before_softmax": (make([
         ("Add", ["x", "k"], ["a"], None), ("Softmax", ["a"], ["y"], {"axis": -1})],
         {"x": [2, 4, 4]}, {"k": f32(np.triu(np.full((4, 4), -np.inf), 1))}),

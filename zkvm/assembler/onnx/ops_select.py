@@ -13,7 +13,8 @@ What exporters write around attention (docs/onnx.md "Attention masks"):
 ``x·m + y·(1-m)``: a ``mul`` by the 0/1 mask (a weight at scale 0, so the
 product is exact and keeps ``x``'s scale) and an ``add`` of the constant
 ``y·(1-m)`` (or a second ``mul`` when ``y`` is an activation too). Two rows
-per element, no rounding: the result is exactly the selected values.
+per element, no rounding: the result is exactly the selected values. The
+mask keeps its own shape (``[1, 1, T, T]``; ``mul`` broadcasts).
 
 **−∞ before Softmax.** ``-inf``, ``finfo(float32).min`` or ``-1e9`` cannot be
 quantized. When the masked tensor is read only by ``Softmax``, every mask
@@ -25,7 +26,10 @@ which the softmax macro's ``exp`` table maps to exactly 0 (its range stops at
 ``-(E+2)·ln 2`` and ``E ≤ 24``), exactly as ``exp(-inf) = 0``: the
 substitution changes no output. A row masked entirely is uniform under
 ``Where`` in both the model and the program. Elsewhere such values are
-refused.
+refused. A ``Where`` whose masked entries are all such values, and that
+leaves every Softmax row an unmasked entry (causal masks do), costs one
+``add`` per element, not a ``mul`` and an ``add``: masked scores become
+``x + F`` with the additive floor, which the same argument sends to 0.
 
 **Data-dependent condition.** Comparisons of activations (``Greater``,
 ``Less``, ``GreaterOrEqual``, ``LessOrEqual``, ``Equal``) become 0/1 tensors
@@ -68,15 +72,20 @@ def _softmax_only(c: Lowering, name: str) -> bool:
     return True
 
 
+def mask_floor(c: Lowering, x: QT, additive: bool) -> float:
+    """``F`` (real) of the module docstring for scores ``x``."""
+    lo, hi = c.iv(x)
+    return ((lo - hi) if additive else lo) / 2.0**x.scale - MASK_MARGIN
+
+
 def softmax_mask(c: Lowering, x: QT, v: np.ndarray, additive: bool) -> np.ndarray:
     """``v`` with its "−∞" entries raised to the finite floor ``F`` of the module docstring.
 
     Returns ``v`` unchanged when it holds nothing below ``F``; raises when it
     holds values that cannot be quantized and the result is not read by Softmax.
     """
-    lo, hi = c.iv(x)
+    floor = mask_floor(c, x, additive)
     unit = 2.0**x.scale
-    floor = ((lo - hi) if additive else lo) / unit - MASK_MARGIN
     low = ~np.isfinite(v) | (v < floor)
     if not np.any(low):
         return v
@@ -94,32 +103,68 @@ def softmax_mask(c: Lowering, x: QT, v: np.ndarray, additive: bool) -> np.ndarra
     return np.where(low, floor, v)
 
 
+def _rows_keep_one(c: Lowering, name: str, keep: np.ndarray) -> bool:
+    """Whether every Softmax row of ``name`` keeps an unmasked entry (opset >= 13 Softmax)."""
+    if c.g.opset < 13:
+        return False
+    axes, todo = set(), [name]
+    while todo:
+        t = todo.pop()
+        for n in c.g.nodes:
+            if t in n.inputs:
+                if n.op == "Softmax":
+                    axes.add(int(n.attrs.get("axis", -1)) % keep.ndim)
+                else:
+                    todo.append(n.outputs[0])
+    return all(bool(np.all(keep.any(axis=a))) for a in axes)
+
+
 def _mask01(c: Lowering, m: np.ndarray, hint: str) -> QT:
     return c.weight(m.astype(np.float64), hint, scale=0)
 
 
-def _where_const_cond(c: Lowering, n: Node, m: np.ndarray) -> QT:
+def _fit(c: Lowering, y: QT, shape: tuple[int, ...]) -> QT:
+    """``y`` broadcast to ``shape`` (a view) when a constant operand was smaller."""
+    if tuple(c.pshape(y)) == tuple(shape):
+        return y
+    return c.emit("broadcast", [y], c.out_name("bc"), {"shape": list(shape)})
+
+
+def _where_const_cond(c: Lowering, n: Node, cond: np.ndarray) -> QT:
     xn, yn = n.inputs[1], n.inputs[2]
     xv, yv = c.const(xn), c.const(yn)
     out = n.outputs[0]
+    shape = c.shape(out)
     if xv is None and yv is None:
         x, y = c.align([c.tensor(xn), c.tensor(yn)])
-        a = c.emit("mul", [x, _mask01(c, m, out + "_m")], c.out_name("x"))
-        b = c.emit("mul", [y, _mask01(c, ~m, out + "_nm")], c.out_name("y"))
-        return c.emit("add", [a, b], c.out_name())
-    if xv is None:  # keep x where m, the constant y elsewhere
-        t, keep, k = c.tensor(xn), m, yv
+        a = c.emit("mul", [x, _mask01(c, cond, out + "_m")], c.out_name("x"))
+        b = c.emit("mul", [y, _mask01(c, ~cond, out + "_nm")], c.out_name("y"))
+        return _fit(c, c.emit("add", [a, b], c.out_name()), shape)
+    if xv is None:  # keep x where cond, the constant y elsewhere
+        t, keep, k = c.tensor(xn), cond, yv
     else:
-        t, keep, k = c.tensor(yn), ~m, xv
-    shape = c.shape(out)
-    k = softmax_mask(c, t, np.broadcast_to(np.asarray(k, dtype=np.float64), shape), False)
-    if np.all(keep) and tuple(c.pshape(t)) == tuple(shape):
-        return t
+        t, keep, k = c.tensor(yn), ~cond, xv
+    # masks keep their own (broadcastable) shape: [1, 1, T, T], not the scores' [1, H, T, T]
+    ms = np.broadcast_shapes(keep.shape, np.shape(k))
+    keep = np.broadcast_to(keep, ms)
+    k = np.broadcast_to(np.asarray(k, dtype=np.float64), ms)
+    if np.all(keep):
+        return _fit(c, t, shape)
+    if _softmax_only(c, out) and _rows_keep_one(c, out, np.broadcast_to(keep, shape)):
+        fa = mask_floor(c, t, True)
+        km = k[~keep]
+        if not np.any(np.isnan(km)) and np.all(km < fa):
+            # every masked entry is "-inf" for the Softmax: one add of the additive floor
+            c.notes.append(f"{n.where}: masked entries (below {fa:.4g}) computed as scores "
+                           f"+ {fa:.4g}; the following Softmax gives them exactly 0 either way")
+            a = c.weight(np.where(keep, 0.0, fa), out + "_mask", scale=t.scale)
+            return _fit(c, c.emit("add", [t, a], c.out_name()), shape)
+    k = softmax_mask(c, t, k, False)
     y = c.emit("mul", [t, _mask01(c, keep, out + "_m")], c.out_name("sel"))
     rest = np.where(keep, 0.0, k)
-    if not np.any(rest):
-        return y
-    return c.emit("add", [y, c.weight(rest, out + "_k", scale=y.scale)], c.out_name())
+    if np.any(rest):
+        y = c.emit("add", [y, c.weight(rest, out + "_k", scale=y.scale)], c.out_name())
+    return _fit(c, y, shape)
 
 
 @op("Where")
@@ -127,7 +172,7 @@ def lower_where(c: Lowering, n: Node) -> None:
     cv = c.const(n.inputs[0])
     shape = c.shape(n.outputs[0])
     if cv is not None:
-        c.set(_where_const_cond(c, n, np.broadcast_to(np.asarray(cv).astype(bool), shape)))
+        c.set(_where_const_cond(c, n, np.asarray(cv).astype(bool)))
         return
     b = _bool(c, n.inputs[0])
     xn, yn = n.inputs[1], n.inputs[2]
