@@ -29,14 +29,14 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 sys.path.insert(0, ROOT)
 
-import numpy as np  # noqa: E402
+import exporter_models as em
+import numpy as np
 
-import exporter_models as em  # noqa: E402
-from zkvm import api  # noqa: E402
-from zkvm.assembler.onnx import CompileOptions, compile_onnx  # noqa: E402
-from zkvm.assembler.onnx.report import accuracy  # noqa: E402
-from zkvm.io import quantize_inputs  # noqa: E402
-from zkvm.isa.cost import estimated_rows  # noqa: E402
+from zkvm import api
+from zkvm.assembler.onnx import CompileOptions, compile_onnx
+from zkvm.assembler.onnx.report import accuracy
+from zkvm.io import quantize_inputs
+from zkvm.isa.cost import estimated_rows
 
 GPT2 = {
     "gpt2 torchscript HF (bias Where, Conv1D, gelu_new)": {},
