@@ -215,6 +215,24 @@ def test_embedding_table_lut_runs_exactly_and_in_the_float_reference():
         b.emit("lut", ["i"], "y", {"fn": "table", "range": [0, 9], "scale": 0})
 
 
+def test_embedding_split_into_several_tables_proves(monkeypatch):
+    """A matrix wider than one table (V·d > 2^20 for GPT-2's 50257x768) is cut into column
+    groups, one table each; here the cap is lowered to 256 entries: 8 groups of 4 columns."""
+    from zkvm.assembler.onnx import ops_index
+
+    monkeypatch.setattr(ops_index, "MAX_TABLE", 256)
+    name, xs = samples({}, 9)
+    res = compile_onnx(em.gpt2(), samples={name: xs[:8]})
+    p = res.program
+    tables = [i for i in p.instructions if i.op == "lut" and i.attrs["fn"] == "table"]
+    assert len(tables) == D // 4 and all(t.attrs["table"].size == VOCAB * 4 for t in tables)
+    err, mag = held_out_error(em.gpt2(), res, name, xs[8])
+    assert err <= 3e-4 * mag + 1e-3
+    ints = quantize_inputs({p.inputs[0].name: xs[8]}, p)
+    key = api.setup(p, "test")
+    api.verify(api.prove(p, ints, "test", key=key, seed=b"groups"), key.vk, min_bits=0)
+
+
 def test_ids_outside_the_table_or_not_integers_are_refused():
     m = _ids_model([("Gather", ["W", "ids"], ["y"], None)], {"W": WTE})
     res = compile_onnx(m, samples={"ids": IDS})
