@@ -221,11 +221,13 @@ def gelu(g: G, x: str, kind: str, s: str) -> str:
 def gpt2(vocab: int = 64, seq: int = 8, d: int = 32, heads: int = 2, n_ctx: int = 16,
          seed: int = 0, ids: bool = True, ln: str = "op", gelu_kind: str = "tanh",
          mask: str = "bias", qkv: str = "conv1d", dynamo: bool = False, lm_head: bool = True,
-         opset: int | None = None, dynamic_axes: bool = False):
+         opset: int | None = None, dynamic_axes: bool = False, use_cache: bool = False):
     """A one-block GPT-2 (see the module docstring); returns the ModelProto.
 
     Output ``logits [1, T, vocab]`` (tied ``lm_head``) or ``last_hidden_state``;
-    ``dynamic_axes``: the input's dims are ``batch`` and ``sequence`` (symbolic).
+    ``dynamic_axes``: the input's dims are ``batch`` and ``sequence`` (symbolic);
+    ``use_cache`` (HF's default): also the outputs ``present.0.key``/``present.0.value``
+    (the key and value heads).
     """
     if opset is None:
         opset = 18 if dynamo else (20 if gelu_kind == "op" else (17 if ln == "op" else 16))
@@ -266,6 +268,7 @@ def gpt2(vocab: int = 64, seq: int = 8, d: int = 32, heads: int = 2, n_ctx: int 
     qh = split_heads(g, q, heads, dh, [0, 2, 1, 3], s, dynamo, seq)
     kh = split_heads(g, k, heads, dh, [0, 2, 1, 3], s, dynamo, seq)
     vh = split_heads(g, v, heads, dh, [0, 2, 1, 3], s, dynamo, seq)
+    present = [helper.make_tensor_value_info(t, TensorProto.FLOAT, None) for t in (kh, vh)]
     p = causal_scores(g, qh, kh, seq, dh, n_ctx, mask, s)
     o = g.op("Transpose", [g.op("MatMul", [p, vh], s)], s, perm=[0, 2, 1, 3])
     if dynamo:
@@ -296,8 +299,8 @@ def gpt2(vocab: int = 64, seq: int = 8, d: int = 32, heads: int = 2, n_ctx: int 
                 n.input[i] = name
     if dynamic_axes:
         shape = ["batch", "sequence", shape[-1]]
-    return g.model([x_in], [helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)],
-                   opset)
+    outs = [helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)]
+    return g.model([x_in], outs + (present if use_cache else []), opset)
 
 
 # ------------------------------------------------------------------ ResNet
