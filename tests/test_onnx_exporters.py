@@ -288,3 +288,36 @@ def test_unsupported_op_names_node_op_and_what_to_do():
     with pytest.raises(UnsupportedOpError, match="op TopK at node /head/TopK is not supported;"
                                                  ".*replace it in the model before exporting"):
         compile_onnx(m, samples={"x": np.zeros((2, 1, 8))})
+
+
+def _float_model(nodes, shape, inits):
+    g = helper.make_graph(
+        [helper.make_node(op, i, o, name=f"/n{k}/{op}", **(a or {}))
+         for k, (op, i, o, a) in enumerate(nodes)], "t",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(np.asarray(v), k) for k, v in inits.items()])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    return m
+
+
+def test_gather_by_a_computed_argmax_is_a_lookup_too():
+    """Indices computed in the model (ArgMax: scale 0, bounded by the axis) index a constant
+    table through the same lut: e.g. a greedy next-token embedding."""
+    w = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
+    m = _float_model([("ArgMax", ["x"], ["a"], {"axis": 1, "keepdims": 0}),
+                      ("Gather", ["W", "a"], ["y"], None)], [2, 5], {"W": w})
+    xs = np.random.default_rng(1).standard_normal((5, 2, 5))
+    res = compile_onnx(m, samples={"x": xs[:4]})
+    assert res.report.max_abs <= 1e-4
+    err, _ = held_out_error(m, res, "x", xs[4])
+    assert err <= 1e-4
+
+
+def test_cast_of_an_activation_to_bool_is_refused_with_what_to_do():
+    m = _float_model([("Cast", ["x"], ["b"], {"to": TensorProto.BOOL}),
+                      ("Where", ["b", "x", "k"], ["y"], None)], [4], {"k": np.float32(0)})
+    with pytest.raises(UnsupportedOpError, match="op Cast at node /n0/Cast is not supported:.*"
+                                                 "compare instead"):
+        compile_onnx(m, samples={"x": np.ones((2, 4))})

@@ -25,7 +25,8 @@ chip and looked up on the bus; nothing reveals which row was read).
 The ids may pass through views (``Reshape``, ``Unsqueeze``, ``Squeeze``,
 ``Flatten``, ``Identity``, a ``Cast`` to int32/int64) and feed ``Shape`` (constant).
 Any other use of an integer input (arithmetic on ids, an id as an output) is
-refused with a message naming the node.
+refused with a message naming the node. Indices computed inside the model by
+``ArgMax`` (scale 0, bounded by its axis) are looked up the same way.
 """
 
 from __future__ import annotations

@@ -36,7 +36,9 @@ def lower_cast(c: Lowering, n: Node) -> None:
         c.set(c.tensor(n.inputs[0]))  # token ids between integer types
         return
     if to not in _FLOAT_CASTS:
-        raise c.unsupported("casting an activation to an integer or boolean type")
+        raise c.unsupported("casting an activation to an integer or boolean type (rounding "
+                            "is not compiled; for a condition, compare instead: Greater, Less, "
+                            "Equal... give booleans that Where reads)")
     c.set(c.tensor(n.inputs[0]))
 
 
