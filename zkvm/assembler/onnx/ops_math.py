@@ -50,16 +50,17 @@ def _first_tensor(c: Lowering, n: Node) -> QT:
 
 @op("Add", "Sub")
 def lower_addsub(c: Lowering, n: Node) -> None:
-    from .ops_select import softmax_mask  # an additive attention mask (-inf) before Softmax
+    from .ops_select import masked_add  # an additive attention mask (-inf) before Softmax
 
     like = _first_tensor(c, n)
-    ops = []
-    for i in n.inputs[:2]:
-        v = c.const(i)
-        if v is not None and n.op == "Add":
-            v = softmax_mask(c, like, v, additive=True)
-        ops.append(c.tensor(i) if v is None else c.weight(v, n.outputs[0] + "_c", scale=like.scale))
-    a, b = ops
+    vals = [c.const(i) for i in n.inputs[:2]]
+    if n.op == "Add" and sum(v is not None for v in vals) == 1:
+        y = masked_add(c, like, next(v for v in vals if v is not None))
+        if y is not None:
+            c.set(y)
+            return
+    a = _operand(c, n.inputs[0], like, n.outputs[0] + "_c")
+    b = _operand(c, n.inputs[1], like, n.outputs[0] + "_c")
     a, b = c.align([a, b])
     c.set(c.emit(n.op.lower(), [a, b], c.out_name()))
 

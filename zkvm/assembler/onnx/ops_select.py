@@ -17,19 +17,21 @@ per element, no rounding: the result is exactly the selected values. The
 mask keeps its own shape (``[1, 1, T, T]``; ``mul`` broadcasts).
 
 **−∞ before Softmax.** ``-inf``, ``finfo(float32).min`` or ``-1e9`` cannot be
-quantized. When the masked tensor is read only by ``Softmax``, every mask
-value below ``F`` is replaced by ``F``, where (``[a, b]`` = the data's
-worst-case interval at scale ``s``) ``F = a - 64·2^s`` for ``Where`` and
-``F = (a - b) - 64·2^s`` for ``Add``. Then a masked entry minus its row's
-maximum is at most ``-64`` (real) as long as the row keeps one unmasked entry,
-which the softmax macro's ``exp`` table maps to exactly 0 (its range stops at
-``-(E+2)·ln 2`` and ``E ≤ 24``), exactly as ``exp(-inf) = 0``: the
-substitution changes no output. A row masked entirely is uniform under
-``Where`` in both the model and the program. Elsewhere such values are
-refused. A ``Where`` whose masked entries are all such values, and that
-leaves every Softmax row an unmasked entry (causal masks do), costs one
-``add`` per element, not a ``mul`` and an ``add``: masked scores become
-``x + F`` with the additive floor, which the same argument sends to 0.
+quantized. When the masked tensor is read only by ``Softmax`` (through
+``Cast``/``Identity``/``Dropout``), the mask is applied as a selection: kept
+scores ``x`` (plus their finite mask value, for ``Add``), masked entries the
+constant ``F = a - 64`` (real; ``[a, b]`` = the scores' worst-case interval;
+for ``Add`` also minus the most negative kept mask value). An entry counts as
+masked in a ``Where`` when its constant is below ``F``, in an ``Add`` when it
+is below ``a - b - 64`` (then ``x + v`` is at least 64 below any kept score).
+Either way a masked entry minus its row's maximum is at most ``-64`` as long
+as the row keeps one entry, which the softmax macro's ``exp`` table maps to
+exactly 0 (its range stops at ``-(E+2)·ln 2``, ``E ≤ 24``), exactly as
+``exp(-inf) = 0``: no output changes. A row masked entirely is uniform in the
+program (all ``F``), as in the model under ``Where`` (under ``Add`` the model
+gives NaN). Cost: a ``mul`` and an ``add`` per score; the result's interval
+stays about the scores' (an ``add`` of the floor alone would double it and
+cost the Softmax input bits). Such values anywhere else are refused.
 
 **Data-dependent condition.** Comparisons of activations (``Greater``,
 ``Less``, ``GreaterOrEqual``, ``LessOrEqual``, ``Equal``) become 0/1 tensors
@@ -52,6 +54,8 @@ from .lower import QT, Lowering, op
 
 #: masked entries end up this far (real units) below every unmasked one: exp(-64) ≈ 1.6e-28
 MASK_MARGIN = 64
+#: a finite mask value not before a Softmax is computed as it is when it fits 40 bits here
+MAX_MASK_SCALE = 24
 #: ops between a masked tensor and its Softmax that keep values as they are
 _PASS = ("Cast", "Identity", "Dropout")
 
@@ -78,45 +82,61 @@ def mask_floor(c: Lowering, x: QT, additive: bool) -> float:
     return ((lo - hi) if additive else lo) / 2.0**x.scale - MASK_MARGIN
 
 
-def softmax_mask(c: Lowering, x: QT, v: np.ndarray, additive: bool) -> np.ndarray:
-    """``v`` with its "−∞" entries raised to the finite floor ``F`` of the module docstring.
+def _check_mask(c: Lowering, v: np.ndarray, low: np.ndarray) -> bool:
+    """Whether the "−∞" entries ``low`` of ``v`` may be replaced (the result feeds Softmax only).
 
-    Returns ``v`` unchanged when it holds nothing below ``F``; raises when it
-    holds values that cannot be quantized and the result is not read by Softmax.
+    Returns False when they may not but are representable (computed as they are); raises
+    when they are neither.
     """
-    floor = mask_floor(c, x, additive)
-    unit = 2.0**x.scale
-    low = ~np.isfinite(v) | (v < floor)
-    if not np.any(low):
-        return v
     if np.any(np.isnan(v)) or np.any(np.isposinf(v)):
         raise c.error("a constant operand holds NaN or +inf")
-    if not _softmax_only(c, c.node.outputs[0]):
-        if np.all(np.isfinite(v)) and np.abs(v).max() * unit < 2.0**40:
-            return v  # representable: computed as it is
-        raise c.unsupported(
-            f"a constant holding {float(v.min()):g} (an attention mask?) whose result is not "
-            "read by Softmax only; zkvm replaces such -inf/huge negative mask values by a finite "
-            "floor only right before a Softmax (docs/onnx.md 'Attention masks')")
+    if _softmax_only(c, c.node.outputs[0]):
+        return True
+    if np.all(np.isfinite(v)) and np.abs(v).max() * 2.0**MAX_MASK_SCALE < 2.0**40:
+        return False
+    raise c.unsupported(
+        f"a constant holding {float(v.min()):g} (an attention mask?) whose result is not "
+        "read by Softmax only; zkvm replaces such -inf/huge negative mask values by a finite "
+        "floor only right before a Softmax (docs/onnx.md 'Attention masks')")
+
+
+def softmax_mask(c: Lowering, x: QT, v: np.ndarray) -> np.ndarray:
+    """``v`` (the constant branch of a ``Where`` on ``x``) with its "−∞" entries raised to
+    ``F = a - 64`` (real; module docstring); ``v`` unchanged when it holds none."""
+    floor = mask_floor(c, x, False)
+    low = ~np.isfinite(v) | (v < floor)
+    if not np.any(low) or not _check_mask(c, v, low):
+        return v
     c.notes.append(f"{c.node.where}: mask values below {floor:.4g} (e.g. -inf) replaced by "
                    f"{floor:.4g}; the following Softmax gives them exactly 0 either way")
     return np.where(low, floor, v)
 
 
-def _rows_keep_one(c: Lowering, name: str, keep: np.ndarray) -> bool:
-    """Whether every Softmax row of ``name`` keeps an unmasked entry (opset >= 13 Softmax)."""
-    if c.g.opset < 13:
-        return False
-    axes, todo = set(), [name]
-    while todo:
-        t = todo.pop()
-        for n in c.g.nodes:
-            if t in n.inputs:
-                if n.op == "Softmax":
-                    axes.add(int(n.attrs.get("axis", -1)) % keep.ndim)
-                else:
-                    todo.append(n.outputs[0])
-    return all(bool(np.all(keep.any(axis=a))) for a in axes)
+def masked_add(c: Lowering, x: QT, v: np.ndarray) -> QT | None:
+    """``Add(x, v)`` for a constant ``v`` holding "−∞" entries, as a selection; else None.
+
+    An entry below the additive floor (module docstring) is "−∞" for the Softmax
+    that reads the sum. The sum is computed as ``x·keep + where(keep, v, F)``
+    (a ``mul`` by the 0/1 mask and an ``add``) with ``F = a + min(0, min kept v) - 64``:
+    masked entries sit 64 below every kept one, and the result's interval
+    stays about ``x``'s (``x + F`` would double it and cost the Softmax input
+    bits of precision).
+    """
+    fa = mask_floor(c, x, True)
+    low = ~np.isfinite(v) | (v < fa)
+    if not np.any(low) or not _check_mask(c, v, low):
+        return None
+    keep = ~low
+    kept = float(min(0.0, v[keep].min())) if np.any(keep) else 0.0
+    floor = mask_floor(c, x, False) + kept
+    c.notes.append(f"{c.node.where}: mask values below {fa:.4g} (e.g. -inf) give {floor:.4g}; "
+                   "the following Softmax gives them exactly 0 either way")
+    out = c.node.outputs[0]
+    y = c.emit("mul", [x, _mask01(c, keep, out + "_m")], c.out_name("sel"))
+    rest = np.where(keep, v, floor)
+    if np.any(rest):
+        y = c.emit("add", [y, c.weight(rest, out + "_k", scale=y.scale)], c.out_name())
+    return _fit(c, y, c.shape(out))
 
 
 def _mask01(c: Lowering, m: np.ndarray, hint: str) -> QT:
@@ -150,16 +170,7 @@ def _where_const_cond(c: Lowering, n: Node, cond: np.ndarray) -> QT:
     k = np.broadcast_to(np.asarray(k, dtype=np.float64), ms)
     if np.all(keep):
         return _fit(c, t, shape)
-    if _softmax_only(c, out) and _rows_keep_one(c, out, np.broadcast_to(keep, shape)):
-        fa = mask_floor(c, t, True)
-        km = k[~keep]
-        if not np.any(np.isnan(km)) and np.all(km < fa):
-            # every masked entry is "-inf" for the Softmax: one add of the additive floor
-            c.notes.append(f"{n.where}: masked entries (below {fa:.4g}) computed as scores "
-                           f"+ {fa:.4g}; the following Softmax gives them exactly 0 either way")
-            a = c.weight(np.where(keep, 0.0, fa), out + "_mask", scale=t.scale)
-            return _fit(c, c.emit("add", [t, a], c.out_name()), shape)
-    k = softmax_mask(c, t, k, False)
+    k = softmax_mask(c, t, k)
     y = c.emit("mul", [t, _mask01(c, keep, out + "_m")], c.out_name("sel"))
     rest = np.where(keep, 0.0, k)
     if np.any(rest):
