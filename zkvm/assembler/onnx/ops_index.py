@@ -18,9 +18,10 @@ as a lookup into the matrix itself:
 Cost, for ``T`` tokens and a ``[V, d]`` matrix: ``T·d`` lut rows, ``T·d``
 add rows and ``T`` mul rows per group, plus ``V·d`` preprocessed table rows
 (the matrix itself, committed once in the verifying key). A one-hot matmul
-would cost ``T·V·d`` multiply-accumulates instead. The lut is the same whether
-the ids are public or private (a private id is range-checked by the input
-chip and looked up on the bus; nothing reveals which row was read).
+would cost ``T·V·d`` multiply-accumulates instead. The instructions are the
+same whether the ids are public or private (a private id is range-checked to
+``[0, V-1]`` by the input chip and looked up on the bus; with the proof
+zero-knowledge, nothing reveals which row was read).
 
 The ids may pass through views (``Reshape``, ``Unsqueeze``, ``Squeeze``,
 ``Flatten``, ``Identity``, a ``Cast`` to int32/int64) and feed ``Shape`` (constant).
