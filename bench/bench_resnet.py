@@ -21,7 +21,8 @@ Steps, each timed:
 5. ``zkvm verify PROOF --key KEY`` as a child process (median of 3);
 
 ``--sweep`` also compiles variants on 8 images: ``--worst-case`` widths (issue
-14's all-zero output) and 12/24-bit weights (docs/onnx.md, per-channel scales).
+14's all-zero output), 12/24-bit weights (docs/onnx.md, per-channel scales),
+the explicit-BatchNorm export and the option-A (slice + Pad) shortcut.
 
 Peak memory of each child is its own ``ru_maxrss`` (``os.wait4``); a watchdog
 kills a child whose resident memory passes ``--max-gib`` (the box is shared)
@@ -102,12 +103,16 @@ def _sweep(model, calib) -> list[dict]:
     rows = []
     print("\nvariants (8 calibration images):")
     print(f"  {'variant':<22} {'out scale':>9} {'err/range':>10} {'top-1':>6}  warnings")
-    for name, opts in (("default", CompileOptions()),
-                       ("--worst-case", CompileOptions(worst_case=True)),
-                       ("--weight-bits 12", CompileOptions(weight_bits=12)),
-                       ("--weight-bits 24", CompileOptions(weight_bits=24))):
+    from zkvm.assembler.onnx.resnet import resnet20
+
+    for name, m, opts in (("default", model, CompileOptions()),
+                          ("--worst-case", model, CompileOptions(worst_case=True)),
+                          ("--weight-bits 12", model, CompileOptions(weight_bits=12)),
+                          ("--weight-bits 24", model, CompileOptions(weight_bits=24)),
+                          ("explicit BN", resnet20(fold_bn=False), CompileOptions()),
+                          ("shortcut A (Pad)", resnet20(shortcut="A"), CompileOptions())):
         opts.allow_inaccurate = True
-        r = compile_onnx(model, samples={"input": calib}, options=opts)
+        r = compile_onnx(m, samples={"input": calib}, options=opts)
         o = r.report.outputs[0]
         rows.append({"variant": name, "output_scale": o.scale, "err_over_range": o.rel_range,
                      "top1": f"{o.top1_agree}/{o.top1_rows}", "warnings": r.warnings})

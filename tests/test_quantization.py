@@ -284,12 +284,35 @@ def test_resnet_builder_is_the_cifar_resnet20():
     assert imgs.shape == (4, 3, 32, 32) and -3 < imgs.min() < 0 < imgs.max() < 3
 
 
-@pytest.mark.skipif("Pad" not in supported_ops(), reason="the option-A shortcut needs Pad "
-                    "(not lowered yet)")
 def test_option_a_shortcut_compiles():
-    res = compile_onnx(cifar_resnet(1, (4, 8, 16), shortcut="A"),
+    """The strided-slice + zero-channel ``Pad`` shortcut (ops_pad.py) with explicit BN."""
+    res = compile_onnx(cifar_resnet(1, (4, 8, 16), shortcut="A", fold_bn=False),
                        samples={"input": calibration_images(4)})
-    assert res.report.outputs[0].rel_range < 1e-2
+    o = res.report.outputs[0]
+    assert o.rel_range < 1e-2 and o.top1_agree == 4
+    assert "Pad" in supported_ops()
+
+
+def _pad_model(mode="constant", pads=(0, 0, 1, 2, 0, 0, 2, 1), value=0.5):
+    from onnx import TensorProto, helper, numpy_helper
+
+    inits = [numpy_helper.from_array(np.array(pads, dtype=np.int64), "p"),
+             numpy_helper.from_array(np.array(value, dtype=np.float32), "v")]
+    g = helper.make_graph([helper.make_node("Pad", ["x", "p", "v"], ["y"], mode=mode)], "t",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 3, 3])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_pad_constant_is_exact_and_other_modes_are_refused():
+    from zkvm.assembler.onnx import UnsupportedOpError
+
+    x = np.random.default_rng(0).uniform(-1, 1, (4, 1, 2, 3, 3))
+    res = compile_onnx(_pad_model(), samples={"x": x})
+    assert res.report.outputs[0].max_abs <= 2.0 ** -res.report.outputs[0].scale
+    assert all(i.op == "concat" for i in res.program.instructions)  # views only
+    with pytest.raises(UnsupportedOpError, match="mode='reflect'"):
+        compile_onnx(_pad_model(mode="reflect"), samples={"x": x})
 
 
 def test_explicit_batchnorm_export_compiles_like_the_folded_one():

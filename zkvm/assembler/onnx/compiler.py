@@ -35,7 +35,7 @@ import numpy as np
 
 from ...isa.errors import ZkvmError
 from ...isa.program import Program
-from . import ops_linear, ops_math, ops_nn, ops_select, ops_shape  # noqa: F401  (lowerings)
+from . import ops_linear, ops_math, ops_nn, ops_pad, ops_select, ops_shape  # noqa: F401  (lowerings)
 from .calibrate import Calibration
 from .errors import InaccurateProgramError, OnnxCompileError, UnsupportedOpError
 from .graph import Graph, load_graph
