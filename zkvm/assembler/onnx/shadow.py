@@ -31,35 +31,62 @@ class _ProgramView:
 class Shadow:
     """Per-sample integer memory that follows a :class:`zkvm.isa.ProgramBuilder`.
 
+    Weights are stored once (``wmem``, by program address); inputs and results
+    once per sample, compacted (``mem[k, remap[address]]``), so the samples
+    cost their activations, not copies of the model.
+
     Args:
         n: number of calibration samples.
     """
 
     def __init__(self, n: int) -> None:
         self.n = n
+        self.wmem = np.zeros(1 << 16, dtype=np.int64)
+        self.remap = np.full(1 << 16, -1, dtype=np.int64)
         self.mem = np.zeros((n, 1 << 16), dtype=np.int64)
+        self.n_act = 0
         #: observed ``(min, max)`` of every materialised tensor over all samples
         self.ranges: dict[str, tuple[int, int]] = {}
 
-    def _grow(self, size: int) -> None:
-        if size > self.mem.shape[1]:
-            cap = max(size, 2 * self.mem.shape[1])
-            mem = np.zeros((self.n, cap), dtype=np.int64)
-            mem[:, : self.mem.shape[1]] = self.mem
-            self.mem = mem
+    @staticmethod
+    def _grown(a: np.ndarray, size: int, fill: int = 0) -> np.ndarray:
+        if size <= a.shape[-1]:
+            return a
+        out = np.full(a.shape[:-1] + (max(size, 2 * a.shape[-1]),), fill, dtype=a.dtype)
+        out[..., : a.shape[-1]] = a
+        return out
+
+    def _address_space(self, builder: Any) -> None:
+        self.wmem = self._grown(self.wmem, builder.next_addr)
+        self.remap = self._grown(self.remap, builder.next_addr, -1)
 
     def _write(self, builder: Any, name: str, values: np.ndarray) -> None:
-        """``values``: ``[n, *shape]`` (or ``[*shape]``, the same for every sample)."""
+        """An input's or result's values ``[n, *shape]``, one row per sample."""
         base, size = builder.base[name], builder.tensors[name].size
-        self._grow(base + size)
-        v = np.asarray(values, dtype=np.int64).reshape(-1, size)
-        self.mem[:, base : base + size] = v
+        self._address_space(builder)
+        self.mem = self._grown(self.mem, self.n_act + size)
+        v = np.asarray(values, dtype=np.int64).reshape(self.n, size)
+        self.remap[base : base + size] = np.arange(self.n_act, self.n_act + size)
+        self.mem[:, self.n_act : self.n_act + size] = v
+        self.n_act += size
         if size:
             self.ranges[name] = (int(v.min()), int(v.max()))
 
-    def value(self, builder: Any, name: str, k: int) -> np.ndarray:
-        """Integer value of tensor ``name`` (materialised or a view) on sample ``k``."""
-        return self.mem[k][builder.addr[name]]
+    def values(self, builder: Any, name: str) -> np.ndarray:
+        """Integer values ``[n, *shape]`` of tensor ``name`` (materialised or a view) on
+        every sample (a read-only broadcast when it reads only weights)."""
+        self._address_space(builder)
+        addr = builder.addr[name]
+        idx = self.remap[addr]
+        act = idx >= 0
+        if act.all():
+            return self.mem[:, idx]
+        static = self.wmem[addr]
+        if not act.any():
+            return np.broadcast_to(static, (self.n,) + static.shape)
+        out = np.repeat(static[None], self.n, axis=0)
+        out[:, act] = self.mem[:, idx[act]]
+        return out
 
     def input(self, builder: Any, name: str, values: np.ndarray) -> None:
         """Record an input's quantized samples ``[n, *shape]``."""
@@ -67,7 +94,9 @@ class Shadow:
 
     def weight(self, builder: Any, name: str) -> None:
         if name in builder.weights:  # hidden weights without values stay 0 (never here)
-            self._write(builder, name, builder.weights[name])
+            self._address_space(builder)
+            base, w = builder.base[name], builder.weights[name]
+            self.wmem[base : base + w.size] = w.ravel()
 
     def instruction(self, builder: Any, ins: Instruction) -> None:
         """Run one instruction just accepted by ``builder`` on every sample."""
@@ -78,10 +107,10 @@ class Shadow:
             return
         info = builder.tensors[ins.output]
         prog = _ProgramView(builder)
+        ins_vals = [self.values(builder, i) for i in ins.inputs]
         outs = []
         for k in range(self.n):
-            args = [self.value(builder, i, k) for i in ins.inputs]
-            y, _ = _compute(prog, ins, args)
+            y, _ = _compute(prog, ins, [v[k] for v in ins_vals])
             outs.append(np.asarray(y, dtype=np.int64).reshape(info.shape))
         out = np.stack(outs)
         if out.size and (int(out.min()) < info.lo or int(out.max()) > info.hi):
@@ -95,7 +124,7 @@ class Shadow:
     def range(self, builder: Any, name: str) -> tuple[int, int]:
         """``(min, max)`` of tensor ``name`` (materialised or a view) over the samples."""
         if name not in self.ranges:
-            v = self.mem[:, builder.addr[name].ravel()]
+            v = self.values(builder, name)
             return (int(v.min()), int(v.max())) if v.size else (0, 0)
         return self.ranges[name]
 
