@@ -98,10 +98,21 @@ def test_inconsistent_program_is_rejected(prog):
         Program.from_bytes(msgpack.packb(doc, use_bin_type=True))
     doc = msgpack.unpackb(prog.to_bytes(), raw=False, ext_hook=lambda c, d: msgpack.ExtType(c, d))
     for t in doc[3]["tensors"]:
-        if t["name"] == "y":
-            t["bits"] = 4  # narrower than the bound
+        if t["name"] == "h":
+            t["bits"] = 4  # narrower than the bound of a matmul (not range-checked)
     with pytest.raises(ProgramFileError, match="does not fit"):
         Program.from_bytes(msgpack.packb(doc, use_bin_type=True))
+
+
+def test_narrowed_rescale_in_a_file_keeps_its_range_checked_width(prog):
+    """A rescale's chip range-checks its result, so a file may declare it narrower than
+    its worst case (the compiler's calibrated widths); the width becomes its bound."""
+    doc = msgpack.unpackb(prog.to_bytes(), raw=False, ext_hook=lambda c, d: msgpack.ExtType(c, d))
+    for t in doc[3]["tensors"]:
+        if t["name"] == "y":
+            t["bits"] = 4
+    back = Program.from_bytes(msgpack.packb(doc, use_bin_type=True))
+    assert back.tensors["y"].bits == 4 and back.intervals["y"] == (-8, 7)
 
 
 def test_missing_file_is_a_program_file_error(tmp_path):

@@ -52,6 +52,18 @@ def compile_cmd(
     weights_out: str = typer.Option(None, "--weights-file", help="private weights file to write "
                                     "(default OUT.zkw)"),
     batch: int = typer.Option(1, "--batch", help="size given to a dynamic first dimension"),
+    margin: float = typer.Option(
+        2.0, "--margin", help="a rescaled activation is declared (and range-checked in the "
+                              "proof) so that MARGIN x its largest calibrated value fits"),
+    max_error: float = typer.Option(
+        0.05, "--max-error", help="refuse a program whose output error on the samples exceeds "
+                                  "this fraction of the output's range"),
+    allow_inaccurate: bool = typer.Option(
+        False, "--allow-inaccurate", help="write the program even if its outputs are constant "
+                                          "or inaccurate on the samples (with a warning)"),
+    worst_case: bool = typer.Option(
+        False, "--worst-case", help="size every activation for its worst case over all inputs "
+                                    "in range (no calibrated widths; deep nets lose precision)"),
     verbose: bool = typer.Option(False, "--verbose", "-v",
                                  help="also list the graph rewrites and every tensor's error"),
 ) -> None:
@@ -63,7 +75,8 @@ def compile_cmd(
     hashed_in = input_visibility == "hashed"   # compiled as private, then hashed
     opts = CompileOptions(scale=scale, bits=bits, weight_bits=weight_bits,
                           input_visibility="private" if hashed_in else input_visibility,
-                          batch=batch)
+                          batch=batch, margin=margin, max_error=max_error,
+                          allow_inaccurate=allow_inaccurate, worst_case=worst_case)
     res = _guard(f"compiling {model}", compile_onnx, model, calibrate, opts)
     prog = res.program
     out = out or os.path.splitext(model)[0] + ".zkvm"
@@ -87,6 +100,9 @@ def compile_cmd(
         echo(format_tensor_errors(res.layers))
     echo(f"wrote {out}: {len(prog.instructions)} instructions, {prog.n_params} parameters, "
          f"digest {prog.digest_hex}")
+    for w in res.warnings:
+        typer.echo(f"WARNING: --allow-inaccurate: {w}; the program does NOT compute the model "
+                   "faithfully", err=True)
 
 
 def print_comparison(program: Any, real: dict[str, np.ndarray], outputs: dict[str, np.ndarray],

@@ -22,6 +22,16 @@ public program's. Because worst-case bounds through a hidden weight are only
 width-based, a ``rescale``/``div`` whose operand depends on one may declare a
 result narrower than the worst case: its chip range-checks the result to the
 declared width, and the VM refuses a run that leaves it.
+
+Calibrated widths (docs/onnx.md "Quantization"). The same holds for any
+``rescale``/``div``: the model compiler declares a rescaled activation at the
+width its calibrated range needs, not at its worst case, and the declared
+width becomes the interval the analysis carries on with (sound: the chip's
+exact range check is part of the proof, and ``execute`` refuses a run that
+leaves it, naming the instruction and the tensor). Accumulators keep the
+worst-case guarantee below ``2^62`` (DESIGN.md checklist 8). Hand-written
+assembly may narrow a ``rescale``/``div`` the same way (``h : i8 = rescale
+acc, 4``), and compiled programs round-trip through the assembler.
 """
 
 from __future__ import annotations
@@ -368,7 +378,7 @@ class ProgramBuilder:
             bits = max(t.bits for t in ins)
         dep = any(n in self.hidden for n in inputs)
         iv, bits = self._check_bounds(desc, output, iv, acc, bits,
-                                      checked=dep and op in CHECKED_RESULT_OPS, widen=widen)
+                                      checked=op in CHECKED_RESULT_OPS, widen=widen)
         if dep:
             self.hidden.add(output)
         info = TensorInfo(output, tuple(shape), bits, scale, view=spec.view)

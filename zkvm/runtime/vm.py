@@ -17,7 +17,7 @@ import numpy as np
 from ..isa.errors import ExecutionError, InputError
 from ..isa.events import Event, Execution
 from ..isa.ops import OPS
-from ..isa.program import Program
+from ..isa.program import CHECKED_RESULT_OPS, Program
 from ..isa.tensor import Instruction, TensorInfo
 
 #: Largest exact integer of float64; below it a matmul may run on BLAS exactly.
@@ -61,7 +61,15 @@ def check_inputs(program: Program, inputs: Mapping[str, Any]) -> dict[str, np.nd
     return out
 
 
-def _check_range(v: np.ndarray, t: TensorInfo, what: str, err: type = InputError) -> None:
+#: why a rescale/div result may leave its declared width, and what to do (docs/onnx.md)
+_NARROWED_HINT = (
+    "; this width is range-checked in the proof (a compiled model's widths come from its "
+    "calibration samples), so this input cannot be proved with this program: recompile with "
+    "samples that cover such inputs, or a larger --margin")
+
+
+def _check_range(v: np.ndarray, t: TensorInfo, what: str, err: type = InputError,
+                 hint: str = "") -> None:
     if not v.size:
         return
     lo, hi = int(v.min()), int(v.max())
@@ -70,7 +78,7 @@ def _check_range(v: np.ndarray, t: TensorInfo, what: str, err: type = InputError
         kind = "range" if t.value_range else f"i{t.bits}"
         raise err(
             f"{what}: value {bad} leaves the declared {kind} [{t.lo}, {t.hi}] of tensor "
-            f"'{t.name}' (at scale {t.scale}: {bad / 2.0 ** t.scale:g})"
+            f"'{t.name}' (at scale {t.scale}: {bad / 2.0 ** t.scale:g}){hint}"
         )
 
 
@@ -98,7 +106,8 @@ def execute(program: Program, inputs: Mapping[str, Any]) -> Execution:
             continue
         args = [vals[n] for n in ins.inputs]
         out, aux = _compute(program, ins, args)
-        _check_range(out, info, f"instruction {idx} {ins.describe()}", ExecutionError)
+        _check_range(out, info, f"instruction {idx} {ins.describe()}", ExecutionError,
+                     _NARROWED_HINT if ins.op in CHECKED_RESULT_OPS else "")
         out = np.ascontiguousarray(out, dtype=np.int64).reshape(info.shape)
         vals[ins.output] = out
         b = program.base(ins.output)

@@ -112,8 +112,13 @@ class Calibration:
         return s
 
     def outputs(self, k: int) -> list[np.ndarray]:
-        """The model's outputs on sample ``k`` (float64)."""
-        return [np.asarray(self.runs[k][o], dtype=np.float64) for o in self.graph.outputs]
+        """The model's outputs on sample ``k`` (float64; integer outputs such as ArgMax's
+        indices keep their integer dtype, so the report compares them as indices)."""
+        out = []
+        for o in self.graph.outputs:
+            v = np.asarray(self.runs[k][o])
+            out.append(v if v.dtype.kind in "iub" else v.astype(np.float64))
+        return out
 
 
 def _np_dtype(name: str):

@@ -17,7 +17,10 @@ Steps (docs/onnx.md):
    LayerNorm patterns);
 5. declare the inputs (scale and range from the samples), lower every node
    with :class:`zkvm.assembler.Builder`, declare the outputs;
-6. run the program on the samples and measure its error.
+6. run the program on the samples and measure its error (per output and per
+   layer); refuse a program whose output is constant across the samples or
+   whose error exceeds ``max_error`` of the output's range
+   (:class:`InaccurateProgramError`), unless ``allow_inaccurate`` (then a warning).
 """
 
 from __future__ import annotations
@@ -32,9 +35,9 @@ import numpy as np
 
 from ...isa.errors import ZkvmError
 from ...isa.program import Program
-from . import ops_linear, ops_math, ops_nn, ops_select, ops_shape  # noqa: F401  (lowerings)
+from . import ops_linear, ops_math, ops_nn, ops_pad, ops_select, ops_shape  # noqa: F401  (lowerings)
 from .calibrate import Calibration
-from .errors import OnnxCompileError, UnsupportedOpError
+from .errors import InaccurateProgramError, OnnxCompileError, UnsupportedOpError
 from .graph import Graph, load_graph
 from .lower import MAX_ACT_SCALE, MIN_ACT_SCALE, QT, REGISTRY, CompileOptions, Lowering, fit_bits, \
     sanitize
@@ -62,6 +65,7 @@ class CompileResult:
         inputs: per input, ``(scale, real lo, real hi)`` of its declared range.
         tensors: ONNX tensor name -> program tensor name.
         layers: per ONNX tensor, its error on (up to 8 of) the calibration samples.
+        warnings: accuracy problems compiled anyway (``allow_inaccurate``).
     """
 
     program: Program
@@ -71,6 +75,7 @@ class CompileResult:
     inputs: dict[str, tuple[int, float, float]] = field(default_factory=dict)
     tensors: dict[str, str] = field(default_factory=dict)
     layers: list[TensorError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 def check_supported(graph: Graph) -> None:
@@ -156,7 +161,52 @@ def compile_onnx(model: Any, calibrate: str | None = None,
     program.metadata["accuracy"] = report.summary()
     tmap = {k: v.name for k, v in low.env.items()}
     layers = tensor_errors(program, real[:8], calib.runs[:8], tmap)
-    return CompileResult(program, report, low.notes, rw.applied, declared, tmap, layers)
+    problems = accuracy_problems(report, opts.max_error)
+    if problems and not opts.allow_inaccurate:
+        worst = _worst_layers(layers)
+        raise InaccurateProgramError(
+            "the compiled program is not faithful to the model on the calibration samples: "
+            + "; ".join(problems) + (f" (largest layer errors: {worst})" if worst else "")
+            + "; check that the samples are typical inputs, try --bits 20 or a smaller "
+            "--margin, see every layer's error with -v, or pass --allow-inaccurate to "
+            "compile it anyway")
+    if problems:
+        program.metadata["accuracy"] += " (INACCURATE: " + "; ".join(problems) + ")"
+    return CompileResult(program, report, low.notes, rw.applied, declared, tmap, layers,
+                         problems)
+
+
+def accuracy_problems(report: AccuracyReport, max_error: float) -> list[str]:
+    """What makes a compiled program unacceptable (empty when it is fine).
+
+    * an output that is the same on every calibration sample while the model's
+      is not (or all zeros while the model's is not): quantization lost it;
+    * an output whose largest error exceeds ``max_error`` of its range; for an
+      integer output (ArgMax: indices), more than ``max_error`` of its elements
+      differ.
+    """
+    out = []
+    for o in report.outputs:
+        zero = not o.any_nonzero and o.max_ref > 0
+        if (o.ref_varies and not o.varies) or zero:
+            what = "all zero" if zero else "the same"
+            out.append(f"output '{o.onnx_name}' is {what} on every one of the {report.n_samples} "
+                       f"samples (scale {o.scale}) while the model's is not")
+        elif o.n_int:
+            if o.n_int_diff > max_error * o.n_int:
+                out.append(f"output '{o.onnx_name}' differs from the model's in {o.n_int_diff} "
+                           f"of its {o.n_int} values (the limit is {100 * max_error:g}%)")
+        elif o.rel_range > max_error:
+            out.append(f"output '{o.onnx_name}' is off by up to {o.max_abs:.3g}, "
+                       f"{100 * o.rel_range:.3g}% of its range {o.span:.3g} (the limit is "
+                       f"{100 * max_error:g}%)")
+    return out
+
+
+def _worst_layers(layers: list[TensorError], n: int = 3) -> str:
+    rel = sorted(layers, key=lambda e: -(e.max_abs / e.max_ref if e.max_ref else 0.0))[:n]
+    return ", ".join(f"'{e.onnx_name}' {e.max_abs:.3g} of {e.max_ref:.3g}" for e in rel
+                     if e.max_abs > 0)
 
 
 def _const(graph: Graph, calib: Calibration, name: str) -> np.ndarray | None:
@@ -167,8 +217,8 @@ def _const(graph: Graph, calib: Calibration, name: str) -> np.ndarray | None:
 
 def _describe(opts: CompileOptions, n: int) -> str:
     scale = f"scale {opts.scale}" if opts.scale is not None else f"calibrated on {n} samples"
-    return (f"{scale}; activations {opts.bits} bits, weights {opts.weight_bits} bits; "
-            f"inputs {opts.input_visibility}")
+    return (f"{scale}; activations {opts.bits} bits (range-checked, margin {opts.margin:g}x), "
+            f"weights {opts.weight_bits} bits; inputs {opts.input_visibility}")
 
 
 def _declare_input(low: Lowering, name: str, onnx_name: str, shape: tuple[int, ...],
@@ -196,6 +246,10 @@ def _declare_input(low: Lowering, name: str, onnx_name: str, shape: tuple[int, .
     except ZkvmError as e:
         raise OnnxCompileError(f"input '{onnx_name}': {e}") from None
     low.env[onnx_name] = QT(info.name, info.scale)
+    from ...io import quantize
+
+    q = quantize(low.calib.samples[onnx_name], scale).reshape((low.calib.n,) + tuple(shape))
+    low.b.shadow.input(low.b, info.name, q)
     return scale, lo, hi
 
 

@@ -20,6 +20,10 @@ class UnsupportedOpError(OnnxCompileError):
     """The model uses an operator (or an operator variant) that has no lowering."""
 
 
+class InaccurateProgramError(OnnxCompileError):
+    """The compiled program's outputs are constant or too far from the model's on the samples."""
+
+
 class OnnxNotInstalled(OnnxCompileError):
     """The optional ``onnx`` package is missing."""
 

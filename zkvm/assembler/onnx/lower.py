@@ -4,7 +4,7 @@ Every non-constant ONNX tensor becomes a program tensor :class:`QT` (a name and
 a scale ``s``: the integer ``v`` stands for ``v / 2^s``); constants stay float
 arrays until an op needs them, then become weights quantized for that use.
 
-Scales (docs/onnx.md "Quantization"):
+Scales and widths (docs/onnx.md "Quantization"):
 
 * an activation's *target scale* is the largest ``s`` with
   ``max|v|·2^s ≤ 2^(bits-1) - 1`` over the calibration samples (``bits`` = 16
@@ -13,10 +13,19 @@ Scales (docs/onnx.md "Quantization"):
   (at most 24), lowered while the quantization stays exact (``0.5`` is ``1``
   at scale 1); a bias takes the accumulator's scale;
 * after a ``matmul``/``mul`` the exact result (scale ``s_x + s_w``) is
-  rescaled to the output's target scale; the shift grows when the result's
-  *worst-case* bound (the assembler's interval analysis over every allowed
-  input) would not fit ``i32`` (``max_act_bits``), so every bound stays
-  provable by the chips (range checks of at most 48 bits);
+  rescaled to the output's target scale. When the result's *worst case* (the
+  interval analysis over every allowed input) does not fit ``i{bits}``, the
+  rescale's result is declared at the width that holds ``margin`` × its
+  largest value on the calibration samples (``i17`` for a 16-bit activation
+  and the default margin 2; at least ``i8``; the shift grows only if that
+  would pass ``max_act_bits``): the divide chip range-checks the result to its
+  declared width inside the proof, and the VM stops a run that leaves it,
+  naming the instruction and tensor. Narrow activations are thus kept honest
+  by range checks, not by worst-case bounds, which through a deep network
+  (ResNet's residual chain) grow far beyond the real values and would crush
+  the scales; accumulators keep their worst-case bound below ``2^62`` (no
+  field wrap, DESIGN.md checklist 8). The values on the samples come from
+  :class:`.shadow.Shadow` (the VM's integers, computed as the program is built);
 * a result with no rescale gets the tightest width that holds its worst case.
 """
 
@@ -36,6 +45,7 @@ from ..builder import Builder
 from .calibrate import Calibration
 from .errors import OnnxCompileError, UnsupportedOpError
 from .graph import Graph, Node
+from .shadow import Shadow
 
 MAX_ACT_SCALE = 24
 MIN_ACT_SCALE = -16
@@ -64,7 +74,19 @@ class CompileOptions:
         batch: size of a symbolic first input dimension.
         table_bits: lookup tables (sigmoid, tanh, gelu, ...) hold at most 2^table_bits
             entries (the input is rescaled to fit).
-        max_act_bits: worst-case width of rescaled activations.
+        max_act_bits: worst-case width of rescaled activations that are not
+            narrowed (``requant`` with an explicit cap).
+        margin: a rescaled activation narrower than its worst case is declared so
+            that ``margin`` × its largest calibrated value fits; inputs that drive
+            a value further make proving stop with an error naming the tensor.
+        max_error: refuse a program whose output error exceeds this fraction of
+            the output's range on the calibration samples.
+        allow_inaccurate: compile such a program (or one with a constant output)
+            anyway, with a warning.
+        worst_case: every rescaled activation's width from its worst case (the
+            shift grows until it fits ``max_act_bits``), never from calibration:
+            every input in the declared ranges runs, at the cost of precision
+            (deep networks lose everything; the accuracy check then refuses).
     """
 
     scale: int | None = None
@@ -74,6 +96,10 @@ class CompileOptions:
     batch: int = 1
     table_bits: int = 14
     max_act_bits: int = 32
+    margin: float = 2.0
+    max_error: float = 0.05
+    allow_inaccurate: bool = False
+    worst_case: bool = False
 
     def check(self) -> None:
         if self.input_visibility not in ("public", "private"):
@@ -88,6 +114,10 @@ class CompileOptions:
                                    f"{MAX_ACT_SCALE}]")
         if not 6 <= self.table_bits <= 20:
             raise OnnxCompileError(f"table bits {self.table_bits} must lie in [6, 20]")
+        if not 1.0 <= self.margin <= 2.0**16:
+            raise OnnxCompileError(f"--margin {self.margin} must lie in [1, 65536]")
+        if not self.max_error > 0:
+            raise OnnxCompileError(f"--max-error {self.max_error} must be > 0")
         if self.batch < 1:
             raise OnnxCompileError(f"--batch {self.batch} must be >= 1")
 
@@ -108,6 +138,21 @@ class FitBuilder(Builder):
         if bits is None:
             bits = fit_bits(*iv)
         return super()._check_bounds(desc, name, iv, acc, bits, *args, **kwargs)
+
+    # the shadow run (calibration samples) follows every weight and instruction
+    shadow: Shadow | None = None
+
+    def weight(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        info = super().weight(name, *args, **kwargs)
+        if self.shadow is not None:
+            self.shadow.weight(self, info.name)
+        return info
+
+    def instruction(self, *args: Any, **kwargs: Any) -> Any:
+        info = super().instruction(*args, **kwargs)
+        if self.shadow is not None:
+            self.shadow.instruction(self, self.instructions[-1])
+        return info
 
 
 def weight_scale(values: np.ndarray, bits: int, cap: int = MAX_WEIGHT_SCALE) -> int:
@@ -149,6 +194,7 @@ class Lowering:
                  opts: CompileOptions) -> None:
         self.g, self.calib, self.extra, self.opts = graph, calib, extra, opts
         self.b = FitBuilder()
+        self.b.shadow = Shadow(calib.n)
         self.env: dict[str, QT] = {}
         self.used: set[str] = set()
         self.node: Node | None = None
@@ -269,9 +315,15 @@ class Lowering:
     def requant(self, x: QT, target: int, name: str | None = None, cap: int | None = None) -> QT:
         """Rescale ``x`` down to ``target`` (no-op when already at or below it).
 
-        The shift grows until the worst-case bound fits ``cap`` bits (default
-        ``max_act_bits``); a note records when that costs precision.
+        Default (no ``cap``): an activation. If the result's worst case does not
+        fit ``i{bits}``, it is declared at the width of ``margin`` × its largest
+        calibrated value (range-checked in the proof, see the module docstring).
+        With ``cap``: the shift grows until the worst-case bound fits ``cap``
+        bits (exact-scale alignments, LayerNorm). A note records any shift
+        beyond ``target``.
         """
+        if cap is None and not self.opts.worst_case:
+            return self._requant_calibrated(x, target, name)
         cap = cap or self.opts.max_act_bits
         lo, hi = self.iv(x)
         want = max(0, x.scale - target)
@@ -289,6 +341,41 @@ class Lowering:
                               f"scale {x.scale - k} instead of {x.scale - want} so that its "
                               f"worst-case bound fits i{cap}")
         return self.emit("rescale", [x], name or self.fresh(x.name + "_rq"), {"k": k})
+
+    def _requant_calibrated(self, x: QT, target: int, name: str | None) -> QT:
+        """``requant`` of an activation: the worst case if it fits ``i{bits}``, else the
+        calibrated width (``margin`` × the samples' largest value, at least ``i8``)."""
+        bits = self.opts.bits
+        bottom, top = bits_range(bits)
+        lo, hi = self.iv(x)
+        want = max(0, x.scale - target)
+
+        def shifted(v: int, k: int) -> int:
+            return (v + ((1 << (k - 1)) if k else 0)) >> k
+
+        if shifted(hi, want) <= top and shifted(lo, want) >= bottom:  # provable as it is
+            if want == 0:
+                return x
+            return self.emit("rescale", [x], name or self.fresh(x.name + "_rq"), {"k": want})
+        cap = max(self.opts.max_act_bits, bits)
+        if want == 0 and max(hi, -lo - 1).bit_length() < cap:
+            return x  # no rescale to narrow, and the worst case is small enough
+        seen = self.b.shadow.maxabs(self.b, x.name) * self.opts.margin
+        k = max(want, 1)
+        while k < 62 and fit_bits(-math.ceil(seen / 2.0**k) - 1,
+                                  math.ceil(seen / 2.0**k) + 1) > cap:
+            k += 1
+        if k > max(want, 1):
+            self.notes.append(
+                f"{self.node.where if self.node else ''}: '{x.name}' rescaled to scale "
+                f"{x.scale - k} instead of {x.scale - want} so that {self.opts.margin:g}x its "
+                f"calibrated range fits i{cap}")
+        m = math.ceil(seen / 2.0**k) + 1
+        width = max(fit_bits(-m, m), min(8, bits))
+        if shifted(hi, k) <= bits_range(width)[1] and shifted(lo, k) >= bits_range(width)[0]:
+            width = fit_bits(shifted(lo, k), shifted(hi, k))  # the worst case is narrower
+        return self.emit("rescale", [x], name or self.fresh(x.name + "_rq"), {"k": k},
+                         bits=width)
 
     def upscale(self, x: QT, target: int) -> QT:
         """Exactly raise ``x``'s scale to ``target``: multiply by 1.0 stored at scale ``d``."""

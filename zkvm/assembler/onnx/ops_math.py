@@ -181,7 +181,7 @@ def lower_gelu(c: Lowering, n: Node) -> None:
     wl, wh = c.iv(x)
     hi = wh / 2.0**x.scale
     s_fit = math.floor(math.log2(2.0**c.opts.table_bits / max(hi + t, 1e-9)))
-    if s_fit >= min(x.scale, 10):  # one table over the whole worst-case range
+    if s_fit >= x.scale:  # one table over the whole worst-case range, at the input's scale
         c.set(lut(c, x, fn, -t, hi, s_out, c.out_name()))
         return
     # gelu(x) = relu(x) + gelu(-|x|), and -|x| = x - 2·relu(x) (both forms: gelu(x) - gelu(-x) = x)

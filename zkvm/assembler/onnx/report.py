@@ -3,14 +3,17 @@
 For every output: the largest absolute difference between the program's
 result (its integers divided by ``2^scale``, computed by the VM on the
 quantized inputs) and onnx's reference evaluator (on the real inputs); the
-relative error ``max|Δ| / max|reference|``; and for classifier-shaped outputs
-(``[rows, classes]`` with at least two classes) how many rows agree on the
-top-1 class.
+relative error ``max|Δ| / max|reference|``; the error relative to the
+output's range ``max|Δ| / (max ref - min ref)`` (what ``zkvm compile``'s
+accuracy check uses); whether the program's (and the model's) output varies
+across the samples; and for classifier-shaped outputs (``[rows, classes]``
+with at least two classes) how many rows agree on the top-1 class.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,21 +34,57 @@ class OutputAccuracy:
     max_ref: float = 0.0
     top1_agree: int = 0
     top1_rows: int = 0
+    ref_lo: float = math.inf
+    ref_hi: float = -math.inf
+    n_seen: int = 0
+    #: the program's output / the model's output differs between two samples
+    varies: bool = False
+    ref_varies: bool = False
+    any_nonzero: bool = False
+    #: integer outputs (ArgMax): elements compared and elements that differ
+    n_int: int = 0
+    n_int_diff: int = 0
+    _first: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     @property
     def rel(self) -> float:
         return self.max_abs / self.max_ref if self.max_ref > 0 else self.max_abs
 
     @property
+    def span(self) -> float:
+        """The reference's range ``max - min`` over every element and sample."""
+        return self.ref_hi - self.ref_lo if self.n_seen else 0.0
+
+    @property
+    def rel_range(self) -> float:
+        """``max|Δ|`` as a fraction of the output's range (``max|ref|`` if it has none)."""
+        d = self.span if self.span > 0 else self.max_ref
+        return self.max_abs / d if d > 0 else self.max_abs
+
+    @property
     def classifier(self) -> bool:
         return self.top1_rows > 0
 
     def add(self, got: np.ndarray, ref: np.ndarray) -> None:
-        got = np.asarray(got, dtype=np.float64).reshape(ref.shape)
+        got = np.asarray(got, dtype=np.float64).reshape(np.shape(ref))
+        is_int = np.asarray(ref).dtype.kind in "iub"
+        ref = np.asarray(ref, dtype=np.float64)
         if ref.size:
             self.max_abs = max(self.max_abs, float(np.max(np.abs(got - ref))))
             self.max_ref = max(self.max_ref, float(np.max(np.abs(ref))))
-        if len(self.shape) in (1, 2) and self.shape[-1] >= 2 and ref.dtype.kind == "f":
+            self.ref_lo = min(self.ref_lo, float(ref.min()))
+            self.ref_hi = max(self.ref_hi, float(ref.max()))
+            if is_int:
+                self.n_int += ref.size
+                self.n_int_diff += int(np.sum(got != ref))
+        self.any_nonzero |= bool(np.any(got))
+        if self._first is None:
+            self._first = (got.copy(), ref.copy())
+        else:
+            self.varies |= not np.array_equal(got, self._first[0])
+            self.ref_varies |= not np.array_equal(ref, self._first[1])
+        self.n_seen += 1
+        if len(self.shape) in (1, 2) and self.shape[-1] >= 2 and not is_int:
             g2, r2 = got.reshape(-1, self.shape[-1]), ref.reshape(-1, self.shape[-1])
             self.top1_agree += int(np.sum(np.argmax(g2, axis=1) == np.argmax(r2, axis=1)))
             self.top1_rows += len(r2)
@@ -68,19 +107,20 @@ class AccuracyReport:
         lines = [f"accuracy on {self.n_samples} {self.what} "
                  "(zkvm integers vs onnx reference evaluator):",
                  f"  {'output':<20} {'shape':<14} {'scale':>5} {'max|ref|':>10} "
-                 f"{'max abs err':>12} {'rel err':>9}  top-1 agreement"]
+                 f"{'max abs err':>12} {'rel err':>9} {'/range':>9}  top-1 agreement"]
         for o in self.outputs:
             top = f"{o.top1_agree}/{o.top1_rows}" if o.classifier else "-"
             shape = "[" + ",".join(map(str, o.shape)) + "]"
             lines.append(f"  {o.name:<20} {shape:<14} {o.scale:>5} {o.max_ref:>10.4g} "
-                         f"{o.max_abs:>12.3e} {o.rel:>9.2e}  {top}")
+                         f"{o.max_abs:>12.3e} {o.rel:>9.2e} {o.rel_range:>9.2e}  {top}")
         return "\n".join(lines)
 
     def summary(self) -> str:
         """One line for program metadata."""
         parts = []
         for o in self.outputs:
-            s = f"{o.name}: max abs err {o.max_abs:.3e}, rel {o.rel:.2e}"
+            s = (f"{o.name}: max abs err {o.max_abs:.3e}, rel {o.rel:.2e}, "
+                 f"{o.rel_range:.2e} of its range")
             if o.classifier:
                 s += f", top-1 {o.top1_agree}/{o.top1_rows}"
             parts.append(s)
@@ -132,13 +172,15 @@ def accuracy(program: Program, real_inputs: list[dict[str, np.ndarray]],
 
 @dataclass
 class TensorError:
-    """Error of one intermediate tensor (ONNX name, program name, scale, max abs err, max|ref|)."""
+    """Error of one intermediate tensor (ONNX name, program name, scale, max abs err, max|ref|,
+    declared width)."""
 
     onnx_name: str
     name: str
     scale: int
     max_abs: float
     max_ref: float
+    bits: int = 0
 
 
 def tensor_errors(program: Program, real_inputs: list[dict[str, np.ndarray]],
@@ -165,7 +207,8 @@ def tensor_errors(program: Program, real_inputs: list[dict[str, np.ndarray]],
             v = ex.values[p].astype(np.float64) / 2.0 ** program.tensors[p].scale
             if v.size != r.size:
                 continue
-            e = out.setdefault(o, TensorError(o, p, program.tensors[p].scale, 0.0, 0.0))
+            e = out.setdefault(o, TensorError(o, p, program.tensors[p].scale, 0.0, 0.0,
+                                              program.tensors[p].bits))
             if r.size:
                 e.max_abs = max(e.max_abs, float(np.max(np.abs(v.reshape(r.shape) - r))))
                 e.max_ref = max(e.max_ref, float(np.max(np.abs(r))))
@@ -173,11 +216,13 @@ def tensor_errors(program: Program, real_inputs: list[dict[str, np.ndarray]],
 
 
 def format_tensor_errors(errors: list[TensorError]) -> str:
-    lines = [f"  {'onnx tensor':<28} {'program tensor':<28} {'scale':>5} {'max|ref|':>10} "
-             f"{'max abs err':>12}"]
+    """The per-layer table of ``zkvm compile -v`` (width: the declared, range-checked one)."""
+    lines = [f"  {'onnx tensor':<28} {'program tensor':<28} {'width':>5} {'scale':>5} "
+             f"{'max|ref|':>10} {'max abs err':>12} {'rel err':>9}"]
     for e in errors:
-        lines.append(f"  {e.onnx_name[:28]:<28} {e.name[:28]:<28} {e.scale:>5} {e.max_ref:>10.4g} "
-                     f"{e.max_abs:>12.3e}")
+        rel = e.max_abs / e.max_ref if e.max_ref > 0 else e.max_abs
+        lines.append(f"  {e.onnx_name[:28]:<28} {e.name[:28]:<28} {'i' + str(e.bits):>5} "
+                     f"{e.scale:>5} {e.max_ref:>10.4g} {e.max_abs:>12.3e} {rel:>9.2e}")
     return "\n".join(lines)
 
 
