@@ -193,12 +193,17 @@ def build_statement(program, zk: bool | None = None) -> VmStatement:
         if t.visibility == "public":
             inputs_meta.append((t, addrs))
             continue
-        if t.hi - t.lo >= (1 << 16):
-            raise StatementError(
-                f"private input {t.name!r} ({t.type_str}) is wider than 16 bits; declare it "
-                "i16 or narrower (or give it a value range)")
-        c = InputChip(ctx.log_height(t.size), {"lo": t.lo, "hi": t.hi},
-                      {"addr": addrs, "write_addrs": addrs})
+        cls = InputChip
+        if t.hi - t.lo >= (1 << 16):  # exact limb check (zkvm.air.chips.wide_input)
+            from zkvm.air.chips.wide_input import MAX_SPAN_BITS, WideInputChip
+
+            if t.hi - t.lo >= (1 << MAX_SPAN_BITS):
+                raise StatementError(
+                    f"private input {t.name!r} ({t.type_str}) spans {MAX_SPAN_BITS} bits or "
+                    "more; declare it narrower (or give it a value range)")
+            cls = WideInputChip
+        c = cls(ctx.log_height(t.size), {"lo": t.lo, "hi": t.hi},
+                {"addr": addrs, "write_addrs": addrs})
         c.source = t.name
         chips.append(c)
         inputs_meta.append((t, addrs))
