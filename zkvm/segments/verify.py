@@ -130,7 +130,9 @@ def check_chain(header: dict, chain: list[dict], io: dict, pairs: Iterator[tuple
     out = {k: np.array(claimed_out[k], dtype=np.int64).reshape(shapes[k]) for k in pub_outputs}
     user = {t["name"] for t in io["inputs"]} | {t["name"] for t in io["outputs"]}
     return {"outputs": out, "digests": {k: digest_hex(v) for k, v in digests.items()
-                                        if k in user}}
+                                        if k in user},
+            "scales": {t["name"]: t["scale"] for t in io["outputs"]},
+            "n_segments": n, "program": header["program"]}
 
 
 def program_io(program) -> dict:
@@ -215,3 +217,28 @@ def setup_bundle(program, params, path: str, security: str = "standard") -> int:
         for i in range(pl.n_segments):
             w.add(api.setup(pl.segment_program(i), cfg).vk.to_bytes())
     return pl.n_segments
+
+
+def check_key_matches(key_path: str, program, security: str) -> None:
+    """Raise ``KeyMismatch`` unless the bundle key is ``program``'s (same split, same keys)."""
+    import zkvm.api as api
+    from zkvm.fri.security import SecurityConfig
+    from zkvm.segments.plan import SegmentParams, plan
+    from zkvm.stark.keys import VerifyingKey
+
+    with BundleReader(key_path, KEY_MAGIC, "key", "bundle verifying key") as k:
+        h = k.header
+        if h.get("program") != program.digest:
+            raise KeyMismatch(f"the key {key_path} is not a key of this program")
+        try:
+            params = SegmentParams.from_dict(h.get("params"))
+        except Exception as e:
+            raise BundleFormatError(f"{key_path}: segmentation parameters: {e}") from None
+        pl = plan(program, params)
+        cfg = SecurityConfig.preset(security)
+        if h.get("n_segments") != pl.n_segments:
+            raise KeyMismatch(f"the key {key_path} has another number of segments")
+        for i, kb in enumerate(k.segments()):
+            if VerifyingKey.from_bytes(kb).digest() != api.setup(pl.segment_program(i),
+                                                                 cfg).vk.digest():
+                raise KeyMismatch(f"the key {key_path}: segment {i + 1} is not this program's")
