@@ -46,7 +46,7 @@ from zkvm.isa.errors import ZkvmError
 from zkvm.isa.ops import OPS
 
 #: smallest budget a plan accepts (bounds the number of segments a file can ask for)
-MIN_SEGMENT_ROWS = 256
+MIN_SEGMENT_ROWS = 16
 MAX_SEGMENT_ROWS = 1 << 40
 #: MACs per cost row of a matmul (the planner's tiles hold ~64-128 MACs per trace row)
 MACS_PER_ROW = 64
