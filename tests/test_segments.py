@@ -89,16 +89,19 @@ def assert_refused_everywhere(path: str, paths: dict, prog) -> None:
 
 
 def rewrite(src: str, dst: str, edit) -> None:
-    """A malicious prover reassembling a bundle: ``edit(header, [segment bytes])``."""
+    """A malicious prover reassembling a bundle: ``edit(header, [segment bytes], trailer)``."""
     with BundleReader(src, PROOF_MAGIC, "bundle", "bundle") as r:
         header = dict(r.header)
         segs = list(r.segments())
-    header, segs = edit(header, segs)
+        trailer = dict(r.trailer)
+    header, segs, trailer = edit(header, segs, trailer)
     with open(dst, "wb") as f:
         f.write(msgpack.packb({"magic": PROOF_MAGIC, "format": 1, "zkvm": "x", "bundle": header},
                               use_bin_type=True))
         for s in segs:
             f.write(msgpack.packb(s, use_bin_type=True))
+        if trailer is not None:
+            f.write(msgpack.packb(trailer, use_bin_type=True))
 
 
 # ------------------------------------------------------------------------- the plan
@@ -198,7 +201,9 @@ def test_hidden_boundaries_private_input_and_hashed_output(tmp_path):
     y = execute(prog, x).outputs["y"]
     assert res["digests"]["y"] == digest_hex(hash_tensors([y], rep.salts["y"]))
     with BundleReader(path, PROOF_MAGIC, "bundle", "bundle") as r:   # nothing private inside
-        assert r.header["inputs"] == {} and r.header["outputs"] == {}
+        assert r.header["inputs"] == {}
+        list(r.segments())
+        assert r.trailer == {"outputs": {}}
 
 
 # ------------------------------------------------------------- a malicious prover
@@ -206,7 +211,7 @@ def test_hidden_boundaries_private_input_and_hashed_output(tmp_path):
 def test_swapped_segment_order_is_rejected(bundle, tmp_path):
     prog, _, paths, _ = bundle
     bad = str(tmp_path / "swap.proof")
-    rewrite(paths["proof"], bad, lambda h, s: (h, [s[1], s[0]] + s[2:]))
+    rewrite(paths["proof"], bad, lambda h, s, t: (h, [s[1], s[0]] + s[2:], t))
     assert_refused_everywhere(bad, paths, prog)
 
 
@@ -218,30 +223,37 @@ def test_segment_proof_from_another_program_is_rejected(bundle, tmp_path):
     with BundleReader(theirs, PROOF_MAGIC, "bundle", "bundle") as r:
         foreign = list(r.segments())
     bad = str(tmp_path / "mixed.proof")
-    rewrite(paths["proof"], bad, lambda h, s: (h, s[:1] + [foreign[1]] + s[2:]))
+    rewrite(paths["proof"], bad, lambda h, s, t: (h, s[:1] + [foreign[1]] + s[2:], t))
     assert_refused_everywhere(bad, paths, prog)
 
 
 def test_dropped_segment_is_rejected(bundle, tmp_path):
     prog, _, paths, _ = bundle
     bad = str(tmp_path / "drop.proof")
-    rewrite(paths["proof"], bad, lambda h, s: ({**h, "n_segments": len(s) - 1}, s[:1] + s[2:]))
+    rewrite(paths["proof"], bad, lambda h, s, t: ({**h, "n_segments": len(s) - 1}, s[:1] + s[2:], t))
     assert_refused_everywhere(bad, paths, prog)
     short = str(tmp_path / "short.proof")    # header still announces every segment
-    rewrite(paths["proof"], short, lambda h, s: (h, s[:-1]))
+    rewrite(paths["proof"], short, lambda h, s, t: (h, s[:-1], None))
     with pytest.raises(BundleFormatError, match="missing"):
         api.verify_segmented(short, program=prog, security="test")
     assert _cli(short, "--key", paths["vk"], "--security", "test") == 2
+
+
+def test_missing_trailer_is_rejected(bundle, tmp_path):
+    prog, _, paths, _ = bundle
+    bad = str(tmp_path / "notrailer.proof")
+    rewrite(paths["proof"], bad, lambda h, s, t: (h, s, None))
+    assert_refused_everywhere(bad, paths, prog)
 
 
 def test_changed_output_is_rejected(bundle, tmp_path):
     prog, _, paths, _ = bundle
     bad = str(tmp_path / "out.proof")
 
-    def edit(h, s):
-        y = list(h["outputs"]["y"])
+    def edit(h, s, t):
+        y = list(t["outputs"]["y"])
         y[0] += 1
-        return {**h, "outputs": {"y": y}}, s
+        return h, s, {"outputs": {"y": y}}
     rewrite(paths["proof"], bad, edit)
     assert_refused_everywhere(bad, paths, prog)
 
@@ -250,10 +262,10 @@ def test_changed_public_input_is_rejected(bundle, tmp_path):
     prog, _, paths, _ = bundle
     bad = str(tmp_path / "in.proof")
 
-    def edit(h, s):
+    def edit(h, s, t):
         x = list(h["inputs"]["x"])
         x[3] = (x[3] + 1) % 256
-        return {**h, "inputs": {"x": x}}, s
+        return {**h, "inputs": {"x": x}}, s, t
     rewrite(paths["proof"], bad, edit)
     assert_refused_everywhere(bad, paths, prog)
 

@@ -7,16 +7,20 @@ then come ``n_segments`` binary objects, each a complete segment file (a
 the header, then one segment at a time (``msgpack.Unpacker`` over the open
 file), so its memory follows the largest segment, not the model.
 
+Last comes a trailer map (what is only known once every segment is done).
+
 * Proof (magic ``ZKVMBNDL``, format 1): header ``{program, params,
-  n_segments, security, inputs, outputs}`` -- the program digest, the
-  segmentation parameters, the claimed public inputs and outputs of the whole
-  program (integers, row-major); segments ``StarkProof`` bytes in order.
+  n_segments, security, inputs}`` -- the program digest, the segmentation
+  parameters, the claimed public inputs of the whole program (integers,
+  row-major); segments ``StarkProof`` bytes in order; trailer ``{outputs}``,
+  the claimed public outputs (the prover learns them from the last segments,
+  and streams every segment out before it).
 * Key (magic ``ZKVMBKEY``, format 1): header ``{program, params, n_segments,
   security, chain, io}`` -- ``chain`` lists per segment the role of each
   input and output name (``input``/``output``: the program's own,
   ``boundary``: crossing between segments; ``zkvm.segments.verify``), ``io``
   the program's inputs and outputs (name, shape, scale, visibility); segments
-  ``VerifyingKey`` bytes in order. Derived from the program (``zkvm setup
+  ``VerifyingKey`` bytes in order; trailer ``{}``. Derived from the program (``zkvm setup
   --segment-rows``); with it, ``zkvm verify --key`` needs no program.
 """
 
@@ -67,7 +71,10 @@ class BundleWriter:
         self._f.write(msgpack.packb(bytes(data), use_bin_type=True))
         self.count += 1
 
-    def close(self) -> None:
+    def close(self, trailer: dict | None = None) -> None:
+        """Write the trailer and close; refuses (and deletes) a bundle with missing segments."""
+        if self.count == self.n:
+            self._f.write(msgpack.packb(trailer or {}, use_bin_type=True))
         self._f.close()
         if self.count != self.n:
             os.unlink(self.path)
@@ -80,7 +87,8 @@ class BundleWriter:
         if exc[0] is not None:
             self._f.close()
             return
-        self.close()
+        if not self._f.closed:
+            self.close()
 
 
 class BundleReader:
@@ -107,6 +115,7 @@ class BundleReader:
             raise BundleFormatError(f"{path}: malformed {what} header")
         self.header = h
         self.path = path
+        self.trailer: dict | None = None
 
     def _next(self, msg: str) -> Any:
         try:
@@ -117,13 +126,17 @@ class BundleReader:
             raise BundleFormatError(f"{msg} (undecodable: {type(e).__name__})") from None
 
     def segments(self) -> Iterator[bytes]:
-        """Each segment's bytes, in order; then checks that nothing follows."""
+        """Each segment's bytes, in order; then reads the trailer and checks nothing follows."""
         n = self.header["n_segments"]
         for i in range(n):
             b = self._next(f"{self.path}: segment {i + 1} of {n} missing")
             if not isinstance(b, bytes):
                 raise BundleFormatError(f"{self.path}: segment {i + 1} is not a byte string")
             yield b
+        t = self._next(f"{self.path}: the trailer after the {n} segments is missing")
+        if not isinstance(t, dict):
+            raise BundleFormatError(f"{self.path}: the trailer is not a map")
+        self.trailer = t
         try:
             next(self._u)
         except StopIteration:

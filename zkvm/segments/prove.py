@@ -74,21 +74,45 @@ def chain_spec(pl: Plan) -> list[dict]:
 def jobs(pl: Plan, inputs: dict[str, Any], security: str, salts: dict[str, list[int]] | None,
          seed: bytes | None, report: BundleReport,
          _segment: Callable | None = None) -> Iterator[SegmentJob]:
-    """Execute the refined program once; yield each segment's job (built lazily, in order)."""
+    """Each segment's job, in order, built lazily.
+
+    Segment ``i`` is executed here (the VM: cheap next to proving) on the
+    program inputs and the crossing tensors earlier segments produced; a
+    crossing tensor is dropped after its last reader, so the driver holds one
+    segment program and the live boundary tensors, never the whole model's
+    activations or traces.
+    """
     from zkvm.hash.poseidon2 import random_salt
     from zkvm.runtime import execute
 
-    t0 = time.perf_counter()
-    ex = execute(pl.fine, inputs)
-    report.timings["execute"] = time.perf_counter() - t0
-    values = ex.values
-    report.outputs = {o: values[o] for o in pl.fine.outputs}
-    report.inputs = {t.name: values[t.name] for t in pl.fine.inputs}
     salts = dict(salts or {})
+    last_use: dict[str, int] = {}
+    for seg in pl.segments:
+        for role, name in seg.reads:
+            if role != "weight":
+                last_use[name] = seg.index
+    live: dict[str, np.ndarray] = {}
+    report.outputs = {}
+    report.inputs = {}
     for i in range(pl.n_segments):
         t0 = time.perf_counter()
         sp = pl.segment_program(i)
-        seg_in = {t.name: np.asarray(values[t.name]) for t in sp.inputs}
+        seg_in = {}
+        for t in sp.inputs:
+            if t.name in live:
+                seg_in[t.name] = live[t.name]
+            else:
+                seg_in[t.name] = np.asarray(inputs[t.name], dtype=np.int64)
+        ex = execute(sp, seg_in)
+        for t in sp.inputs:
+            if t.name in pl.program.tensors and pl.program.tensors[t.name].kind == "input":
+                report.inputs.setdefault(t.name, ex.values[t.name])
+        for name in sp.outputs:
+            if name in last_use:
+                live[name] = ex.values[name]
+            if name in pl.program.outputs:
+                report.outputs[name] = ex.values[name]
+        del ex
         seg_salts = {}
         hashed = [t.name for t in sp.inputs if t.visibility == "hashed"] + [
             o for o in sp.outputs if sp.tensors[o].visibility == "hashed"]
@@ -97,11 +121,14 @@ def jobs(pl: Plan, inputs: dict[str, Any], security: str, salts: dict[str, list[
                 salts[name] = random_salt()
             seg_salts[name] = salts[name]
         if _segment is not None:   # tests: a malicious prover edits one segment's job
-            seg_in, seg_salts = _segment(i, seg_in, seg_salts)
-        report.timings["plan"] = report.timings.get("plan", 0.0) + time.perf_counter() - t0
-        yield SegmentJob(i, sp.to_bytes(), seg_in, seg_salts, security,
+            seg_in, seg_salts = _segment(i, dict(seg_in), seg_salts)
+        report.timings["execute"] = report.timings.get("execute", 0.0) + time.perf_counter() - t0
+        job = SegmentJob(i, sp.to_bytes(), seg_in, seg_salts, security,
                          None if seed is None else seed + i.to_bytes(4, "little"))
-        del sp
+        del sp, seg_in
+        for name in [n for n, last in last_use.items() if last == i and n in live]:
+            del live[name]
+        yield job
     user = {t.name for t in pl.program.inputs} | set(pl.program.outputs)
     report.salts = {k: v for k, v in salts.items() if k in user}
 
@@ -140,25 +167,14 @@ def prove_bundle(program, inputs: dict[str, Any], path: str, params: SegmentPara
     rep.timings["split"] = time.perf_counter() - t0
     rep.n_segments = pl.n_segments
     rep.costs = [s.cost for s in pl.segments]
-    it = jobs(pl, inputs, sec_name, salts, seed, rep, _segment)
-    first = next(it)
-    header = {
-        "program": program.digest, "params": params.to_dict(), "n_segments": pl.n_segments,
-        "security": sec_name,
-        "inputs": {t.name: [int(v) for v in np.asarray(rep.inputs[t.name]).ravel()]
-                   for t in program.inputs if t.visibility == "public"},
-        "outputs": {o: [int(v) for v in np.asarray(rep.outputs[o]).ravel()]
-                    for o in program.outputs if program.tensors[o].visibility == "public"},
-    }
-
-    def all_jobs() -> Iterator[SegmentJob]:
-        yield first
-        yield from it
-
+    header = {"program": program.digest, "params": params.to_dict(), "n_segments": pl.n_segments,
+              "security": sec_name,
+              "inputs": {t.name: [int(v) for v in np.asarray(inputs[t.name]).ravel()]
+                         for t in program.inputs if t.visibility == "public"}}
     t_start = time.perf_counter()
     with BundleWriter(path, PROOF_MAGIC, "bundle", header) as w:
-        results = executor.run(all_jobs()) if executor is not None else (
-            prove_segment(j) for j in all_jobs())
+        it = jobs(pl, inputs, sec_name, salts, seed, rep, _segment)
+        results = executor.run(it) if executor is not None else (prove_segment(j) for j in it)
         last = time.perf_counter()
         for i, data in enumerate(results):
             w.add(data)
@@ -168,6 +184,9 @@ def prove_bundle(program, inputs: dict[str, Any], path: str, params: SegmentPara
             last = now
             if progress:
                 progress(i + 1, pl.n_segments)
+        w.close({"outputs": {o: [int(v) for v in np.asarray(rep.outputs[o]).ravel()]
+                             for o in program.outputs
+                             if program.tensors[o].visibility == "public"}})
     rep.timings["prove"] = time.perf_counter() - t_start
     return rep
 

@@ -52,7 +52,7 @@ def _check_header(h: dict, program_digest: bytes, params: dict, n: int, security
     if h.get("security") != security:
         raise KeyMismatch(f"the bundle is labelled {h.get('security')!r} security, the key is "
                           f"{security!r}")
-    for k in ("inputs", "outputs"):
+    for k in ("inputs",):
         v = h.get(k)
         if not isinstance(v, dict) or not all(
                 isinstance(x, list) and all(isinstance(e, int) for e in x) for x in v.values()):
@@ -60,8 +60,11 @@ def _check_header(h: dict, program_digest: bytes, params: dict, n: int, security
 
 
 def check_chain(header: dict, chain: list[dict], io: dict, pairs: Iterator[tuple[Any, bytes]],
-                security: str | None, min_bits: float | None) -> dict[str, Any]:
+                security: str | None, min_bits: float | None, trailer) -> dict[str, Any]:
     """Verify each ``(segment key, proof bytes)`` and the chain (module docstring).
+
+    ``trailer()`` gives the bundle's trailer once ``pairs`` is exhausted (the
+    claimed outputs, compared with the proved ones at the end).
 
     Returns:
         ``{"outputs": {name: int array}, "digests": {name: hex}}`` of the program's
@@ -70,15 +73,14 @@ def check_chain(header: dict, chain: list[dict], io: dict, pairs: Iterator[tuple
     import zkvm.api as api
     from zkvm.stark.proof import StarkProof
 
-    claimed_in, claimed_out = header["inputs"], header["outputs"]
+    claimed_in = header["inputs"]
     pub_inputs = {t["name"] for t in io["inputs"] if t["visibility"] == "public"}
     pub_outputs = {t["name"] for t in io["outputs"] if t["visibility"] == "public"}
-    if set(claimed_in) != pub_inputs or set(claimed_out) != pub_outputs:
-        raise BoundaryMismatch("the bundle's claimed inputs/outputs are not the program's public "
-                               "inputs/outputs")
+    if set(claimed_in) != pub_inputs:
+        raise BoundaryMismatch("the bundle's claimed inputs are not the program's public inputs")
+    proved_out: dict[str, list[int]] = {}
     values: dict[str, list[int]] = {}
     digests: dict[str, tuple] = {}
-    seen_out: set = set()
     n = 0
     for i, (vk, data) in enumerate(pairs):
         n += 1
@@ -108,10 +110,7 @@ def check_chain(header: dict, chain: list[dict], io: dict, pairs: Iterator[tuple
             if name in outs:
                 got = [int(v) for v in np.asarray(outs[name]).ravel()]
                 if role == "output":
-                    if got != list(claimed_out.get(name, [])):
-                        raise BoundaryMismatch(f"{where}: output {name!r} differs from the "
-                                               "bundle's claimed output")
-                    seen_out.add(name)
+                    proved_out[name] = got
                 values[name] = got
             elif name in dig:
                 if name in digests:
@@ -122,8 +121,15 @@ def check_chain(header: dict, chain: list[dict], io: dict, pairs: Iterator[tuple
         del proof, vk
     if n != len(chain):
         raise BoundaryMismatch(f"{n} segment proofs for {len(chain)} segments")
-    if seen_out != pub_outputs:
-        raise BoundaryMismatch(f"outputs {sorted(pub_outputs - seen_out)} are not proved")
+    t = trailer()
+    claimed_out = t.get("outputs") if isinstance(t, dict) else None
+    if not isinstance(claimed_out, dict) or set(claimed_out) != pub_outputs:
+        raise BoundaryMismatch("the bundle's claimed outputs are not the program's public outputs")
+    for name in sorted(pub_outputs):
+        if name not in proved_out:
+            raise BoundaryMismatch(f"output {name!r} is not proved by any segment")
+        if not isinstance(claimed_out[name], list) or proved_out[name] != claimed_out[name]:
+            raise BoundaryMismatch(f"output {name!r} differs from the bundle's claimed output")
     from zkvm.hash.poseidon2 import digest_hex
 
     shapes = {t["name"]: t["shape"] for t in io["outputs"]}
@@ -175,7 +181,8 @@ def verify_with_program(path: str, program, security: str = "standard",
                 if i >= pl.n_segments:
                     break
                 yield api.setup(pl.segment_program(i), cfg).vk, data
-        return check_chain(h, chain_spec(pl), program_io(program), pairs(), security, min_bits)
+        return check_chain(h, chain_spec(pl), program_io(program), pairs(), security, min_bits,
+                           lambda: r.trailer)
 
 
 def verify_with_key(path: str, key_path: str, security: str = "standard",
@@ -195,9 +202,14 @@ def verify_with_key(path: str, key_path: str, security: str = "standard",
                               f"{security!r}: pass --security {kh['security']}")
 
         def pairs():
-            for kb, pb in zip(k.segments(), r.segments()):
+            keys = k.segments()
+            for pb in r.segments():   # read to the end: the trailer comes last
+                kb = next(keys, None)
+                if kb is None:
+                    raise BoundaryMismatch("the bundle has more segments than the key")
                 yield VerifyingKey.from_bytes(kb), pb
-        return check_chain(r.header, kh["chain"], kh["io"], pairs(), security, min_bits)
+        return check_chain(r.header, kh["chain"], kh["io"], pairs(), security, min_bits,
+                           lambda: r.trailer)
 
 
 def setup_bundle(program, params, path: str, security: str = "standard") -> int:
