@@ -166,7 +166,7 @@ def main() -> None:
             run_child({**base, "do": "setup", "key": f["vk"]})
             from zkvm.segments.budget import rows_for_memory
 
-            seg_rows = a.rows or rows_for_memory(a.max_memory)
+            seg_rows = a.rows or rows_for_memory(a.max_memory, b["params"])
             run_child({**base, "do": "setup", "key": f["bvk"], "rows": seg_rows})
             for kind, proof, key in (("plain", f["proof"], f["vk"]), ("seg", f["bundle"],
                                                                       f["bvk"])):
@@ -210,23 +210,31 @@ def print_table(rows: list[dict]) -> None:
 
 def run_fit(a, tmp: str) -> None:
     """Peak RSS against the largest segment's cost rows (the budget model)."""
-    pts = []
+    pts, params = [], {}
     for n, rows in ((1024, 4096), (1024, 16384), (2048, 16384), (2048, 65536), (2048, 131072)):
         f = {k: os.path.join(tmp, f"{n}.{k}") for k in ("zkvm", "npy", "bundle")}
-        if not os.path.exists(f["zkvm"]):
-            run_child({"do": "build", "n": n, "program": f["zkvm"], "input": f["npy"]})
+        if n not in params:
+            params[n] = run_child({"do": "build", "n": n, "program": f["zkvm"],
+                                   "input": f["npy"]})["params"]
         r = run_child({"do": "prove", "program": f["zkvm"], "input": f["npy"],
                        "proof": f["bundle"], "rows": rows, "boundary": a.boundary,
                        "security": a.security})
-        pts.append({"width": n, "rows": rows, **r})
+        pts.append({"width": n, "rows": rows, "params": params[n], **r})
         print(f"width {n} rows {rows}: largest segment {r['max_cost']} cost rows, "
               f"{r['segments']} segments, peak {r['peak_mib']:.0f} MiB, {r['seconds']:.1f} s",
               flush=True)
-    a0, b0, r2 = fit([p["max_cost"] for p in pts], [p["peak_mib"] * 2**20 for p in pts])
-    print(f"peak = {a0 / 2**20:.0f} MiB + {b0:.0f} bytes per cost row (R^2 = {r2:.4f})")
+    import numpy as np
+
+    m = np.array([[1.0, p["params"], p["max_cost"]] for p in pts])
+    y = np.array([p["peak_mib"] * 2**20 for p in pts])
+    c = np.linalg.lstsq(m, y, rcond=None)[0]
+    r2 = 1 - float(((y - m @ c) ** 2).sum() / ((y - y.mean()) ** 2).sum())
+    print(f"peak = {c[0] / 2**20:.0f} MiB + {c[1]:.1f} bytes per parameter + {c[2]:.0f} bytes "
+          f"per cost row of the largest segment (R^2 = {r2:.4f})")
     with open(a.out.replace("segments.json", "segments_fit.json"), "w") as fh:
-        json.dump({"points": pts, "base_bytes": a0, "bytes_per_row": b0, "r2": r2,
-                   "security": a.security, "boundary": a.boundary}, fh, indent=1)
+        json.dump({"points": pts, "base_bytes": c[0], "bytes_per_param": c[1],
+                   "bytes_per_row": c[2], "r2": r2, "security": a.security,
+                   "boundary": a.boundary}, fh, indent=1)
 
 
 def run_ray(a, tmp: str) -> None:

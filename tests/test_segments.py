@@ -389,3 +389,32 @@ def test_wide_input_out_of_range_is_rejected():
     proof = api.prove(prog, {"x": x}, "test", key=key, seed=b"o", _tamper=tamper)
     with pytest.raises(VerificationError):
         api.verify(proof, key.vk, security="test")
+
+
+CLI_CHECK = r"""
+import sys
+sys.argv = ["zkvm", "verify", sys.argv[1], "--key", sys.argv[2], "--security", "test"]
+code = None
+try:
+    from zkvm.entry import main
+    main()
+except SystemExit as e:
+    code = e.code
+bad = sorted(m for m in sys.modules if m.split(".")[0] in ("numba", "galois", "llvmlite", "typer",
+             "ray") or m.startswith(("zkvm.runtime", "zkvm.assembler", "zkvm.isa",
+             "zkvm.stark.prover", "zkvm.stark.setup", "zkvm.cli_prove", "zkvm.segments.plan",
+             "zkvm.segments.prove")))
+print("EXIT", code)
+print("IMPORTED", bad)
+"""
+
+
+def test_zkvm_verify_key_of_a_bundle_imports_no_prover_isa_or_jit(bundle):
+    import subprocess
+    import sys
+
+    _, _, paths, _ = bundle
+    r = subprocess.run([sys.executable, "-c", CLI_CHECK, paths["proof"], paths["vk"]],
+                       capture_output=True, text=True, timeout=120)
+    assert "EXIT 0" in r.stdout, r.stdout + r.stderr
+    assert "IMPORTED []" in r.stdout, r.stdout

@@ -271,7 +271,8 @@ def segment_params(program, segment_rows: int | None = None, max_memory: int | s
         raise SegmentError("give exactly one of segment_rows and max_memory")
     if boundary == "auto":
         boundary = "hashed" if program.has_hidden else "public"
-    rows = segment_rows if segment_rows is not None else rows_for_memory(max_memory)
+    rows = segment_rows if segment_rows is not None else rows_for_memory(max_memory,
+                                                                          program.n_params)
     return SegmentParams(int(rows), boundary)
 
 

@@ -198,6 +198,7 @@ def run(
     if output:
         write_outputs(output, prog, ex.values)
         typer.echo(f"wrote {output}")
+    del ex, ref   # proving re-executes; do not keep a whole run's values alive meanwhile
     if prove and (segment_rows or max_memory or cluster):
         from .cli_segments import prove_segmented_and_write
 

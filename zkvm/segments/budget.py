@@ -4,12 +4,15 @@ The segmentation budget is in *cost rows* (``zkvm.segments.plan.instruction_cost
 a matmul costs ``ceil(MACs / 64)``, any other instruction its output size).
 The peak resident memory of a bundle prover is modelled as
 
-    peak ≈ BASE_BYTES + BYTES_PER_ROW * (cost rows of the largest segment)
+    peak ≈ BASE_BYTES + BYTES_PER_PARAM * parameters
+           + BYTES_PER_ROW * (cost rows of the largest segment)
 
-with both constants fitted by least squares on the ``standard`` preset over
-the MLP family 784->N->N->10 and several budgets
-(``python bench/bench_segments.py --fit``, peak = the child process's
-maximum RSS, which includes the interpreter, numba and the program itself).
+(the program and its refined copy stay resident: weights and addresses;
+then the largest segment's tables), with the three constants fitted by least
+squares on the ``standard`` preset over the MLP family 784->N->N->10 and
+several budgets (``python bench/bench_segments.py --fit``, peak = the child
+process's maximum RSS, which includes the interpreter, numba and the
+program file's loading).
 ``rows_for_memory`` inverts the model with a safety margin (``MARGIN``) and
 never goes below the planner's minimum. The constants depend on the preset
 (blowup), on the tile the matmul planner picks and on the host's allocator,
@@ -24,9 +27,10 @@ import re
 from zkvm.segments.plan import MAX_SEGMENT_ROWS, MIN_SEGMENT_ROWS, SegmentError
 
 #: fitted by bench/bench_segments.py --fit (see docs/segments.md for the run)
-BASE_BYTES = 420 * 2**20
-BYTES_PER_ROW = 4400
-MARGIN = 0.85
+BASE_BYTES = 202 * 2**20
+BYTES_PER_PARAM = 46
+BYTES_PER_ROW = 15800
+MARGIN = 0.9
 
 _UNITS = {"": 1, "b": 1, "k": 2**10, "kb": 10**3, "kib": 2**10, "m": 2**20, "mb": 10**6,
           "mib": 2**20, "g": 2**30, "gb": 10**9, "gib": 2**30, "t": 2**40, "tb": 10**12,
@@ -43,21 +47,26 @@ def parse_size(text: int | str) -> int:
     return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
 
 
-def rows_for_memory(budget: int | str) -> int:
+def rows_for_memory(budget: int | str, n_params: int = 0) -> int:
     """The segment rows whose modelled peak fits ``MARGIN`` of ``budget`` bytes.
+
+    Args:
+        budget: bytes, or a size such as ``"2GiB"``.
+        n_params: the program's parameter count (its resident share).
 
     Raises:
         SegmentError: a budget below what one smallest segment needs.
     """
     b = parse_size(budget)
-    rows = int((b * MARGIN - BASE_BYTES) / BYTES_PER_ROW)
+    fixed = BASE_BYTES + BYTES_PER_PARAM * n_params
+    rows = int((b * MARGIN - fixed) / BYTES_PER_ROW)
     if rows < MIN_SEGMENT_ROWS:
-        need = (BASE_BYTES + BYTES_PER_ROW * MIN_SEGMENT_ROWS) / MARGIN
+        need = (fixed + BYTES_PER_ROW * MIN_SEGMENT_ROWS) / MARGIN
         raise SegmentError(f"a memory budget of {b / 2**20:.0f} MiB is below what the prover "
                            f"needs for the smallest segment (~{need / 2**20:.0f} MiB)")
     return min(rows, MAX_SEGMENT_ROWS)
 
 
-def modelled_peak(segment_rows: int) -> int:
+def modelled_peak(segment_rows: int, n_params: int = 0) -> int:
     """The model's peak bytes for a largest segment of ``segment_rows`` cost rows."""
-    return int(BASE_BYTES + BYTES_PER_ROW * segment_rows)
+    return int(BASE_BYTES + BYTES_PER_PARAM * n_params + BYTES_PER_ROW * segment_rows)
