@@ -83,6 +83,8 @@ class RayExecutor:
                 except StopIteration:
                     done = True
                     break
+                if not isinstance(job.program, bytes):   # plain data for the worker
+                    job.program = job.program.to_bytes()
                 pending.append(self._task.remote(job))
             if not pending:
                 return

@@ -114,6 +114,9 @@ def refine(program, segment_rows: int):
     from zkvm.isa.program import ProgramBuilder
 
     readers = _readers(program)
+    if all(_blocks(program, readers, i, ins, segment_rows) <= 1
+           for i, ins in enumerate(program.instructions)):
+        return program   # nothing to cut: the program itself (no copy of its weights)
     b = ProgramBuilder()
     for t in program.tensors.values():
         if t.kind == "input":
@@ -246,6 +249,8 @@ class Plan:
 
         fine = self.fine
         seg = self.segments[i]
+        if self.n_segments == 1:
+            return fine   # one segment: the (refined) program itself
         b = ProgramBuilder()
         for role, name in seg.reads:
             t = fine.tensors[name]

@@ -28,7 +28,7 @@ class SegmentJob:
     """What proving one segment needs (all of it plain data, so it can travel to a worker)."""
 
     index: int
-    program: bytes                       # the segment program file
+    program: Any                         # the segment Program (or its file bytes, for a worker)
     inputs: dict[str, np.ndarray]
     salts: dict[str, list[int]]
     security: str
@@ -54,7 +54,7 @@ def prove_segment(job: SegmentJob) -> bytes:
     import zkvm.api as api
     from zkvm.isa.program import Program
 
-    prog = Program.from_bytes(job.program)
+    prog = Program.from_bytes(job.program) if isinstance(job.program, bytes) else job.program
     proof = api.prove(prog, job.inputs, job.security, salts=job.salts, seed=job.seed)
     return proof.to_bytes()
 
@@ -123,7 +123,7 @@ def jobs(pl: Plan, inputs: dict[str, Any], security: str, salts: dict[str, list[
         if _segment is not None:   # tests: a malicious prover edits one segment's job
             seg_in, seg_salts = _segment(i, dict(seg_in), seg_salts)
         report.timings["execute"] = report.timings.get("execute", 0.0) + time.perf_counter() - t0
-        job = SegmentJob(i, sp.to_bytes(), seg_in, seg_salts, security,
+        job = SegmentJob(i, sp, seg_in, seg_salts, security,
                          None if seed is None else seed + i.to_bytes(4, "little"))
         del sp, seg_in
         for name in [n for n, last in last_use.items() if last == i and n in live]:

@@ -79,6 +79,9 @@ def check_chain(header: dict, chain: list[dict], io: dict, pairs: Iterator[tuple
     if set(claimed_in) != pub_inputs:
         raise BoundaryMismatch("the bundle's claimed inputs are not the program's public inputs")
     proved_out: dict[str, list[int]] = {}
+    user = {t["name"] for t in io["inputs"]} | {t["name"] for t in io["outputs"]}
+    last_read = {name: i for i, spec in enumerate(chain) for name, role in spec["in"]
+                 if role != "input"}
     values: dict[str, list[int]] = {}
     digests: dict[str, tuple] = {}
     n = 0
@@ -119,6 +122,10 @@ def check_chain(header: dict, chain: list[dict], io: dict, pairs: Iterator[tuple
             elif role == "boundary":
                 raise BoundaryMismatch(f"{where}: boundary {name!r} is neither public nor hashed")
         del proof, vk
+        for name in [k for k, last in last_read.items() if last == i]:   # bounded state
+            values.pop(name, None)
+            if name not in user:
+                digests.pop(name, None)
     if n != len(chain):
         raise BoundaryMismatch(f"{n} segment proofs for {len(chain)} segments")
     t = trailer()
@@ -134,7 +141,6 @@ def check_chain(header: dict, chain: list[dict], io: dict, pairs: Iterator[tuple
 
     shapes = {t["name"]: t["shape"] for t in io["outputs"]}
     out = {k: np.array(claimed_out[k], dtype=np.int64).reshape(shapes[k]) for k in pub_outputs}
-    user = {t["name"] for t in io["inputs"]} | {t["name"] for t in io["outputs"]}
     return {"outputs": out, "digests": {k: digest_hex(v) for k, v in digests.items()
                                         if k in user},
             "scales": {t["name"]: t["scale"] for t in io["outputs"]},
