@@ -418,3 +418,37 @@ def test_zkvm_verify_key_of_a_bundle_imports_no_prover_isa_or_jit(bundle):
                        capture_output=True, text=True, timeout=120)
     assert "EXIT 0" in r.stdout, r.stdout + r.stderr
     assert "IMPORTED []" in r.stdout, r.stdout
+
+
+def test_cli_run_prove_in_segments_then_setup_and_verify(tmp_path):
+    from typer.testing import CliRunner
+
+    from zkvm.cli import app
+
+    prog, x = residual_mlp(11)
+    prog.save(str(tmp_path / "m.zkvm"))
+    np.save(tmp_path / "x.npy", x["x"] / 2.0**8)
+    run = CliRunner()
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        r = run.invoke(app, ["run", "m.zkvm", "-i", "x.npy", "--prove", "--segment-rows", "32",
+                             "--boundary", "hashed", "--security", "test", "--proof", "b.proof"])
+        assert r.exit_code == 0, r.output
+        assert "a bundle of" in r.output and "hashed boundaries" in r.output
+        r = run.invoke(app, ["setup", "m.zkvm", "-o", "b.bvk", "--segment-rows", "32",
+                             "--boundary", "hashed", "--security", "test"])
+        assert r.exit_code == 0, r.output
+        assert _cli("b.proof", "--key", "b.bvk", "--security", "test") == 0
+        assert _cli("b.proof", "--program", "m.zkvm", "--security", "test") == 0
+        # a key of another split (public boundaries) is not this bundle's
+        r = run.invoke(app, ["setup", "m.zkvm", "-o", "p.bvk", "--segment-rows", "32",
+                             "--security", "test"])
+        assert _cli("b.proof", "--key", "p.bvk", "--security", "test") == 1
+        r = run.invoke(app, ["run", "m.zkvm", "-i", "x.npy", "--prove", "--max-memory", "10MiB",
+                             "--security", "test"])
+        assert r.exit_code == 2 and "below" in r.output
+        r = run.invoke(app, ["run", "m.zkvm", "-i", "x.npy", "--segment-rows", "32"])
+        assert r.exit_code == 2 and "add --prove" in r.output
+    finally:
+        os.chdir(cwd)
