@@ -198,8 +198,9 @@ def print_table(rows: list[dict]) -> None:
         v = ""
         for mode in ("program", "key"):
             if f"plain_verify_{mode}_s" in r:
-                v += (f" {r[f'plain_verify_{mode}_s']:.2f} / {r[f'seg_verify_{mode}_s']:.2f} "
-                      f"({r[f'plain_verify_{mode}_mib']:.0f} / {r[f'seg_verify_{mode}_mib']:.0f}) |")
+                pv, sv = f"plain_verify_{mode}", f"seg_verify_{mode}"
+                v += (f" {r[pv + '_s']:.2f} / {r[sv + '_s']:.2f} "
+                      f"({r[pv + '_mib']:.0f} / {r[sv + '_mib']:.0f}) |")
             else:
                 v += " - |"
         print(f"| {r['width']} | {r['params']:,} | {r['macs']:,} | {r['plain_s']:.2f} | "

@@ -230,7 +230,8 @@ def test_segment_proof_from_another_program_is_rejected(bundle, tmp_path):
 def test_dropped_segment_is_rejected(bundle, tmp_path):
     prog, _, paths, _ = bundle
     bad = str(tmp_path / "drop.proof")
-    rewrite(paths["proof"], bad, lambda h, s, t: ({**h, "n_segments": len(s) - 1}, s[:1] + s[2:], t))
+    rewrite(paths["proof"], bad,
+            lambda h, s, t: ({**h, "n_segments": len(s) - 1}, s[:1] + s[2:], t))
     assert_refused_everywhere(bad, paths, prog)
     short = str(tmp_path / "short.proof")    # header still announces every segment
     rewrite(paths["proof"], short, lambda h, s, t: (h, s[:-1], None))

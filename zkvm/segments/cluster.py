@@ -1,17 +1,18 @@
-"""Prove segments as Ray tasks, on one machine or many (the ``zkvm[cluster]`` extra).
+"""Prove segments as Ray tasks, on one machine or many (``zkvm[cluster]``).
 
-``RayExecutor(address)`` connects to a Ray cluster (``"auto"``: start a
-local one in this process, never joining another user's; ``"ray://host:port"``
-or ``"host:port"``: an existing cluster, e.g. one ``ray start --head`` made) and proves each ``SegmentJob`` as a task.
-A job is plain data -- the segment program file, its integer inputs and the
-salts of its hashed tensors, the preset name and an optional test seed -- so
-any worker with zkvm installed can prove it; nothing but the proof bytes comes
-back. The driver keeps at most ``max_in_flight`` jobs submitted (each holds
-its segment's weights), and yields the proofs in segment order, so
-``zkvm.segments.prove`` writes exactly the same bundle as a single process.
+``RayExecutor(address)`` connects to a Ray cluster (``"auto"``: start a local
+one in this process, never joining another user's; ``"ray://host:port"`` or
+``"host:port"``: an existing cluster, e.g. one ``ray start --head`` made) and
+proves each ``SegmentJob`` as a task. A job is plain data -- the segment
+program file, its integer inputs and the salts of its hashed tensors, the
+preset name and an optional test seed -- so any worker with zkvm installed can
+prove it; nothing but the proof bytes comes back. The driver keeps at most
+``max_in_flight`` jobs submitted (each holds its segment's weights), and
+yields the proofs in segment order, so ``zkvm.segments.prove`` writes exactly
+the same bundle as a single process.
 
-Ray is imported only here, and only when an executor is made: the
-single-machine path never imports it (tests/test_cluster.py checks).
+Ray is imported only here, and only when an executor is made: the single-
+machine path never imports it (tests/test_cluster.py checks).
 """
 
 from __future__ import annotations

@@ -11,14 +11,14 @@ never takes one from a prover (docs/segments.md). Three steps:
    Column blocks of a product are the products of column blocks and rescale
    is element-wise, so the refined program computes exactly the same
    integers; the blocks are what lets one 4096x4096 layer span segments.
-2. **Cut** (``_cuts``): the instructions, in order, are packed greedily into
-   segments of at most ``segment_rows`` cost rows (``instruction_cost``). A
-   cut is allowed only after a matmul's rescale (never between a matmul and
-   the instruction reading its wide accumulator right after it), and where every tensor crossing it (produced before, read
-   after; a view is re-made on the reading side from its sources) can be a
-   segment input: a range spanning fewer than 2^48 values (the exact limb
-   check of ``WideInputChip``). A single instruction above the budget makes
-   a segment of its own.
+2. **Cut** (in ``plan``): the instructions, in order, are packed greedily
+   into segments of at most ``segment_rows`` cost rows (``instruction_cost``).
+   A cut is never made between a matmul and the instruction reading its wide
+   accumulator right after it, and only where every tensor crossing it
+   (produced before, read after; a view is re-made on the reading side from
+   its sources) can be a segment input: a range spanning fewer than 2^48
+   values (the exact limb check of ``WideInputChip``). A single instruction
+   above the budget makes a segment of its own.
 3. **Segment programs** (``Plan.segment_program``): segment ``i`` declares
    the weights it reads, the original inputs it reads (public ones public;
    a private or hashed one read by one segment keeps its visibility, read by
@@ -46,7 +46,7 @@ from zkvm.isa.errors import ZkvmError
 from zkvm.isa.ops import OPS
 
 #: smallest budget a plan accepts (bounds the number of segments a file can ask for)
-MIN_SEGMENT_ROWS = 16
+MIN_SEGMENT_ROWS = 16   # tiny: tests split small programs
 MAX_SEGMENT_ROWS = 1 << 40
 #: MACs per cost row of a matmul (the planner's tiles hold ~64-128 MACs per trace row)
 MACS_PER_ROW = 64

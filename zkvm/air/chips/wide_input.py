@@ -40,7 +40,7 @@ def n_limbs(span: int) -> int:
 
 @register
 class WideInputChip(InputChip):
-    """params: ``lo``, ``hi`` (any span below ``2^48``); limbs ``a`` of ``x - lo``, ``c`` of ``hi - x``."""
+    """params ``lo``, ``hi`` (span below 2^48); limbs ``a`` of ``x - lo``, ``c`` of ``hi - x``."""
 
     name = "input_wide"
 
