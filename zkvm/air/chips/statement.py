@@ -3,7 +3,8 @@
 ``build_statement(program)`` depends on the public program alone (so anyone
 can derive the verifying key; hidden weight values are never used): one chip
 per compute instruction (from the planner registered for its opcode), an
-``InputChip`` per private or hashed input, a ``PrivateWeightsChip`` table per
+``InputChip`` per private or hashed input (``WideInputChip`` when its range
+spans 2^16 values or more), a ``PrivateWeightsChip`` table per
 range of private/hashed weights, a ``ConstChip`` for public weights read
 through the bus, the hash tables of hashed tensors (``zkvm.air.chips.hashed``:
 a ``SaltChip`` and one ``Poseidon2Chip``), the range table when some chip
