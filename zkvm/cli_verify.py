@@ -99,6 +99,9 @@ def run(proof: str, program: str | None, key: str | None, security: str,
     from zkvm.segments.bundle import is_bundle
 
     if is_bundle(proof):
+        if zk is not None:
+            raise _Fail("--zk/--no-zk does not apply to a segmented proof (each segment's key "
+                        "is derived as its segment program says)")
         return run_bundle(proof, program, key, security, min_security)
     user_errors: tuple[type[BaseException], ...] = (KeyFileError, ProofFormatError, ValueError)
     if program is not None:
