@@ -177,13 +177,14 @@ def main() -> None:
                     row[f"{kind}_verify_{mode}_mib"] = r["peak_mib"]
         rows_out.append(row)
         print_table(rows_out)
+    fits = []
     if len(rows_out) >= 2:
         for kind in ("plain", "seg"):
             a0, b0, r2 = fit([r["macs"] for r in rows_out], [r[f"{kind}_s"] for r in rows_out])
             print(f"{kind}: time = {a0:.2f} s + {b0 * 1e6:.3f} s per million MACs (R^2 = {r2:.4f})")
-            rows_out.append({"fit": kind, "intercept_s": a0, "s_per_mmac": b0 * 1e6, "r2": r2})
+            fits.append({"fit": kind, "intercept_s": a0, "s_per_mmac": b0 * 1e6, "r2": r2})
     doc = {"security": a.security, "boundary": a.boundary, **seg, "rows": rows_out,
-           "load_avg": os.getloadavg()}
+           "fits": fits, "load_avg": os.getloadavg()}
     with open(a.out, "w") as fh:
         json.dump(doc, fh, indent=1)
     print(f"wrote {a.out}")
