@@ -70,7 +70,10 @@ class RayExecutor:
         self.ray = ray
         cpus = int(ray.cluster_resources().get("CPU", 1))
         self.max_in_flight = max_in_flight or max(2, 2 * cpus)
-        self._task = ray.remote(num_cpus=1)(_prove_remote)
+        # one CPU per task, and the prover's numba kernels use exactly that one
+        # (otherwise every worker would start a thread per core and oversubscribe)
+        self._task = ray.remote(num_cpus=1, runtime_env={"env_vars": {"NUMBA_NUM_THREADS": "1"}})(
+            _prove_remote)
 
     def run(self, jobs: Iterable) -> Iterator[bytes]:
         """Submit ``jobs`` (at most ``max_in_flight`` pending); yield proof bytes in job order."""
