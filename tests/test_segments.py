@@ -453,3 +453,18 @@ def test_cli_run_prove_in_segments_then_setup_and_verify(tmp_path):
         assert r.exit_code == 2 and "add --prove" in r.output
     finally:
         os.chdir(cwd)
+
+
+def test_failed_prover_leaves_no_partial_bundle(tmp_path):
+    prog, x = residual_mlp(12)
+    path = str(tmp_path / "f.proof")
+
+    def boom(i, inputs, salts):
+        if i == 2:
+            raise RuntimeError("worker lost")
+        return inputs, salts
+    with pytest.raises(RuntimeError):
+        prove_bundle(prog, x, path, SegmentParams(ROWS), "test", _segment=boom)
+    assert not os.path.exists(path)
+    with pytest.raises(SegmentError, match="missing"):
+        api.prove_segmented(prog, {}, path, segment_rows=ROWS, security="test")

@@ -26,6 +26,7 @@ Last comes a trailer map (what is only known once every segment is done).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any, Iterator
 
@@ -84,8 +85,10 @@ class BundleWriter:
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        if exc[0] is not None:
+        if exc[0] is not None:   # a failed prover leaves no partial bundle behind
             self._f.close()
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)
             return
         if not self._f.closed:
             self.close()

@@ -159,9 +159,15 @@ def prove_bundle(program, inputs: dict[str, Any], path: str, params: SegmentPara
     """
     from zkvm.fri.security import SecurityConfig
 
+    from zkvm.segments.plan import SegmentError
+
     rep = report if report is not None else BundleReport()
     sec_name = security if isinstance(security, str) else security.name
     SecurityConfig.preset(sec_name)
+    missing = [t.name for t in program.inputs if t.name not in inputs]
+    if missing:
+        raise SegmentError(f"inputs {missing} are missing (the program reads "
+                           f"{[t.name for t in program.inputs]})")
     t0 = time.perf_counter()
     pl = plan(program, params)
     rep.timings["split"] = time.perf_counter() - t0
