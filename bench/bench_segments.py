@@ -75,7 +75,7 @@ def child(task: dict) -> dict:
             out["segments"] = rep.n_segments
             out["max_cost"] = max(rep.costs)
         else:
-            proof = api.prove(prog, x, task["security"])
+            proof = api.prove(prog, x, task["security"], zk=task.get("zk"))
             with open(task["proof"], "wb") as f:
                 f.write(proof.to_bytes())
         out["seconds"] = time.perf_counter() - t0
@@ -137,6 +137,9 @@ def main() -> None:
     ap.add_argument("--security", default="standard")
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--no-verify", action="store_true")
+    ap.add_argument("--plain-zk", action="store_true",
+                    help="prove the unsegmented runs zero-knowledge (to compare with hashed "
+                         "boundaries, whose segments are); skips verification")
     ap.add_argument("--fit", action="store_true", help="fit the budget model instead")
     ap.add_argument("--ray", type=int, default=None, help="width: Ray speed-up run instead")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "segments.json"))
@@ -160,7 +163,8 @@ def main() -> None:
                 "boundary": a.boundary}
         plain, segd = [], []
         for _ in range(a.runs):
-            plain.append(run_child({**base, "do": "prove", "proof": f["proof"]}))
+            plain.append(run_child({**base, "do": "prove", "proof": f["proof"],
+                                    "zk": True if a.plain_zk else None}))
             segd.append(run_child({**base, "do": "prove", "proof": f["bundle"], **seg}))
         row = {"width": n, "params": b["params"], "macs": b["macs"],
                "plain_s": statistics.median(r["seconds"] for r in plain),
@@ -170,7 +174,7 @@ def main() -> None:
                "seg_peak_mib": statistics.median(r["peak_mib"] for r in segd),
                "seg_kib": segd[0]["bytes"] / 1024, "segments": segd[0]["segments"],
                "max_cost": segd[0]["max_cost"], "runs": a.runs}
-        if not a.no_verify:
+        if not a.no_verify and not a.plain_zk:
             run_child({**base, "do": "setup", "key": f["vk"]})
             from zkvm.segments.budget import rows_for_memory
 
@@ -191,7 +195,8 @@ def main() -> None:
             a0, b0, r2 = fit([r["macs"] for r in rows_out], [r[f"{kind}_s"] for r in rows_out])
             print(f"{kind}: time = {a0:.2f} s + {b0 * 1e6:.3f} s per million MACs (R^2 = {r2:.4f})")
             fits.append({"fit": kind, "intercept_s": a0, "s_per_mmac": b0 * 1e6, "r2": r2})
-    doc = {"security": a.security, "boundary": a.boundary, **seg, "rows": rows_out,
+    doc = {"security": a.security, "boundary": a.boundary, "plain_zk": a.plain_zk, **seg,
+           "rows": rows_out,
            "fits": fits, "load_avg": os.getloadavg()}
     with open(a.out, "w") as fh:
         json.dump(doc, fh, indent=1)
