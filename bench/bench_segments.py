@@ -141,6 +141,7 @@ def main() -> None:
                     help="prove the unsegmented runs zero-knowledge (to compare with hashed "
                          "boundaries, whose segments are); skips verification")
     ap.add_argument("--fit", action="store_true", help="fit the budget model instead")
+    ap.add_argument("--refit", action="store_true", help="with --fit: reuse the last points")
     ap.add_argument("--ray", type=int, default=None, help="width: Ray speed-up run instead")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "segments.json"))
     a = ap.parse_args()
@@ -178,7 +179,8 @@ def main() -> None:
             run_child({**base, "do": "setup", "key": f["vk"]})
             from zkvm.segments.budget import rows_for_memory
 
-            seg_rows = a.rows or rows_for_memory(a.max_memory, b["params"])
+            seg_rows = a.rows or rows_for_memory(a.max_memory, b["params"],
+                                                 a.boundary == "hashed")
             run_child({**base, "do": "setup", "key": f["bvk"], "rows": seg_rows})
             for kind, proof, key in (("plain", f["proof"], f["vk"]), ("seg", f["bundle"],
                                                                       f["bvk"])):
@@ -224,7 +226,19 @@ def print_table(rows: list[dict]) -> None:
 
 
 def run_fit(a, tmp: str) -> None:
-    """Peak RSS against the largest segment's cost rows (the budget model)."""
+    """Peak RSS against the largest segment's cost rows (the budget model).
+
+    Public boundaries: least squares of peak on (1, parameters, rows). Hashed
+    boundaries: the zero-knowledge per-row constant alone, with the public
+    fit's base and per-parameter terms (``zkvm.segments.budget``), on the runs
+    with more than one segment (a single segment has no boundary and is not
+    zero-knowledge). ``--refit`` reuses the points of the last run's JSON.
+    """
+    out = a.out.replace("segments.json", "segments_fit.json")
+    if a.refit:
+        with open(out) as fh:
+            pts = json.load(fh)["points"]
+        return _fit_points(a, pts, out)
     pts, params = [], {}
     for n, rows in ((1024, 4096), (1024, 16384), (2048, 16384), (2048, 65536), (2048, 131072)):
         f = {k: os.path.join(tmp, f"{n}.{k}") for k in ("zkvm", "npy", "bundle")}
@@ -238,17 +252,35 @@ def run_fit(a, tmp: str) -> None:
         print(f"width {n} rows {rows}: largest segment {r['max_cost']} cost rows, "
               f"{r['segments']} segments, peak {r['peak_mib']:.0f} MiB, {r['seconds']:.1f} s",
               flush=True)
+    _fit_points(a, pts, out)
+
+
+def _fit_points(a, pts: list[dict], out: str) -> None:
     import numpy as np
 
-    m = np.array([[1.0, p["params"], p["max_cost"]] for p in pts])
+    from zkvm.segments import budget
+
     y = np.array([p["peak_mib"] * 2**20 for p in pts])
-    c = np.linalg.lstsq(m, y, rcond=None)[0]
-    r2 = 1 - float(((y - m @ c) ** 2).sum() / ((y - y.mean()) ** 2).sum())
-    print(f"peak = {c[0] / 2**20:.0f} MiB + {c[1]:.1f} bytes per parameter + {c[2]:.0f} bytes "
-          f"per cost row of the largest segment (R^2 = {r2:.4f})")
-    with open(a.out.replace("segments.json", "segments_fit.json"), "w") as fh:
-        json.dump({"points": pts, "base_bytes": c[0], "bytes_per_param": c[1],
-                   "bytes_per_row": c[2], "r2": r2, "security": a.security,
+    if a.boundary == "hashed":
+        keep = [i for i, p in enumerate(pts) if p["segments"] > 1]
+        r = np.array([pts[i]["max_cost"] for i in keep], dtype=float)
+        rest = y[keep] - budget.BASE_BYTES - budget.BYTES_PER_PARAM * np.array(
+            [pts[i]["params"] for i in keep], dtype=float)
+        per_row = float((r * rest).sum() / (r * r).sum())
+        pred = per_row * r
+        r2 = 1 - float(((rest - pred) ** 2).sum() / ((rest - rest.mean()) ** 2).sum())
+        c = [budget.BASE_BYTES, budget.BYTES_PER_PARAM, per_row]
+        print(f"zero-knowledge segments: {per_row:.0f} bytes per cost row over the public base "
+              f"and per-parameter terms ({len(keep)} multi-segment runs, R^2 = {r2:.4f})")
+    else:
+        m = np.array([[1.0, p["params"], p["max_cost"]] for p in pts])
+        c = np.linalg.lstsq(m, y, rcond=None)[0]
+        r2 = 1 - float(((y - m @ c) ** 2).sum() / ((y - y.mean()) ** 2).sum())
+        print(f"peak = {c[0] / 2**20:.0f} MiB + {c[1]:.1f} bytes per parameter + {c[2]:.0f} "
+              f"bytes per cost row of the largest segment (R^2 = {r2:.4f})")
+    with open(out, "w") as fh:
+        json.dump({"points": pts, "base_bytes": float(c[0]), "bytes_per_param": float(c[1]),
+                   "bytes_per_row": float(c[2]), "r2": r2, "security": a.security,
                    "boundary": a.boundary}, fh, indent=1)
 
 

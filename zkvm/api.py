@@ -271,8 +271,9 @@ def segment_params(program, segment_rows: int | None = None, max_memory: int | s
         raise SegmentError("give exactly one of segment_rows and max_memory")
     if boundary == "auto":
         boundary = "hashed" if program.has_hidden else "public"
-    rows = segment_rows if segment_rows is not None else rows_for_memory(max_memory,
-                                                                          program.n_params)
+    zk = boundary == "hashed" or program.has_hidden
+    rows = segment_rows if segment_rows is not None else rows_for_memory(
+        max_memory, program.n_params, zk)
     return SegmentParams(int(rows), boundary)
 
 

@@ -12,7 +12,8 @@ then the largest segment's tables), with the three constants fitted by least
 squares on the ``standard`` preset over the MLP family 784->N->N->10 and
 several budgets (``python bench/bench_segments.py --fit``, peak = the child
 process's maximum RSS, which includes the interpreter, numba and the
-program file's loading).
+program file's loading). Zero-knowledge segments (hashed boundaries, or
+private/hashed inputs and outputs) have their own per-row constant.
 ``rows_for_memory`` inverts the model with a safety margin (``MARGIN``) and
 never goes below the planner's minimum. The constants depend on the preset
 (blowup), on the tile the matmul planner picks and on the host's allocator,
@@ -30,6 +31,9 @@ from zkvm.segments.plan import MAX_SEGMENT_ROWS, MIN_SEGMENT_ROWS, SegmentError
 BASE_BYTES = 202 * 2**20
 BYTES_PER_PARAM = 46
 BYTES_PER_ROW = 15800
+#: zero-knowledge segments (randomised traces are twice as tall): fitted with
+#: ``--fit --boundary hashed`` on the same runs
+BYTES_PER_ROW_ZK = 31200
 MARGIN = 0.9
 
 _UNITS = {"": 1, "b": 1, "k": 2**10, "kb": 10**3, "kib": 2**10, "m": 2**20, "mb": 10**6,
@@ -47,26 +51,30 @@ def parse_size(text: int | str) -> int:
     return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
 
 
-def rows_for_memory(budget: int | str, n_params: int = 0) -> int:
+def rows_for_memory(budget: int | str, n_params: int = 0, zk: bool = False) -> int:
     """The segment rows whose modelled peak fits ``MARGIN`` of ``budget`` bytes.
 
     Args:
         budget: bytes, or a size such as ``"2GiB"``.
         n_params: the program's parameter count (its resident share).
+        zk: the segments are zero-knowledge (hashed boundaries or hidden values):
+            their tables are taller (``BYTES_PER_ROW_ZK``).
 
     Raises:
         SegmentError: a budget below what one smallest segment needs.
     """
     b = parse_size(budget)
+    per_row = BYTES_PER_ROW_ZK if zk else BYTES_PER_ROW
     fixed = BASE_BYTES + BYTES_PER_PARAM * n_params
-    rows = int((b * MARGIN - fixed) / BYTES_PER_ROW)
+    rows = int((b * MARGIN - fixed) / per_row)
     if rows < MIN_SEGMENT_ROWS:
-        need = (fixed + BYTES_PER_ROW * MIN_SEGMENT_ROWS) / MARGIN
+        need = (fixed + per_row * MIN_SEGMENT_ROWS) / MARGIN
         raise SegmentError(f"a memory budget of {b / 2**20:.0f} MiB is below what the prover "
                            f"needs for the smallest segment (~{need / 2**20:.0f} MiB)")
     return min(rows, MAX_SEGMENT_ROWS)
 
 
-def modelled_peak(segment_rows: int, n_params: int = 0) -> int:
+def modelled_peak(segment_rows: int, n_params: int = 0, zk: bool = False) -> int:
     """The model's peak bytes for a largest segment of ``segment_rows`` cost rows."""
-    return int(BASE_BYTES + BYTES_PER_PARAM * n_params + BYTES_PER_ROW * segment_rows)
+    per_row = BYTES_PER_ROW_ZK if zk else BYTES_PER_ROW
+    return int(BASE_BYTES + BYTES_PER_PARAM * n_params + per_row * segment_rows)
