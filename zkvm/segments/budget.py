@@ -28,9 +28,9 @@ import re
 from zkvm.segments.plan import MAX_SEGMENT_ROWS, MIN_SEGMENT_ROWS, SegmentError
 
 #: fitted by bench/bench_segments.py --fit (see docs/segments.md for the run)
-BASE_BYTES = 202 * 2**20
-BYTES_PER_PARAM = 46
-BYTES_PER_ROW = 15800
+BASE_BYTES = 203 * 2**20
+BYTES_PER_PARAM = 46.3
+BYTES_PER_ROW = 15801
 #: zero-knowledge segments (randomised traces are twice as tall): fitted with
 #: ``--fit --boundary hashed`` on the same runs
 BYTES_PER_ROW_ZK = 31200
