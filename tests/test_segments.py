@@ -468,3 +468,25 @@ def test_failed_prover_leaves_no_partial_bundle(tmp_path):
     assert not os.path.exists(path)
     with pytest.raises(SegmentError, match="missing"):
         api.prove_segmented(prog, {}, path, segment_rows=ROWS, security="test")
+
+
+def test_output_that_is_a_view_is_made_in_its_last_segment(tmp_path):
+    """A program ending with a reshape (a view): its sources cross to the segment making it."""
+    prog0, x = residual_mlp(13)
+    b = Builder()
+    for t in prog0.tensors.values():
+        if t.kind == "input":
+            b.input(t.name, t.shape, t.bits, t.scale, t.visibility, t.value_range)
+        elif t.kind == "weight":
+            b.weight(t.name, prog0.weights[t.name], t.bits, t.scale)
+    for ins in prog0.instructions:
+        b.instruction(ins.op, ins.inputs, ins.output, ins.attrs,
+                      bits=prog0.tensors[ins.output].bits)
+    b.emit("reshape", ["y"], "y10", {"shape": [10]})
+    b.output("y10")
+    prog = b.build()
+    path = str(tmp_path / "v.proof")
+    rep = api.prove_segmented(prog, x, path, segment_rows=ROWS, security="test", seed=b"v")
+    assert rep.n_segments >= 3
+    res = api.verify_segmented(path, program=prog, security="test")
+    assert res["outputs"]["y10"].tolist() == execute(prog, x).outputs["y10"].tolist()

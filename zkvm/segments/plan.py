@@ -380,21 +380,38 @@ def plan(program, params: SegmentParams) -> Plan:
         for k in seg.instructions:
             first[ins[k].output] = seg.index
     producer = {name: first[name] for name in producer}
+    # an output that is a view (e.g. a final reshape) is made in the segment that computes
+    # the last of its sources; sources computed earlier cross into it like any boundary
+    view_outs: dict[int, list[str]] = {}
+    for o in fine.outputs:
+        if not is_view[prod[o]]:
+            continue
+        acc: set = set()
+        vs: set = set()
+        sources(o, n, acc, vs)
+        made_in = [first[s] for s in acc if s in first]
+        seg = segments[max(made_in)] if made_in else segments[-1]
+        seg.views = sorted(set(seg.views) | vs)
+        have = {name for _, name in seg.reads} | {ins[k].output for k in seg.instructions}
+        for name in fine.tensors:
+            if name in acc and name not in have:
+                t = fine.tensors[name]
+                role = t.kind if t.kind in ("weight", "input") else "boundary"
+                seg.reads.append((role, name))
+                if role == "input":
+                    input_users.setdefault(name, set()).add(seg.index)
+                elif role == "boundary":
+                    producer.setdefault(name, first[name])
+        view_outs.setdefault(seg.index, []).append(o)
     outs = set(fine.outputs)
     for seg in segments:
-        made = {ins[k].output for k in seg.instructions}
+        made = {ins[k].output for k in seg.instructions} | set(view_outs.get(seg.index, []))
         for name in fine.tensors:
             if name in made and (name in outs or name in producer):
                 seg.writes.append(("output" if name in outs else "boundary", name))
         if not seg.writes:
             raise SegmentError(f"segment {seg.index + 1} computes nothing that is used later "
                                "(dead instructions); remove them from the program")
-        if any(o in made and OPS[ins[prod[o]].op].view for o in outs):
-            raise SegmentError("a program output that is a view cannot end a segment")
-    for o in fine.outputs:
-        if OPS[ins[prod[o]].op].view:
-            raise SegmentError(f"output {o!r} is a view (reshape/slice/...): segmented proofs "
-                               "need outputs computed by an instruction")
     shared = {name for name, users in input_users.items()
               if len(users) > 1 and fine.tensors[name].visibility != "public"}
     if params.boundary == "public" and program.has_hidden:
