@@ -87,6 +87,8 @@ def check_chain(header: dict, chain: list[dict], io: dict, pairs: Iterator[tuple
     n = 0
     for i, (vk, data) in enumerate(pairs):
         n += 1
+        if i >= len(chain):
+            raise BoundaryMismatch(f"more segment proofs than the {len(chain)} segments")
         proof = StarkProof.from_bytes(data)
         outs = api.verify(proof, vk, security=security, min_bits=min_bits)
         pub_in = proof.public.meta["inputs"]
