@@ -54,8 +54,8 @@ def prove_segmented_and_write(prog, ints: dict, security: str, proof_path: str |
     typer.echo(f"  largest segment {max(rep.costs)} cost rows; slowest {max(rep.seconds):.2f} s")
     typer.echo(f"wrote {path} ({size / 1024:.1f} KiB, a bundle of {rep.n_segments} proofs)")
     typer.echo(f"verify with: zkvm verify {path} --program PROGRAM (or --key from zkvm setup "
-               f"PROGRAM -o KEY --segment-rows {params.segment_rows}"
-               + (" --boundary public" if params.boundary == "public" else "") + ")")
+               f"PROGRAM -o KEY --segment-rows {params.segment_rows} --boundary {params.boundary}"
+               f" --security {security})")
     if rep.salts:
         from types import SimpleNamespace
 
