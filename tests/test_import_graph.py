@@ -37,7 +37,7 @@ LAYERS: dict[str, int] = {
     "air": 5, "runtime": 5, "io": 5,
     "stark": 6, "air.chips": 6, "assembler": 6,
     "api": 7,
-    "onchain": 8,
+    "onchain": 8, "segments": 8,
     "examples": 9,
     "cli": 10,
 }

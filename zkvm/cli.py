@@ -101,6 +101,14 @@ def run(
                                 "program with private or hashed weights"),
     salts: str = typer.Option(None, "--salts", help="JSON salts of hashed inputs/outputs (e.g. "
                               "an earlier PROOF.open.json); default: fresh random salts"),
+    segment_rows: int = typer.Option(None, "--segment-rows", help="prove in segments of at most "
+                                     "this many cost rows; one bundle proof (docs/segments.md)"),
+    max_memory: str = typer.Option(None, "--max-memory", help="prove in segments sized for this "
+                                   "prover memory, e.g. 2GiB (docs/segments.md)"),
+    boundary: str = typer.Option("auto", "--boundary", help="segment boundaries: hashed | public "
+                                 "| auto (public only when nothing is private or hashed)"),
+    cluster: str = typer.Option(None, "--cluster", help="prove segments on Ray: auto (a local "
+                                "Ray) or ray://host:port (needs zkvm[cluster])"),
 ) -> None:
     """Execute a program on inputs and print the outputs as floats (and prove it with --prove)."""
     from .io import quantize_inputs, read_real_inputs, write_outputs
@@ -129,8 +137,16 @@ def run(
     if output:
         write_outputs(output, prog, ex.values)
         typer.echo(f"wrote {output}")
-    if prove:
+    del ex, ref   # proving re-executes; do not keep a whole run's values alive meanwhile
+    if prove and (segment_rows or max_memory or cluster):
+        from .cli_segments import prove_segmented_and_write
+
+        prove_segmented_and_write(prog, ints, security, proof, segment_rows, max_memory,
+                                  boundary, cluster, salts_path=salts)
+    elif prove:
         cli_prove.prove_and_write(prog, ints, security, proof, salts_path=salts)
+    elif segment_rows or max_memory or cluster:
+        fail("--segment-rows, --max-memory and --cluster apply to proving: add --prove")
 
 
 @app.command()

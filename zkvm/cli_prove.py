@@ -135,13 +135,26 @@ def setup(
     out: str = typer.Option(..., "-o", "--output", help="verifying key file to write"),
     security: str = typer.Option("standard", help="test | standard | high | proven | onchain"),
     zk: bool = typer.Option(None, "--zk/--no-zk", help="default: on when an input is private"),
+    segment_rows: int = typer.Option(None, "--segment-rows", help="the bundle key of proofs made "
+                                     "with zkvm run --prove --segment-rows N (docs/segments.md)"),
+    boundary: str = typer.Option("auto", "--boundary", help="with --segment-rows: hashed | "
+                                 "public | auto, as given to zkvm run"),
 ) -> None:
     """Derive the verifying key of a program (anyone can recompute it)."""
     import zkvm.api as api
+    import zkvm.segments.api as segapi
     from zkvm.assembler import load_program
 
     prog = load_program(program)
     t0 = time.perf_counter()
+    if segment_rows is not None:
+        if zk is not None:
+            fail("--zk/--no-zk does not apply to a bundle key (each segment's key is derived)")
+        n = segapi.setup_segmented(prog, out, segment_rows=segment_rows, boundary=boundary,
+                                security=_security(security).name)
+        typer.echo(f"wrote bundle key {out} ({n} segment keys) for program "
+                   f"{prog.digest_hex[:16]}… in {time.perf_counter() - t0:.2f} s")
+        return
     key = api.setup(prog, _security(security), zk=zk)
     data = key.vk.to_bytes()
     _write(out, data, "verifying key")

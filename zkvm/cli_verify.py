@@ -110,6 +110,13 @@ def run(proof: str, program: str | None, key: str | None, security: str,
         cfg = SecurityConfig.preset(security)
     except ValueError as e:
         raise _Fail(str(e)) from None
+    from zkvm.segments.bundle import is_bundle
+
+    if is_bundle(proof):
+        if zk is not None:
+            raise _Fail("--zk/--no-zk does not apply to a segmented proof (each segment's key "
+                        "is derived as its segment program says)")
+        return run_bundle(proof, program, key, security, min_security)
     # the stark errors are listed until they derive from ZkvmUserError (zkvm/stark/, issue 15)
     user_errors: tuple[type[BaseException], ...] = (ZkvmUserError, KeyFileError)
     try:
@@ -157,4 +164,60 @@ def run(proof: str, program: str | None, key: str | None, security: str,
              f"key {vk.tables_digest().hex()[:16]}…, not checked against a program "
              f"(pass --program)")
     print(f"proof valid ({vk.security.name} security, {whose}) verified in {ms:.1f} ms")
+    return 0
+
+
+def run_bundle(proof: str, program: str | None, key: str | None, security: str,
+               min_security: float | None) -> int:
+    """``zkvm verify`` of a segmented proof (a bundle; docs/segments.md): streamed per segment.
+
+    With ``--program`` the segment keys are derived from the program, one at a
+    time; with ``--key`` they are read from a bundle key (``zkvm setup
+    --segment-rows``). Giving both checks the key is the program's split.
+    """
+    import numpy as np
+
+    import zkvm.air.chips  # noqa: F401  (registers the chips)
+    import zkvm.segments.api as segapi
+    from zkvm.segments.bundle import KEY_MAGIC, is_bundle
+    from zkvm.stark.errors import ProofFormatError, VerificationError
+    from zkvm.stark.keys import KeyFileError
+
+    if key is not None and not is_bundle(key, KEY_MAGIC):
+        raise _Fail(f"{proof} is a segmented proof (a bundle): its key is a bundle key made by "
+                    "zkvm setup PROGRAM --segment-rows N (or verify with --program)")
+    # the stark errors are listed until they derive from ZkvmUserError (zkvm/stark/, issue 15)
+    user_errors: tuple[type[BaseException], ...] = (ZkvmUserError, KeyFileError)
+    t0 = time.perf_counter()
+    try:
+        prog = None
+        if program is not None:
+            from zkvm.assembler import load_program
+
+            prog = load_program(program)
+        if key is not None:
+            if prog is not None:   # both: the key must be the program's split
+                from zkvm.segments.verify import check_key_matches
+
+                check_key_matches(key, prog, security)
+            res = segapi.verify_segmented(proof, key=key, security=security, min_bits=min_security)
+        else:
+            res = segapi.verify_segmented(proof, program=prog, security=security,
+                                       min_bits=min_security)
+    except ProofFormatError as e:
+        raise _Fail(str(e)) from None
+    except VerificationError as e:
+        print(f"INVALID proof: {type(e).__name__}: {e}", file=sys.stderr)
+        return 1
+    except user_errors as e:
+        raise _Fail(str(e)) from None
+    ms = (time.perf_counter() - t0) * 1e3
+    for name, v in res["outputs"].items():
+        scale = res.get("scales", {}).get(name, 0)
+        v = v.astype(np.float64) / 2.0 ** scale
+        print(f"{name} = {np.array2string(v, precision=6, separator=', ', threshold=64)}")
+    for name, h in res["digests"].items():
+        print(f"hashed {name}: digest {h}")
+    print(f"proof valid ({security} security, {res['n_segments']} segments, program "
+          f"{res['program'].hex()[:16]}…) verified in {ms:.1f} ms")
     return 0

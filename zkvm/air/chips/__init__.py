@@ -4,4 +4,4 @@ Importing this package registers every chip (for the verifier's registry)
 and every planner (for ``statement.build_statement``).
 """
 
-from zkvm.air.chips import divide, elementwise, lut, matmul, maximum, memory, poseidon2, private_weights, reduce_sum, relu  # noqa: F401
+from zkvm.air.chips import divide, elementwise, lut, matmul, maximum, memory, poseidon2, private_weights, reduce_sum, relu, wide_input  # noqa: F401

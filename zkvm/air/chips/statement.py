@@ -3,7 +3,8 @@
 ``build_statement(program)`` depends on the public program alone (so anyone
 can derive the verifying key; hidden weight values are never used): one chip
 per compute instruction (from the planner registered for its opcode), an
-``InputChip`` per private or hashed input, a ``PrivateWeightsChip`` table per
+``InputChip`` per private or hashed input (``WideInputChip`` when its range
+spans 2^16 values or more), a ``PrivateWeightsChip`` table per
 range of private/hashed weights, a ``ConstChip`` for public weights read
 through the bus, the hash tables of hashed tensors (``zkvm.air.chips.hashed``:
 a ``SaltChip`` and one ``Poseidon2Chip``), the range table when some chip
@@ -146,12 +147,17 @@ def build_statement(program, zk: bool | None = None) -> VmStatement:
         if t.visibility == "public":
             inputs_meta.append((t, addrs))
             continue
-        if t.hi - t.lo >= (1 << 16):
-            raise StatementError(
-                f"private input {t.name!r} ({t.type_str}) is wider than 16 bits; declare it "
-                "i16 or narrower (or give it a value range)")
-        c = InputChip(ctx.log_height(t.size), {"lo": t.lo, "hi": t.hi},
-                      {"addr": addrs, "write_addrs": addrs})
+        cls = InputChip
+        if t.hi - t.lo >= (1 << 16):  # exact limb check (zkvm.air.chips.wide_input)
+            from zkvm.air.chips.wide_input import MAX_SPAN_BITS, WideInputChip
+
+            if t.hi - t.lo >= (1 << MAX_SPAN_BITS):
+                raise StatementError(
+                    f"private input {t.name!r} ({t.type_str}) spans {MAX_SPAN_BITS} bits or "
+                    "more; declare it narrower (or give it a value range)")
+            cls = WideInputChip
+        c = cls(ctx.log_height(t.size), {"lo": t.lo, "hi": t.hi},
+                {"addr": addrs, "write_addrs": addrs})
         c.source = t.name
         chips.append(c)
         inputs_meta.append((t, addrs))

@@ -1,0 +1,315 @@
+"""Segmented proving: time, peak memory, proof size and verification, per model size.
+
+    python bench/bench_segments.py                       # MLP 784->N->N->10, N = 512..2048
+    python bench/bench_segments.py --widths 512,1024,2048,4096 --max-memory 2GiB
+    python bench/bench_segments.py --fit                 # refit zkvm/segments/budget.py
+    python bench/bench_segments.py --ray 1024            # 2-worker local Ray vs one process
+
+Every run is a fresh child process (``--child``), so its peak RSS
+(``ru_maxrss``: interpreter, numba, the program and the prover) is the run's
+own. For each width the unsegmented and segmented runs alternate
+(``--runs`` times; medians), which keeps ratios fair on a shared, noisy
+machine. Verification is measured the way ``zkvm verify`` does it: with
+``--program`` (the key derived from the program file) and with ``--key``
+(a key file; streamed per segment for a bundle). The cost-linearity fit is
+least squares of time on MACs across the widths. Writes
+bench/results/segments.json (and segments_fit.json / segments_ray.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+
+def model(n: int):
+    from bench.models import mlp_net
+
+    return mlp_net(f"mlp{n}", [n, n], 14, f"MLP 784->{n}->{n}->10")
+
+
+def child(task: dict) -> dict:
+    """One measured run (in its own process)."""
+    import zkvm.api as api
+    import zkvm.segments.api as segapi
+    from zkvm.isa.program import Program
+
+    out: dict = {}
+    t0 = time.perf_counter()
+    if task["do"] == "build":
+        m = model(task["n"])
+        m.program.save(task["program"])
+        import numpy as np
+
+        np.save(task["input"], m.inputs["x"])
+        out["macs"] = m.macs
+        out["params"] = m.n_params
+    elif task["do"] == "prove":
+        import numpy as np
+
+        prog = Program.load(task["program"])
+        x = {"x": np.load(task["input"])}
+        if task.get("warm"):   # a running cluster and one untimed run (workers import, load JIT)
+            if task.get("cluster"):
+                import ray
+
+                ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+            segapi.prove_segmented(prog, x, task["proof"], segment_rows=task.get("rows"),
+                                max_memory=task.get("max_memory"), boundary=task["boundary"],
+                                security=task["security"], cluster=task.get("cluster"))
+        t0 = time.perf_counter()
+        if task.get("rows") or task.get("max_memory"):
+            rep = segapi.prove_segmented(prog, x, task["proof"], segment_rows=task.get("rows"),
+                                      max_memory=task.get("max_memory"),
+                                      boundary=task["boundary"], security=task["security"],
+                                      cluster=task.get("cluster"))
+            out["segments"] = rep.n_segments
+            out["max_cost"] = max(rep.costs)
+        else:
+            proof = api.prove(prog, x, task["security"], zk=task.get("zk"))
+            with open(task["proof"], "wb") as f:
+                f.write(proof.to_bytes())
+        out["seconds"] = time.perf_counter() - t0
+        out["bytes"] = os.path.getsize(task["proof"])
+    elif task["do"] == "setup":
+        prog = Program.load(task["program"])
+        if task.get("rows"):
+            segapi.setup_segmented(prog, task["key"], segment_rows=task["rows"],
+                                boundary=task["boundary"], security=task["security"])
+        else:
+            with open(task["key"], "wb") as f:
+                f.write(api.setup(prog, task["security"]).vk.to_bytes())
+    elif task["do"] == "verify":
+        from zkvm import cli_verify
+
+        args = [task["proof"], "--security", task["security"]]
+        args += ["--program", task["program"]] if task["mode"] == "program" else \
+            ["--key", task["key"]]
+        t0 = time.perf_counter()
+        import contextlib
+        import io
+
+        with contextlib.redirect_stdout(io.StringIO()):
+            rc = cli_verify.main(args)
+        if rc != 0:
+            raise SystemExit(f"verification failed ({rc})")
+        out["seconds"] = time.perf_counter() - t0
+    out["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out
+
+
+def run_child(task: dict) -> dict:
+    r = subprocess.run([sys.executable, __file__, "--child", json.dumps(task)],
+                       capture_output=True, text=True, cwd=ROOT)
+    if r.returncode != 0:
+        raise RuntimeError(f"child {task['do']} failed:\n{r.stderr[-3000:]}")
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def fit(xs: list[float], ys: list[float]) -> tuple[float, float, float]:
+    """Least squares ``y = a + b x``; returns (a, b, R^2)."""
+    n = len(xs)
+    mx, my = sum(xs) / n, sum(ys) / n
+    sxx = sum((x - mx) ** 2 for x in xs)
+    b = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx if sxx else 0.0
+    a = my - b * mx
+    ss = sum((y - my) ** 2 for y in ys)
+    res = sum((y - a - b * x) ** 2 for x, y in zip(xs, ys))
+    return a, b, (1 - res / ss) if ss else 1.0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--widths", default="512,1024,2048")
+    ap.add_argument("--rows", type=int, default=None, help="segment rows (else --max-memory)")
+    ap.add_argument("--max-memory", default="2GiB")
+    ap.add_argument("--boundary", default="auto", help="hashed | public | auto")
+    ap.add_argument("--security", default="standard")
+    ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--no-verify", action="store_true")
+    ap.add_argument("--plain-zk", action="store_true",
+                    help="prove the unsegmented runs zero-knowledge (to compare with hashed "
+                         "boundaries, whose segments are); skips verification")
+    ap.add_argument("--fit", action="store_true", help="fit the budget model instead")
+    ap.add_argument("--refit", action="store_true", help="with --fit: reuse the last points")
+    ap.add_argument("--ray", type=int, default=None, help="width: Ray speed-up run instead")
+    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "segments.json"))
+    a = ap.parse_args()
+    if a.child:
+        print(json.dumps(child(json.loads(a.child))))
+        return
+    os.makedirs(os.path.dirname(a.out), exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix="bench_segments_")
+    if a.fit:
+        return run_fit(a, tmp)
+    if a.ray:
+        return run_ray(a, tmp)
+    rows_out = []
+    seg = {"rows": a.rows} if a.rows else {"max_memory": a.max_memory}
+    for n in [int(w) for w in a.widths.split(",")]:
+        f = {k: os.path.join(tmp, f"{n}.{k}") for k in ("zkvm", "npy", "proof", "bundle", "vk",
+                                                         "bvk")}
+        b = run_child({"do": "build", "n": n, "program": f["zkvm"], "input": f["npy"]})
+        base = {"program": f["zkvm"], "input": f["npy"], "security": a.security,
+                "boundary": a.boundary}
+        plain, segd = [], []
+        for _ in range(a.runs):
+            plain.append(run_child({**base, "do": "prove", "proof": f["proof"],
+                                    "zk": True if a.plain_zk else None}))
+            segd.append(run_child({**base, "do": "prove", "proof": f["bundle"], **seg}))
+        row = {"width": n, "params": b["params"], "macs": b["macs"],
+               "plain_s": statistics.median(r["seconds"] for r in plain),
+               "plain_peak_mib": statistics.median(r["peak_mib"] for r in plain),
+               "plain_kib": plain[0]["bytes"] / 1024,
+               "seg_s": statistics.median(r["seconds"] for r in segd),
+               "seg_peak_mib": statistics.median(r["peak_mib"] for r in segd),
+               "seg_kib": segd[0]["bytes"] / 1024, "segments": segd[0]["segments"],
+               "max_cost": segd[0]["max_cost"], "runs": a.runs}
+        if not a.no_verify and not a.plain_zk:
+            run_child({**base, "do": "setup", "key": f["vk"]})
+            from zkvm.segments.budget import rows_for_memory
+
+            seg_rows = a.rows or rows_for_memory(a.max_memory, b["params"],
+                                                 a.boundary == "hashed")
+            run_child({**base, "do": "setup", "key": f["bvk"], "rows": seg_rows})
+            for kind, proof, key in (("plain", f["proof"], f["vk"]), ("seg", f["bundle"],
+                                                                      f["bvk"])):
+                for mode in ("program", "key"):
+                    r = run_child({**base, "do": "verify", "mode": mode, "proof": proof,
+                                   "key": key})
+                    row[f"{kind}_verify_{mode}_s"] = r["seconds"]
+                    row[f"{kind}_verify_{mode}_mib"] = r["peak_mib"]
+        rows_out.append(row)
+        print_table(rows_out)
+    fits = []
+    if len(rows_out) >= 2:
+        for kind in ("plain", "seg"):
+            a0, b0, r2 = fit([r["macs"] for r in rows_out], [r[f"{kind}_s"] for r in rows_out])
+            print(f"{kind}: time = {a0:.2f} s + {b0 * 1e6:.3f} s per million MACs (R^2 = {r2:.4f})")
+            fits.append({"fit": kind, "intercept_s": a0, "s_per_mmac": b0 * 1e6, "r2": r2})
+    doc = {"security": a.security, "boundary": a.boundary, "plain_zk": a.plain_zk, **seg,
+           "rows": rows_out,
+           "fits": fits, "load_avg": os.getloadavg()}
+    with open(a.out, "w") as fh:
+        json.dump(doc, fh, indent=1)
+    print(f"wrote {a.out}")
+
+
+def print_table(rows: list[dict]) -> None:
+    print("| width | params | MACs | plain s | seg s | ratio | plain peak MiB | seg peak MiB | "
+          "segs | plain KiB | bundle KiB | verify --program plain/seg s (MiB) | "
+          "verify --key plain/seg s (MiB) |")
+    print("|" + " --- |" * 13)
+    for r in rows:
+        v = ""
+        for mode in ("program", "key"):
+            if f"plain_verify_{mode}_s" in r:
+                pv, sv = f"plain_verify_{mode}", f"seg_verify_{mode}"
+                v += (f" {r[pv + '_s']:.2f} / {r[sv + '_s']:.2f} "
+                      f"({r[pv + '_mib']:.0f} / {r[sv + '_mib']:.0f}) |")
+            else:
+                v += " - |"
+        print(f"| {r['width']} | {r['params']:,} | {r['macs']:,} | {r['plain_s']:.2f} | "
+              f"{r['seg_s']:.2f} | {r['seg_s'] / r['plain_s']:.2f} | {r['plain_peak_mib']:.0f} | "
+              f"{r['seg_peak_mib']:.0f} | {r['segments']} | {r['plain_kib']:.0f} | "
+              f"{r['seg_kib']:.0f} |{v}", flush=True)
+
+
+def run_fit(a, tmp: str) -> None:
+    """Peak RSS against the largest segment's cost rows (the budget model).
+
+    Public boundaries: least squares of peak on (1, parameters, rows). Hashed
+    boundaries: the zero-knowledge per-row constant alone, with the public
+    fit's base and per-parameter terms (``zkvm.segments.budget``), on the runs
+    with more than one segment (a single segment has no boundary and is not
+    zero-knowledge). ``--refit`` reuses the points of the last run's JSON.
+    """
+    out = a.out.replace("segments.json", "segments_fit.json")
+    if a.refit:
+        with open(out) as fh:
+            pts = json.load(fh)["points"]
+        return _fit_points(a, pts, out)
+    pts, params = [], {}
+    for n, rows in ((1024, 4096), (1024, 16384), (2048, 16384), (2048, 65536), (2048, 131072)):
+        f = {k: os.path.join(tmp, f"{n}.{k}") for k in ("zkvm", "npy", "bundle")}
+        if n not in params:
+            params[n] = run_child({"do": "build", "n": n, "program": f["zkvm"],
+                                   "input": f["npy"]})["params"]
+        r = run_child({"do": "prove", "program": f["zkvm"], "input": f["npy"],
+                       "proof": f["bundle"], "rows": rows, "boundary": a.boundary,
+                       "security": a.security})
+        pts.append({"width": n, "rows": rows, "params": params[n], **r})
+        print(f"width {n} rows {rows}: largest segment {r['max_cost']} cost rows, "
+              f"{r['segments']} segments, peak {r['peak_mib']:.0f} MiB, {r['seconds']:.1f} s",
+              flush=True)
+    _fit_points(a, pts, out)
+
+
+def _fit_points(a, pts: list[dict], out: str) -> None:
+    import numpy as np
+
+    from zkvm.segments import budget
+
+    y = np.array([p["peak_mib"] * 2**20 for p in pts])
+    if a.boundary == "hashed":
+        keep = [i for i, p in enumerate(pts) if p["segments"] > 1]
+        r = np.array([pts[i]["max_cost"] for i in keep], dtype=float)
+        rest = y[keep] - budget.BASE_BYTES - budget.BYTES_PER_PARAM * np.array(
+            [pts[i]["params"] for i in keep], dtype=float)
+        per_row = float((r * rest).sum() / (r * r).sum())
+        pred = per_row * r
+        r2 = 1 - float(((rest - pred) ** 2).sum() / ((rest - rest.mean()) ** 2).sum())
+        c = [budget.BASE_BYTES, budget.BYTES_PER_PARAM, per_row]
+        print(f"zero-knowledge segments: {per_row:.0f} bytes per cost row over the public base "
+              f"and per-parameter terms ({len(keep)} multi-segment runs, R^2 = {r2:.4f})")
+    else:
+        m = np.array([[1.0, p["params"], p["max_cost"]] for p in pts])
+        c = np.linalg.lstsq(m, y, rcond=None)[0]
+        r2 = 1 - float(((y - m @ c) ** 2).sum() / ((y - y.mean()) ** 2).sum())
+        print(f"peak = {c[0] / 2**20:.0f} MiB + {c[1]:.1f} bytes per parameter + {c[2]:.0f} "
+              f"bytes per cost row of the largest segment (R^2 = {r2:.4f})")
+    with open(out, "w") as fh:
+        json.dump({"points": pts, "base_bytes": float(c[0]), "bytes_per_param": float(c[1]),
+                   "bytes_per_row": float(c[2]), "r2": r2, "security": a.security,
+                   "boundary": a.boundary}, fh, indent=1)
+
+
+def run_ray(a, tmp: str) -> None:
+    """One process against a local 2-CPU Ray cluster, same segmentation, alternating."""
+    n = a.ray
+    f = {k: os.path.join(tmp, f"{n}.{k}") for k in ("zkvm", "npy", "bundle")}
+    run_child({"do": "build", "n": n, "program": f["zkvm"], "input": f["npy"]})
+    base = {"do": "prove", "program": f["zkvm"], "input": f["npy"], "proof": f["bundle"],
+            "boundary": a.boundary, "security": a.security,
+            **({"rows": a.rows} if a.rows else {"max_memory": a.max_memory})}
+    res: dict = {"width": n, "load_avg_start": os.getloadavg()}
+    for warm in (False, True):
+        one, ray = [], []
+        for _ in range(a.runs):
+            one.append(run_child({**base, "warm": warm}))
+            ray.append(run_child({**base, "cluster": "auto", "warm": warm}))
+        t1 = statistics.median(r["seconds"] for r in one)
+        t2 = statistics.median(r["seconds"] for r in ray)
+        what = "warm (cluster running, second run)" if warm else "cold (Ray start-up included)"
+        print(f"width {n}, {what}: {one[0]['segments']} segments; one process {t1:.2f} s, "
+              f"local Ray (2 CPUs) {t2:.2f} s, speed-up {t1 / t2:.2f}x (medians of {a.runs})",
+              flush=True)
+        res["warm" if warm else "cold"] = {"one": one, "ray": ray, "speedup": t1 / t2}
+    res["load_avg_end"] = os.getloadavg()
+    with open(a.out.replace("segments.json", "segments_ray.json"), "w") as fh:
+        json.dump(res, fh, indent=1)
+
+
+if __name__ == "__main__":
+    main()
