@@ -97,7 +97,7 @@ def test_leaves_full_parallel_agrees_with_serial():
     salts = rng.integers(0, 256, size=(rows.shape[0], 8), dtype=np.uint8)
     par = kk.leaves(rows, salts, 9)
     ser = np.empty_like(par)
-    kk._leaves_serial(rows, salts, 9, ser)
+    kk._leaves_serial(rows, salts, 9, ser.view(np.uint64))
     assert np.array_equal(par, ser)
 
 
