@@ -451,15 +451,15 @@ def pow_search(prefix: bytes, bits: int, batch: int | None = None) -> int:
 
     Grinding: the digest read as a big-endian 256-bit integer must have its
     top ``bits`` bits zero (1 <= bits <= 40). Nonces are tried in batches of
-    ``batch`` (by default about a quarter of the expected ``2^bits`` tries,
-    between 2^10 and 2^16, so that the nonces tried past the first hit stay a
-    small share); batches of at least :data:`PARALLEL_MIN` are split over threads.
+    ``batch`` (by default a sixteenth of the expected ``2^bits`` tries, between
+    2^8 and 2^16, so that the nonces tried past the first hit stay a few per
+    cent); batches of at least :data:`PARALLEL_MIN` are split over threads.
     """
     bits = int(bits)
     if not 1 <= bits <= 40:
         raise ValueError(f"bits must be in [1, 40], got {bits}")
     if batch is None:
-        batch = 1 << min(16, max(10, bits - 2))
+        batch = 1 << min(16, max(8, bits - 4))
     if batch < 1:
         raise ValueError("batch must be positive")
     prefix = bytes(prefix)
