@@ -56,7 +56,8 @@ def _prove_times(model, runs: int):
             p = api.prove(model.program, model.inputs, s, key=keys[s])
             ts[s].append(time.perf_counter() - t0)
             proof = p if s == "onchain" else proof
-    return keys["onchain"], proof, statistics.median(ts["standard"]), statistics.median(ts["onchain"])
+    t_std, t_on = statistics.median(ts["standard"]), statistics.median(ts["onchain"])
+    return keys["onchain"], proof, t_std, t_on
 
 
 def _deploy(ex, evm):

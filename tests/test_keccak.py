@@ -122,7 +122,8 @@ def test_concat_reads_strided_rows_in_place(n):
     assert np.array_equal(got, kk.concat(np.ascontiguousarray(level[0::2]),
                                          np.ascontiguousarray(level[1::2]), 1))
     for i in [0, 1, n // 2, n - 2, n - 1]:
-        assert got[i].tobytes() == ref(b"\x01" + level[2 * i].tobytes() + level[2 * i + 1].tobytes()), i
+        pair = level[2 * i].tobytes() + level[2 * i + 1].tobytes()
+        assert got[i].tobytes() == ref(b"\x01" + pair), i
 
 
 def test_concat_chains_with_leaves():

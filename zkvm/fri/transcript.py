@@ -223,8 +223,10 @@ class Transcript:
     def grind(self, bits: int) -> int:
         """Find a proof-of-work nonce for the current state and absorb it (prover).
 
-        Uses the numba BLAKE3 kernel in batches; the result is re-checked with
-        the ``blake3`` package before it is absorbed.
+        Searches with the hash's numba kernel in batches (above
+        ``_SEARCH_ABOVE_BITS``; a Python loop below); the result is re-checked
+        with the verifier's function (``blake3`` package, or Keccak-256) before
+        it is absorbed.
         """
         if not 0 <= bits <= 40:
             raise ValueError(f"pow bits must be in [0, 40], got {bits}")
@@ -310,8 +312,8 @@ class KeccakTranscript(Transcript):
     """
 
     _ORDER = ">u8"
-    # the prover's Keccak kernel is loaded for the Merkle trees anyway, and a Python loop over
-    # pycryptodome costs ~20 ms for 12 bits (a large share of a small proof): always search with it
+    # the prover's Keccak kernel is loaded for the Merkle trees anyway, and a Python loop of
+    # ~2^12 pycryptodome calls (the DEEP grinding) was a large share of a small proof
     _SEARCH_ABOVE_BITS = 0
 
     def __init__(self, protocol_id: bytes, log: bool = False) -> None:
