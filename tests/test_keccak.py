@@ -97,7 +97,7 @@ def test_leaves_full_parallel_agrees_with_serial():
     salts = rng.integers(0, 256, size=(rows.shape[0], 8), dtype=np.uint8)
     par = kk.leaves(rows, salts, 9)
     ser = np.empty_like(par)
-    kk._leaves_serial(rows, salts, 9, ser)
+    kk._leaves_serial(rows, salts, 9, ser.view(np.uint64))
     assert np.array_equal(par, ser)
 
 
@@ -110,6 +110,20 @@ def test_concat(n):
     check = range(n) if n < 100 else rng.choice(n, 300, replace=False).tolist() + [0, n - 1]
     for i in check:
         assert got[i].tobytes() == ref(b"\x42" + a[i].tobytes() + b[i].tobytes()), i
+
+
+@pytest.mark.parametrize("n", [kk.W - 1, kk.PARALLEL_MIN + kk.W + 3])
+def test_concat_reads_strided_rows_in_place(n):
+    """Merkle levels pass ``level[0::2]`` / ``level[1::2]`` without a copy; counts off the
+    kernel's W states per permutation (spare states hash a repeated row, dropped)."""
+    rng = np.random.default_rng(n)
+    level = rng.integers(0, 2**32, size=(2 * n, 8), dtype=np.uint32, endpoint=False)
+    got = kk.concat(level[0::2], level[1::2], 1)
+    assert np.array_equal(got, kk.concat(np.ascontiguousarray(level[0::2]),
+                                         np.ascontiguousarray(level[1::2]), 1))
+    for i in [0, 1, n // 2, n - 2, n - 1]:
+        pair = level[2 * i].tobytes() + level[2 * i + 1].tobytes()
+        assert got[i].tobytes() == ref(b"\x01" + pair), i
 
 
 def test_concat_chains_with_leaves():
@@ -193,6 +207,8 @@ def test_bad_arguments():
         kk.leaves(np.zeros((2, 1), np.uint64), None, 256)
     with pytest.raises(ValueError):
         kk.concat(np.zeros((2, 8), np.uint32), np.zeros((3, 8), np.uint32), 0)
+    with pytest.raises(ValueError):
+        kk.concat(np.zeros((2, 4), np.uint64), np.zeros((2, 4), np.uint64), 0)
 
 
 def test_bench_runs_small():

@@ -58,5 +58,4 @@ def keccak_concat(a: np.ndarray, b: np.ndarray, tag: int) -> np.ndarray:
     """Prover: ``uint32 (n, 8)`` digests ``H(tag || a_i || b_i)`` (nodes and injections)."""
     from zkvm.hash import keccak_kernel as kk
 
-    return kk.concat(np.ascontiguousarray(a, dtype=np.uint32),
-                     np.ascontiguousarray(b, dtype=np.uint32), tag)
+    return kk.concat(a, b, tag)  # strided rows (level[0::2]) are read in place

@@ -246,8 +246,8 @@ _PRESETS = {
     # for a Solidity verifier (docs/onchain.md): Keccak-256, and gas follows the opened
     # Merkle paths (calldata, 16 gas a byte), so rate 1/16 buys 8 fewer queries than
     # standard for one more level per path (21 x 3.94 + 18 = 100.7 bits); 18 bits of
-    # grinding cost the prover ~2^18 Keccaks (20 would cost 4x that, a second on small
-    # models) and the contract one
+    # grinding cost the prover ~2^18 Keccaks (22 bits, to drop one more query, would cost
+    # 16 times that) and the contract one
     "onchain": SecurityConfig(log_blowup=4, n_queries=21, pow_bits=18, log_final_poly_len=5,
                               name="onchain", deep_pow_bits=12, hash="keccak"),
 }

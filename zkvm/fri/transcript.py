@@ -28,6 +28,7 @@ absorb and draw, which makes prover/verifier divergences easy to locate.
 
 from __future__ import annotations
 
+import functools
 from typing import Iterable
 
 import blake3
@@ -84,6 +85,8 @@ class Transcript:
 
     #: the byte order of every u64 absorbed or squeezed (``>u8`` for the Keccak transcript)
     _ORDER = "<u8"
+    #: ``grind`` searches with the numba kernel above this many bits (a Python loop below)
+    _SEARCH_ABOVE_BITS = 12
 
     # -- internals ----------------------------------------------------------
     @staticmethod
@@ -220,13 +223,15 @@ class Transcript:
     def grind(self, bits: int) -> int:
         """Find a proof-of-work nonce for the current state and absorb it (prover).
 
-        Uses the numba BLAKE3 kernel in batches; the result is re-checked with
-        the ``blake3`` package before it is absorbed.
+        Searches with the hash's numba kernel in batches (above
+        ``_SEARCH_ABOVE_BITS``; a Python loop below); the result is re-checked
+        with the verifier's function (``blake3`` package, or Keccak-256) before
+        it is absorbed.
         """
         if not 0 <= bits <= 40:
             raise ValueError(f"pow bits must be in [0, 40], got {bits}")
         nonce = 0
-        if bits > 12:
+        if bits > self._SEARCH_ABOVE_BITS:
             nonce = self._search(bits)
         else:  # cheap: a few thousand hashes, no need to load the kernel
             while not self._pow_valid(bits, nonce):
@@ -307,6 +312,9 @@ class KeccakTranscript(Transcript):
     """
 
     _ORDER = ">u8"
+    # the prover's Keccak kernel is loaded for the Merkle trees anyway, and a Python loop of
+    # ~2^12 pycryptodome calls (the DEEP grinding) was a large share of a small proof
+    _SEARCH_ABOVE_BITS = 0
 
     def __init__(self, protocol_id: bytes, log: bool = False) -> None:
         self.log = [] if log else None
@@ -339,6 +347,7 @@ class KeccakTranscript(Transcript):
         return bits == 0 or int.from_bytes(d, "big") >> (256 - bits) == 0
 
 
+@functools.lru_cache(maxsize=4)
 def _keccak_domain(context: bytes) -> bytes:
     from zkvm.hash.keccak import keccak256
 
