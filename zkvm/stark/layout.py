@@ -25,7 +25,7 @@ heights), the security parameters and the zk flag, never from a proof
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import NamedTuple
 
 from zkvm.air.air import Air
@@ -52,6 +52,15 @@ class OodBlock(NamedTuple):
     count: int
     ext: bool
     point: int
+
+
+@lru_cache(maxsize=None)
+def _ood_blocks(pre: int, main: int, perm: int, quot: int) -> tuple[OodBlock, ...]:
+    """:attr:`TableLayout.ood_blocks` for these counts (shared: a key has many alike tables)."""
+    return (OodBlock("pre", pre, False, 0), OodBlock("main", main, False, 0),
+            OodBlock("perm", perm, True, 0), OodBlock("quot", quot, True, 0),
+            OodBlock("pre", pre, False, 1), OodBlock("main", main, False, 1),
+            OodBlock("perm", perm, True, 1))
 
 
 @dataclass
@@ -128,11 +137,7 @@ class TableLayout:
         the powers of the DEEP challenge all run in this order, table by table.
         Blocks of zero columns are kept (their ``count`` is 0).
         """
-        pre, main, perm = self.air.pre_width, self.air.main_width, self.n_perm
-        return (OodBlock("pre", pre, False, 0), OodBlock("main", main, False, 0),
-                OodBlock("perm", perm, True, 0), OodBlock("quot", self.n_chunks, True, 0),
-                OodBlock("pre", pre, False, 1), OodBlock("main", main, False, 1),
-                OodBlock("perm", perm, True, 1))
+        return _ood_blocks(self.air.pre_width, self.air.main_width, self.n_perm, self.n_chunks)
 
     def split_ood(self, vals: list) -> dict[tuple[str, int], list]:
         """``(phase, point) -> values``: a table's OOD values cut by :attr:`ood_blocks`."""
