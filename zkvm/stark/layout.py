@@ -31,6 +31,7 @@ from typing import NamedTuple
 from zkvm.air.air import Air
 from zkvm.air.logup import AirInfo, analyse
 from zkvm.field.scalar import GENERATOR, P, root_of_unity
+from zkvm.stark.blind import blind_airs
 
 PHASES = ("pre", "main", "perm", "quot")
 #: phases whose columns are extension values (``ext_degree`` base columns each)
@@ -166,8 +167,6 @@ class StarkLayout:
         self.n_original = len(airs)
         infos = [analyse(a) for a in airs]
         if zk:  # blind every table's LogUp sum (zkvm.stark.blind)
-            from zkvm.stark.blind import blind_airs
-
             airs = blind_airs(airs, [bool(i.plan.groups) for i in infos], MIN_LOG_HEIGHT_BLIND,
                               ext_degree)
             infos = [analyse(a) for a in airs]

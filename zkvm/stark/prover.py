@@ -41,6 +41,7 @@ from zkvm.fri import fri
 from zkvm.fri.merkle import MixedMerkleTree
 from zkvm.fri.transcript import Transcript
 from zkvm.poly.transforms import intt
+from zkvm.stark.blind import BlindedAir
 from zkvm.stark.common import draw_logup_challenges, sample_ood_point, seed_transcript
 from zkvm.stark.composition import quotient_chunks
 from zkvm.stark.debug import check_bus, check_constraints
@@ -159,8 +160,6 @@ def _logup_columns(t: TableLayout, main: np.ndarray, pre: np.ndarray | None, pub
 
 def _with_blinding(lay, traces: list[np.ndarray], rng: Randomness) -> list[np.ndarray]:
     """zk: append the random blinding columns and the blinding table's trace."""
-    from zkvm.stark.blind import BlindedAir
-
     if len(lay.tables) == len(traces):
         return traces
     rhos = []
