@@ -119,9 +119,8 @@ def measure_model(name: str, vis: str, runs: int, security: str) -> dict[str, An
     import resource
 
     import zkvm.api as api
-    from models.build import sample_input
-    from models.program import build_program
-    from models.train import load_weights
+    from zkvm.examples.program import build_program
+    from zkvm.examples.trained import load_weights, sample_input
     from zkvm.io import quantize_inputs
     from zkvm.isa import Program
     from zkvm.isa.visibility import with_visibility

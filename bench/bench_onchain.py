@@ -68,7 +68,7 @@ def _deploy(ex, evm):
 
 def measure(name: str, runs: int, breakdown: bool) -> dict:
     import zkvm.api as api
-    from bench.models import build
+    from zkvm.examples.models import build
     from zkvm.onchain import evm
     from zkvm.onchain.calldata import encode_proof, public_arrays
     from zkvm.onchain.solidity import PROFILE_STEPS, export_verifier

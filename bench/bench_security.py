@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 
-from bench import models as bm  # noqa: E402
+from zkvm.examples import models as bm  # noqa: E402
 from zkvm.fri.security import SecurityConfig  # noqa: E402
 from zkvm.stark.soundness import layout_counts, layout_security  # noqa: E402
 

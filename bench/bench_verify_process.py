@@ -39,7 +39,7 @@ def _files(d: Path) -> tuple[Path, Path]:
         return proof, key
     sys.path.insert(0, str(ROOT))
     import zkvm.api as api
-    from models.build import write
+    from zkvm.examples.trained import write
     from zkvm.io import quantize_inputs, read_real_inputs
 
     d.mkdir(parents=True, exist_ok=True)

@@ -19,71 +19,21 @@ from the public build (same widths and shifts), then re-declared.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
 import numpy as np
 
 from zkvm.isa.errors import ZkvmError
-from zkvm.isa.program import Program
 
-from . import dataset
+from zkvm.examples import dataset
+from zkvm.examples.nets import MODELS, forward, get_spec
+from zkvm.examples.program import QuantConfig
+from zkvm.examples.trained import (  # noqa: F401  (sample_path, write: re-exported)
+    load_weights, sample_input, sample_path, write,
+)
+
 from .evaluate import vm_logits
-from .nets import MODELS, forward, get_spec
-from .program import QuantConfig, build_program
-from .train import load_weights
-
-
-def sample_path(out: str) -> str:
-    """``dir/NAME.zkvm`` -> ``dir/NAME.input.json``."""
-    return out.removesuffix(".zkvm") + ".input.json"
-
-
-def sample_input(name: str, index: int = 0) -> tuple[dict, int]:
-    """Held-out image ``index`` of model ``name``'s data as EZKL input JSON, and its label.
-
-    Raises:
-        IndexError: no such test image.
-    """
-    spec = get_spec(name)
-    _, test = dataset.load(spec.view)
-    if not 0 <= index < test.y.size:
-        raise IndexError(f"--sample {index} is out of range: model '{name}' has "
-                         f"{test.y.size} held-out images")
-    flat = [float(v) for v in np.asarray(test.x[index]).ravel()]
-    return {"input_data": [flat]}, int(test.y[index])
-
-
-def write(name: str, out: str, cfg: QuantConfig | None = None, weights: str | None = None,
-          sample: int = 0, visibility: dict[str, str] | None = None,
-          salt: list[int] | None = None) -> tuple[Program, str]:
-    """Build model ``name``'s program, save it to ``out`` and its sample input beside it.
-
-    Args:
-        visibility: ``{"inputs"|"weights"|"outputs": "public"|"private"|"hashed"}``;
-            hidden weights are written to ``OUT.zkw`` (``zkvm.weights_file``).
-        salt: the model commitment's salt (tests only; random by default).
-
-    Returns:
-        The program (bound to its weights) and the sample input's path.
-    """
-    from zkvm.isa.visibility import with_visibility
-    from zkvm.weights_file import weights_path
-
-    params = load_weights(name, weights)
-    program = build_program(name, params, cfg or QuantConfig())
-    if visibility and any(v != "public" for v in visibility.values()):
-        program = with_visibility(program, salt=salt, **visibility)
-    doc, _ = sample_input(name, sample)
-    program.save(out)
-    if program.hidden_weights:
-        program.private_weights().save(weights_path(out))
-    path = sample_path(out)
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(doc, f)
-        f.write("\n")
-    return program, path
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -119,7 +69,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"wrote {args.output} ({os.path.getsize(args.output)} bytes): {spec.description}, "
           f"{program.n_params} parameters, {vis} input, digest {program.digest_hex}")
     if program.hidden_weights:
-        from zkvm.weights_file import weights_path
+        from zkvm.isa.weights_file import weights_path
 
         wv = program.tensors[program.hidden_weights[0]].visibility
         print(f"wrote {weights_path(args.output)}: {wv} weights (private file)"

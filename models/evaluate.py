@@ -13,10 +13,10 @@ import numpy as np
 from zkvm.isa.program import Program
 from zkvm.runtime import execute
 
-from . import dataset
-from .nets import forward, get_spec
-from .program import QuantConfig, build_program, quantize
-from .train import load_weights
+from zkvm.examples import dataset
+from zkvm.examples.nets import forward, get_spec
+from zkvm.examples.program import QuantConfig, build_program, quantize
+from zkvm.examples.trained import load_weights
 
 
 def program_input(program: Program, image: np.ndarray) -> dict[str, np.ndarray]:

@@ -14,8 +14,8 @@ import json
 import os
 
 from .evaluate import evaluate
-from .nets import MODELS
-from .program import QuantConfig
+from zkvm.examples.nets import MODELS
+from zkvm.examples.program import QuantConfig
 from zkvm.platform_info import cpu_model as _cpu
 
 

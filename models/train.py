@@ -22,7 +22,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
-from . import dataset  # noqa: E402
+from zkvm.examples import dataset  # noqa: E402
+from zkvm.examples.trained import WEIGHTS_DIR, load_weights, weights_path  # noqa: E402,F401
 from .nets import (  # noqa: E402
     MODELS,
     ModelSpec,
@@ -33,14 +34,6 @@ from .nets import (  # noqa: E402
     init_params,
     softmax_xent,
 )
-
-WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights")
-
-
-def weights_path(name: str) -> str:
-    """Where model ``name``'s committed weights live."""
-    return os.path.join(WEIGHTS_DIR, f"{name}.npz")
-
 
 def train(spec: ModelSpec, log: bool = False) -> dict[str, np.ndarray]:
     """Train ``spec`` on its data view's training split; returns float64 parameters."""
@@ -76,27 +69,6 @@ def train(spec: ModelSpec, log: bool = False) -> dict[str, np.ndarray]:
 def save_weights(params: dict[str, np.ndarray], path: str) -> None:
     """Save parameters as float32 in a compressed ``.npz``."""
     np.savez_compressed(path, **{k: v.astype(np.float32) for k, v in params.items()})
-
-
-def load_weights(name: str, path: str | None = None) -> dict[str, np.ndarray]:
-    """Model ``name``'s parameters as float64 (from ``path`` or the committed file).
-
-    Raises:
-        FileNotFoundError: no weights file (run ``python -m models.train NAME``).
-        ValueError: the file does not hold the model's parameters with their shapes.
-    """
-    spec = get_spec(name)
-    path = path or weights_path(name)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"weights file {path} not found; make it with "
-                                f"'python -m models.train {name}'")
-    with np.load(path, allow_pickle=False) as d:
-        params = {k: d[k].astype(np.float64) for k in d.files}
-    want = spec.param_shapes()
-    got = {k: v.shape for k, v in params.items()}
-    if got != want:
-        raise ValueError(f"{path}: parameters {got} do not match model '{name}' {want}")
-    return params
 
 
 def main(argv: list[str] | None = None) -> None:

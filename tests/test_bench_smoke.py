@@ -16,8 +16,8 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-import bench.bench_models as bm  # noqa: E402
-from bench.models import MODELS, build  # noqa: E402
+import zkvm.examples.suite as bm  # noqa: E402
+from zkvm.examples.models import MODELS, build  # noqa: E402
 
 SPLIT_KEYS = set(bm.SPLIT)
 

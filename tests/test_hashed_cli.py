@@ -82,7 +82,7 @@ def test_private_weights_have_no_commitment(files):
 @pytest.mark.slow
 def test_tiny_model_with_hashed_weights_at_standard(tmp_path):
     """End to end on the tiny model at `standard`: build, prove, verify, reject another model."""
-    from models.build import write
+    from zkvm.examples.trained import write
 
     prog_path = str(tmp_path / "tiny.zkvm")
     _, inp = write("tiny", prog_path, visibility={"weights": "hashed", "inputs": "hashed"})

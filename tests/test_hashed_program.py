@@ -12,7 +12,7 @@ from zkvm.isa.hidden import digest_hex, hash_elements, hash_tensors, parse_diges
 from zkvm.isa.program import WeightsError
 from zkvm.isa.visibility import with_visibility
 from zkvm.runtime import execute
-from zkvm.weights_file import PrivateWeights, WeightsFileError
+from zkvm.isa.weights_file import PrivateWeights, WeightsFileError
 
 SALT = [11, 22, 33, 44]
 # a weight pattern no encoding of anything else is likely to contain

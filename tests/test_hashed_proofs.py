@@ -18,7 +18,7 @@ from zkvm.isa.program import WeightsError
 from zkvm.isa.visibility import with_visibility
 from zkvm.stark.errors import VerificationError
 from zkvm.stark.proof import StarkProof
-from zkvm.weights_file import PrivateWeights
+from zkvm.isa.weights_file import PrivateWeights
 
 X = {"x": np.array([[3, -4, 5, 127]])}
 

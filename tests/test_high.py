@@ -20,9 +20,8 @@ from zkvm.stark.proof import StarkProof
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from models.build import sample_input  # noqa: E402
-from models.program import QuantConfig, build_program  # noqa: E402
-from models.train import load_weights  # noqa: E402
+from zkvm.examples.program import QuantConfig, build_program  # noqa: E402
+from zkvm.examples.trained import load_weights, sample_input  # noqa: E402
 
 runner = CliRunner()
 

@@ -16,10 +16,11 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from models import build, dataset, nets  # noqa: E402
+from models import build, nets  # noqa: E402
+from zkvm.examples import dataset  # noqa: E402
 from models.evaluate import program_input, vm_logits  # noqa: E402
-from models.program import QuantConfig, build_program, weight_scale  # noqa: E402
-from models.train import load_weights  # noqa: E402
+from zkvm.examples.program import QuantConfig, build_program, weight_scale  # noqa: E402
+from zkvm.examples.trained import load_weights  # noqa: E402
 from zkvm.io import load_inputs  # noqa: E402
 from zkvm.isa.program import Program  # noqa: E402
 from zkvm.runtime import execute, execute_float  # noqa: E402

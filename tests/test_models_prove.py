@@ -14,9 +14,8 @@ from zkvm.runtime import execute
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from models.build import sample_input  # noqa: E402
-from models.program import QuantConfig, build_program  # noqa: E402
-from models.train import load_weights  # noqa: E402
+from zkvm.examples.program import QuantConfig, build_program  # noqa: E402
+from zkvm.examples.trained import load_weights, sample_input  # noqa: E402
 
 
 @pytest.mark.parametrize("private", [False, True], ids=["public", "private"])

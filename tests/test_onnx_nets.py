@@ -19,7 +19,7 @@ from onnx.reference import ReferenceEvaluator  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import zkvm.api as api  # noqa: E402
-from models import dataset  # noqa: E402
+from zkvm.examples import dataset  # noqa: E402
 from zkvm.assembler.onnx import compile_onnx, examples  # noqa: E402
 from zkvm.assembler.onnx.report import accuracy  # noqa: E402
 from zkvm.io import quantize_inputs  # noqa: E402

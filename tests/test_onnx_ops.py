@@ -220,6 +220,43 @@ CASES = {
         f32([1.0, 2.0, 3.0]), "kv")}), ("Shape", ["x"], ["sh"], None),
         ("Cast", ["sh"], ["shf"], {"to": 1}), ("Mul", ["k", "shf"], ["k2"], None),
         ("Add", ["x", "k2"], ["y"], None)], {"x": [3]}), {"x": [3]}, 1e-3),
+    "gelu_tanh_op": (make([("Gelu", ["x"], ["y"], {"approximate": "tanh"})], {"x": [2, 6]},
+                          opset=20), {"x": [2, 6]}, 1e-3),
+    # ---------------------------------------------------------- selections
+    "where_constant_condition": (make([
+        ("Where", ["m", "x", "k"], ["a"], None), ("Where", ["m2", "a", "z"], ["y"], None)],
+        {"x": [2, 4], "z": [2, 4]},
+        {"m": np.array([[True, False, True, True], [False, False, True, False]]),
+         "k": f32(0.75), "m2": np.array([True, False, False, True])}), {"x": [2, 4], "z": [2, 4]},
+        1e-3),
+    "where_minus_inf_before_softmax": (make([
+        ("Where", ["m", "x", "k"], ["a"], None), ("Softmax", ["a"], ["y"], {"axis": -1})],
+        {"x": [1, 4, 4]}, {"m": np.tril(np.ones((4, 4), bool)), "k": f32(-np.inf)}),
+        {"x": [1, 4, 4]}, 2e-3),
+    "where_fully_masked_row_stays_uniform": (make([
+        ("Where", ["m", "x", "k"], ["a"], None), ("Softmax", ["a"], ["y"], {"axis": -1})],
+        {"x": [1, 3, 4]}, {"m": np.array([[1, 0, 0, 1], [0, 0, 0, 0], [1, 1, 1, 1]], bool),
+                           "k": f32(np.finfo(np.float32).min)}), {"x": [1, 3, 4]}, 2e-3),
+    "add_minus_inf_mask_before_softmax": (make([
+        ("Add", ["x", "k"], ["a"], None), ("Softmax", ["a"], ["y"], {"axis": -1})],
+        {"x": [2, 4, 4]}, {"k": f32(np.triu(np.full((4, 4), -np.inf), 1))}),
+        {"x": [2, 4, 4]}, 2e-3),
+    "comparisons_and_logic": (make([
+        ("Greater", ["x", "t"], ["gt"], None), ("LessOrEqual", ["x", "z"], ["le"], None),
+        ("Less", ["z", "t"], ["lt"], None), ("GreaterOrEqual", ["z", "x"], ["ge"], None),
+        ("And", ["gt", "le"], ["a1"], None), ("Or", ["lt", "a1"], ["o1"], None),
+        ("Not", ["ge"], ["n1"], None), ("Or", ["o1", "n1"], ["c"], None),
+        ("Where", ["c", "x", "z"], ["w1"], None),
+        ("Where", ["gt", "w1", "k"], ["y"], None)],
+        {"x": [3, 4], "z": [3, 4]}, {"t": f32(0.3), "k": f32(-0.5)}),
+        {"x": [3, 4], "z": [3, 4]}, 1e-3),
+    "equal_on_activations": (make([
+        ("Relu", ["x"], ["r"], None), ("Equal", ["r", "zero"], ["e"], None),
+        ("Where", ["e", "z", "x"], ["y"], None)],
+        {"x": [3, 4], "z": [3, 4]}, {"zero": f32(0.0)}), {"x": [3, 4], "z": [3, 4]}, 1e-3),
+    "trilu_on_activations": (make([
+        ("Trilu", ["x", "kk"], ["t"], {"upper": 0}), ("Relu", ["t"], ["y"], None)],
+        {"x": [2, 4, 5]}, {"kk": np.array(1, np.int64)}, opset=14), {"x": [2, 4, 5]}, 1e-3),
 }
 
 

@@ -32,8 +32,8 @@ SOURCES = [test_chip_divide.SRC, test_chip_divide.ZK_SRC, test_chip_elementwise.
 
 
 def _model_programs():
-    from models.program import build_program
-    from models.train import load_weights
+    from zkvm.examples.program import build_program
+    from zkvm.examples.trained import load_weights
     from zkvm.isa import Program
     from zkvm.isa.visibility import with_visibility
 

@@ -83,7 +83,7 @@ def bind(program, weights: Any = None):
     Raises:
         WeightsError: hidden weights and no (or wrong) weights given.
     """
-    from zkvm.weights_file import as_private_weights
+    from zkvm.isa.weights_file import as_private_weights
 
     if weights is not None:
         return program.bind_weights(as_private_weights(weights))

@@ -1,31 +1,27 @@
-"""The ``zkvm`` command (typer): assemble, disasm, run, inspect.
+"""The ``zkvm`` command (typer): the app and its ``--debug``; assemble, disasm, run, inspect.
 
-Other command modules register on the same :data:`app` (``zkvm.cli_prove`` is
-imported at the end of this module when it exists) and wrap their bodies in
-:func:`user_errors` so that bad input gives one line on stderr and exit code 2:
-
-    from zkvm.cli import app, user_errors
-
-    @app.command()
-    @user_errors
-    def prove(...): ...
-
-Modules may add their own exception types to :data:`USER_ERRORS`.
+The other commands live in their own modules (``cli_prove``: setup, verify,
+demo, commit; ``cli_compile``; ``cli_bench``; ``cli_onchain``), each with a
+``register(app)`` that this module calls once: nothing registers by import
+side effect and the command modules never import this one. Every command
+body is wrapped in :func:`zkvm.cli_common.user_errors`, the error boundary:
+user errors print one line and exit 2, anything else prints ``internal
+error, please report: ...`` and exits 3 (traceback with ``--debug`` or
+``ZKVM_DEBUG=1``).
 """
 
 from __future__ import annotations
 
-import functools
-import importlib.util
 import os
-import re
 import time
-from typing import Any, Callable, TypeVar
 
 import numpy as np
 import typer
 
-from .isa.errors import ZkvmError
+from zkvm import cli_bench, cli_compile, cli_onchain, cli_prove
+from zkvm.cli_common import (  # noqa: F401  (fail, user_errors: the commands' vocabulary)
+    fail, save_program, set_debug, user_errors,
+)
 
 app = typer.Typer(
     name="zkvm",
@@ -35,35 +31,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-#: Exception types reported as one line + exit code 2 (extend from other modules).
-USER_ERRORS: list[type[BaseException]] = [ZkvmError]
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def fail(message: str) -> None:
-    """Print ``error: message`` on one line to stderr and exit with status 2.
-
-    Messages that already read ``FILE:LINE:COL: error: ...`` are printed as they are.
-    """
-    line = " ".join(str(message).split("\n"))
-    if not re.match(r"^\S+:\d+:\d+: error: ", line):
-        line = "error: " + line
-    typer.echo(line, err=True)
-    raise typer.Exit(2)
-
-
-def user_errors(fn: F) -> F:
-    """Turn user errors raised by ``fn`` into one stderr line and exit code 2."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except tuple(USER_ERRORS) as e:
-            fail(str(e))
-
-    return wrapper  # type: ignore[return-value]
+@app.callback()
+def main(debug: bool = typer.Option(False, "--debug", help="print the traceback of internal "
+                                    "errors (same as ZKVM_DEBUG=1)")) -> None:
+    """Prove neural-network inference with a transparent STARK."""
+    set_debug(debug)
 
 
 def _load(path: str):  # noqa: ANN202 - Program
@@ -94,38 +67,6 @@ def assemble(
     prog = assemble_file(src)
     out = out or os.path.splitext(src)[0] + ".zkvm"
     save_program(prog, out, input_vis, weights_vis, outputs_vis, weights_out)
-
-
-def save_program(prog: Any, out: str, input_vis: str | None = None,
-                 weights_vis: str | None = None, outputs_vis: str | None = None,
-                 weights_out: str | None = None, quiet: bool = False) -> Any:
-    """Apply visibility flags, write the public program and, with hidden weights, the weights file.
-
-    Returns the program as written (``quiet``: print only the weights file and commitment).
-    """
-    from .isa.visibility import with_visibility
-    from .weights_file import weights_path
-
-    if input_vis or weights_vis or outputs_vis:
-        prog = with_visibility(prog, inputs=input_vis, weights=weights_vis, outputs=outputs_vis)
-    wpath = None
-    if prog.hidden_weights:
-        wpath = weights_out or weights_path(out)
-    try:
-        prog.save(out)
-        if wpath:
-            prog.private_weights().save(wpath)
-    except OSError as e:
-        fail(f"cannot write {e.filename}: {e.strerror}")
-    if not quiet:
-        typer.echo(f"wrote {out}: {len(prog.instructions)} instructions, {prog.n_params} "
-                   f"parameters, digest {prog.digest_hex}")
-    if wpath:
-        typer.echo(f"wrote {wpath}: private weights ({', '.join(prog.hidden_weights)}); keep it "
-                   "secret, it is needed to prove")
-    if prog.commitment is not None:
-        typer.echo(f"model commitment {prog.commitment.hex}")
-    return prog
 
 
 @app.command()
@@ -167,7 +108,7 @@ def run(
 
     prog = _load(program)
     if weights:
-        from .weights_file import PrivateWeights
+        from .isa.weights_file import PrivateWeights
 
         prog = prog.bind_weights(PrivateWeights.load(weights))
     prog.require_weights()
@@ -184,16 +125,12 @@ def run(
         typer.echo(f"  (scale {prog.tensors[name].scale}; max |int - float reference| = {err:.3g})")
     typer.echo(f"executed {len(prog.instructions)} instructions in {ms:.2f} ms")
     if compare:
-        from .cli_compile import print_comparison
-
-        print_comparison(prog, real, ex.output_floats(), compare)
+        cli_compile.print_comparison(prog, real, ex.output_floats(), compare)
     if output:
         write_outputs(output, prog, ex.values)
         typer.echo(f"wrote {output}")
     if prove:
-        from .cli_prove import prove_and_write
-
-        prove_and_write(prog, ints, security, proof, salts_path=salts)
+        cli_prove.prove_and_write(prog, ints, security, proof, salts_path=salts)
 
 
 @app.command()
@@ -235,12 +172,8 @@ def inspect(program: str = typer.Argument(..., help="program file (.zkvm) or .za
     echo(f"\nestimated trace rows: {sum(rows)} (rough: MACs, elements, tables; no range checks)")
 
 
-if importlib.util.find_spec("zkvm.cli_prove") is not None:  # commands added by the prover
-    from . import cli_prove  # noqa: E402,F401
-from . import cli_compile  # noqa: E402,F401  (zkvm compile, run --compare)
-from . import cli_bench  # noqa: E402,F401  (zkvm bench)
-from . import cli_onchain  # noqa: E402,F401  (zkvm export-verifier, calldata)
-if __name__ == "__main__":  # ``python -m zkvm.cli``: run the app the command modules registered on
-    from zkvm.cli import app as _registered_app
+for _module in (cli_prove, cli_compile, cli_bench, cli_onchain):
+    _module.register(app)
 
-    _registered_app()
+if __name__ == "__main__":  # ``python -m zkvm.cli``
+    app()

@@ -1,33 +1,19 @@
-"""``zkvm bench``: the model benchmark suite of ``bench/bench_models.py`` (issue 7).
+"""``zkvm bench``: the model benchmark suite (issue 7), :mod:`zkvm.examples.suite`.
 
-The suite and its models live in the repository checkout (``bench/``), not
-in the installed package; this command finds them next to the package and
-says so when they are missing.
+The suite and its models ship with the package (``zkvm.examples``), so the
+command runs from an installed zkvm; ``bench/bench_models.py`` in the
+repository is the same suite with more options (profile, threads).
 """
 
 from __future__ import annotations
 
 import os
-import sys
 
 import typer
 
-from zkvm.cli import app, fail, user_errors
+from zkvm.cli_common import fail, user_errors
 
 
-def _bench_module():
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    if not os.path.exists(os.path.join(root, "bench", "bench_models.py")):
-        fail("zkvm bench needs the repository checkout (bench/bench_models.py not found next to "
-             "the zkvm package)")
-    if root not in sys.path:
-        sys.path.insert(0, root)
-    import bench.bench_models as bm
-
-    return bm
-
-
-@app.command()
 @user_errors
 def bench(
     models: str = typer.Option(None, "--models", "-m",
@@ -38,7 +24,8 @@ def bench(
     scaling: bool = typer.Option(False, "--scaling", help="the 784-k-10 MLP family instead"),
     ezkl: bool = typer.Option(False, "--ezkl", help="also run EZKL on the same ONNX model "
                                                     "(when the ezkl package is installed)"),
-    out: str = typer.Option(None, "--out", "-o", help="JSON file (default bench/results/)"),
+    out: str = typer.Option(None, "--out", "-o",
+                            help="JSON file (default: bench/results/ under the current directory)"),
 ) -> None:
     """Prove a fixed set of models; print prove/verify times, proof size, memory, trace rows."""
     from zkvm.fri.security import SecurityConfig
@@ -49,19 +36,22 @@ def bench(
         SecurityConfig.preset(security)
     except ValueError as e:
         fail(str(e))
-    bm = _bench_module()
-    if scaling:
-        from bench.models import SCALING_WIDTHS
+    import zkvm.examples.suite as bm
+    from zkvm.examples.models import MODELS, SCALING_WIDTHS
 
+    if scaling:
         names = [f"mlp-w{k}" for k in SCALING_WIDTHS]
         doc = bm.run_suite(names, runs, security, False,
                            out or os.path.join(bm.RESULTS, "scaling.json"), echo=typer.echo)
         typer.echo("\n" + bm.scaling_rows(doc["results"]))
         return
     names = [m.strip() for m in (models or ",".join(bm.DEFAULT_MODELS)).split(",") if m.strip()]
-    from bench.models import MODELS
-
     bad = [m for m in names if m not in MODELS and not (m.startswith("mlp-w") and m[5:].isdigit())]
     if bad:
         fail(f"unknown model(s) {', '.join(bad)}; known: {', '.join(MODELS)}, mlp-w<K>")
     bm.run_suite(names, runs, security, ezkl, out, echo=typer.echo)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the ``zkvm`` app (called once by :mod:`zkvm.cli`)."""
+    app.command()(bench)

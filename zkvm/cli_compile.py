@@ -2,9 +2,9 @@
 
 The ONNX compiler lives in :mod:`zkvm.assembler.onnx` and needs the optional
 ``onnx`` package (``pip install zkvm[onnx]``); it is imported only when one of
-these commands runs. Errors are one line on stderr with exit status 2; an
-unexpected failure inside the compiler is reported the same way (set
-``ZKVM_DEBUG=1`` to see the traceback).
+these commands runs. User errors are one line on stderr with exit status 2; an
+unexpected failure inside the compiler is an internal error that names what
+was being done (``--debug`` or ``ZKVM_DEBUG=1`` shows the traceback).
 """
 
 from __future__ import annotations
@@ -15,25 +15,20 @@ from typing import Any
 import numpy as np
 import typer
 
-from zkvm.cli import app, fail, user_errors
-from zkvm.isa.errors import ZkvmError
+from zkvm.cli_common import internal_error, user_errors
+from zkvm.errors import ZkvmUserError
 
 
 def _guard(what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
-    """Run ``fn``; user errors pass through, anything else becomes one line."""
+    """Run ``fn``; user errors pass through, anything else is an internal error naming ``what``."""
     try:
         return fn(*args, **kwargs)
-    except (ZkvmError, typer.Exit):
+    except (ZkvmUserError, typer.Exit):
         raise
-    except Exception as e:  # noqa: BLE001 - never show a traceback to a user
-        if os.environ.get("ZKVM_DEBUG"):
-            raise
-        msg = " ".join(str(e).split())[:300]
-        fail(f"internal error while {what}: {type(e).__name__}: {msg} (please report it with "
-             "the model; ZKVM_DEBUG=1 shows the traceback)")
+    except Exception as e:  # noqa: BLE001 - the boundary: a bug, reported as such
+        internal_error(e, doing=what)
 
 
-@app.command("compile")
 @user_errors
 def compile_cmd(
     model: str = typer.Argument(..., help="ONNX model (.onnx)"),
@@ -63,7 +58,7 @@ def compile_cmd(
     """Compile an ONNX model to a quantized program and print its accuracy on the samples."""
     from zkvm.assembler.onnx import CompileOptions, compile_onnx
 
-    from zkvm.cli import save_program
+    from zkvm.cli_common import save_program
 
     hashed_in = input_visibility == "hashed"   # compiled as private, then hashed
     opts = CompileOptions(scale=scale, bits=bits, weight_bits=weight_bits,
@@ -101,3 +96,8 @@ def print_comparison(program: Any, real: dict[str, np.ndarray], outputs: dict[st
 
     rep = _guard(f"comparing with {model}", compare_with_onnx, program, model, real, outputs)
     typer.echo(rep.format())
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the ``zkvm`` app (called once by :mod:`zkvm.cli`)."""
+    app.command("compile")(compile_cmd)

@@ -7,7 +7,7 @@ import time
 
 import typer
 
-from zkvm.cli import app, fail, user_errors
+from zkvm.cli_common import fail, user_errors
 
 
 def _key_of(program: str | None, key: str | None, zk: bool | None):
@@ -36,7 +36,6 @@ def _key_of(program: str | None, key: str | None, zk: bool | None):
     return vk
 
 
-@app.command("export-verifier")
 @user_errors
 def export_verifier_cmd(
     program: str = typer.Argument(None, help="program file (.zkvm or .zasm); or use --key"),
@@ -61,7 +60,6 @@ def export_verifier_cmd(
                f"{time.perf_counter() - t0:.2f} s")
 
 
-@app.command("calldata")
 @user_errors
 def calldata_cmd(
     proof: str = typer.Argument(..., help="proof file made with --security onchain"),
@@ -96,3 +94,9 @@ def calldata_cmd(
     else:
         _write(out, text.encode(), "calldata")
         typer.echo(f"wrote {out} ({len(body)} proof bytes)", err=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the ``zkvm`` app (called once by :mod:`zkvm.cli`)."""
+    app.command("export-verifier")(export_verifier_cmd)
+    app.command("calldata")(calldata_cmd)

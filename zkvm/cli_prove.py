@@ -13,12 +13,9 @@ import time
 
 import typer
 
-from zkvm.cli import USER_ERRORS, app, fail, user_errors
+from zkvm.cli_common import fail, user_errors
 from zkvm.fri.security import SecurityConfig
-from zkvm.stark.keys import KeyFileError
 from zkvm.stark.proof import StarkProof
-
-USER_ERRORS.extend([KeyFileError, ValueError])
 
 STEPS = ["setup", "execute", "trace", "commit main", "logup", "quotient", "out-of-domain values",
          "DEEP", "FRI", "openings"]
@@ -132,7 +129,6 @@ def prove_and_write(prog, ints: dict, security: str, proof_path: str | None,
     return proof
 
 
-@app.command()
 @user_errors
 def setup(
     program: str = typer.Argument(..., help="program file (.zkvm) or .zasm"),
@@ -153,8 +149,6 @@ def setup(
                f"in {time.perf_counter() - t0:.2f} s")
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-             add_help_option=False)
 def verify(ctx: typer.Context) -> None:
     """Check a proof; print the proven outputs. Exit 0 only when the proof is valid.
 
@@ -162,11 +156,11 @@ def verify(ctx: typer.Context) -> None:
     [--zk/--no-zk]; see zkvm verify --help (zkvm.cli_verify, the one definition).
     """
     from zkvm import cli_verify
+    from zkvm.cli_common import debug_enabled
 
-    raise typer.Exit(cli_verify.main(list(ctx.args)))
+    raise typer.Exit(cli_verify.main(list(ctx.args) + (["--debug"] if debug_enabled() else [])))
 
 
-@app.command()
 @user_errors
 def demo(
     model: str = typer.Option("mlp", help="mlp (784-128-10) | cnn | tiny | xor"),
@@ -176,26 +170,26 @@ def demo(
     """Build an example model, prove one inference, and verify the proof.
 
     The same as: python -m models.build mlp -o mlp.zkvm; zkvm run mlp.zkvm --input
-    mlp.input.json --prove --proof mlp.proof; zkvm verify mlp.proof --key mlp.vk
+    mlp.input.json --prove --proof mlp.proof; zkvm verify mlp.proof --key mlp.vk. The
+    models and their weights ship with zkvm (zkvm.examples); xor needs a checkout.
     """
     import zkvm.api as api
     from zkvm.assembler import load_program
     from zkvm.io import quantize_inputs, read_real_inputs
 
-    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     os.makedirs(workdir, exist_ok=True)
-    if model == "xor":
-        src = os.path.join(here, "programs", "xor.zasm")
-        inp = os.path.join(here, "programs", "xor.input.json")
+    if model == "xor":   # the hand-written program of the repository's README, from a checkout
+        src, inp = os.path.join("programs", "xor.zasm"), os.path.join("programs", "xor.input.json")
         if not os.path.exists(src):
-            fail("the demo needs the repository checkout (programs/xor.zasm not found)")
+            fail("--model xor assembles programs/xor.zasm of the repository: run it from a "
+                 "checkout, or use --model mlp|cnn|tiny (shipped with zkvm)")
         prog = load_program(src)
     else:
-        if not os.path.isdir(os.path.join(here, "models")):
-            fail("the demo needs the repository checkout (models/ not found)")
-        sys.path.insert(0, here)
-        from models.build import write
+        from zkvm.examples.nets import MODELS
+        from zkvm.examples.trained import write
 
+        if model not in MODELS:
+            fail(f"unknown demo model {model!r} (expected one of: {', '.join(MODELS)}, xor)")
         prog_path = os.path.join(workdir, f"{model}.zkvm")
         prog, inp = write(model, prog_path)
         typer.echo(f"built {prog_path} and {inp}")
@@ -219,7 +213,6 @@ def demo(
     typer.echo(f"verified {proof_path} against {key_path} in {ms:.1f} ms")
 
 
-@app.command()
 @user_errors
 def commit(
     files: list[str] = typer.Argument(..., help="WEIGHTS.zkw, PROGRAM.zkvm, or PROGRAM WEIGHTS"),
@@ -227,7 +220,7 @@ def commit(
     """Print a model's commitment (from its weights file, its program, or check both agree)."""
     from zkvm.assembler import load_program
     from zkvm.isa.hidden import digest_hex
-    from zkvm.weights_file import WEIGHTS_MAGIC, PrivateWeights
+    from zkvm.isa.weights_file import WEIGHTS_MAGIC, PrivateWeights
 
     if not 1 <= len(files) <= 2:
         fail("give a weights file, a program, or a program and its weights file")
@@ -262,3 +255,12 @@ def commit(
         typer.echo(f"model commitment {prog.commitment.hex}")
         typer.echo(f"  over {', '.join(prog.commitment.tensors)} (published in program "
                    f"{prog.digest_hex[:16]}…)")
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the ``zkvm`` app (called once by :mod:`zkvm.cli`)."""
+    app.command()(setup)
+    app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+             add_help_option=False)(verify)
+    app.command()(demo)
+    app.command()(commit)

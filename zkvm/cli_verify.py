@@ -4,13 +4,15 @@ Verification is what a user runs most, often in a script per proof, so its
 whole process should cost little more than the check itself: this module
 imports no typer, no numba kernel, nothing from the runtime and, unless
 ``--program`` is given, nothing from the assembler. The ``zkvm`` console
-script (:func:`zkvm.cli.main`) sends ``verify`` here directly; the typer app
+script (:func:`zkvm.entry.main`) sends ``verify`` here directly; the typer app
 registers a pass-through command that calls :func:`main` with the same
 arguments, so both entry points share this parser and this logic.
 
 Exit codes: 0 valid, 1 invalid (a ``VerificationError``: printed as
 ``INVALID proof: <check>: <why>``), 2 bad input (unreadable or malformed
-files, bad options).
+files, bad options: the :class:`zkvm.errors.ZkvmUserError` family), 3 a bug
+in zkvm (``internal error, please report: ...``; ``--debug`` or
+``ZKVM_DEBUG=1`` prints the traceback).
 """
 
 from __future__ import annotations
@@ -18,6 +20,11 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import traceback
+
+from zkvm.errors import (
+    EXIT_INTERNAL, EXIT_USER, ZkvmUserError, debug_env, internal_error_line,
+)
 
 PRESETS = "test | standard | high | proven | onchain"
 
@@ -43,10 +50,12 @@ def parser() -> argparse.ArgumentParser:
     zk.add_argument("--zk", dest="zk", action="store_true", default=None,
                     help="with --program: derive the zk key (default: as the program says)")
     zk.add_argument("--no-zk", dest="zk", action="store_false")
+    ap.add_argument("--debug", action="store_true",
+                    help="print the traceback of internal errors (same as ZKVM_DEBUG=1)")
     return ap
 
 
-class _Fail(Exception):
+class _Fail(ZkvmUserError):
     """Bad input: one ``error:`` line and exit code 2."""
 
 
@@ -68,7 +77,12 @@ def main(argv: list[str] | None = None) -> int:
         return run(a.proof, a.program, a.key, a.security, a.min_security, a.zk)
     except _Fail as e:
         print("error: " + " ".join(str(e).split("\n")), file=sys.stderr)
-        return 2
+        return EXIT_USER
+    except Exception as e:  # noqa: BLE001 - the boundary: anything else is a bug in zkvm
+        if a.debug or debug_env():
+            traceback.print_exception(type(e), e, e.__traceback__, file=sys.stderr)
+        print(internal_error_line(e), file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 def run(proof: str, program: str | None, key: str | None, security: str,
@@ -96,11 +110,8 @@ def run(proof: str, program: str | None, key: str | None, security: str,
         cfg = SecurityConfig.preset(security)
     except ValueError as e:
         raise _Fail(str(e)) from None
-    user_errors: tuple[type[BaseException], ...] = (KeyFileError, ProofFormatError, ValueError)
-    if program is not None:
-        from zkvm.isa.errors import ZkvmError
-
-        user_errors += (ZkvmError,)
+    # the stark errors are listed until they derive from ZkvmUserError (zkvm/stark/, issue 15)
+    user_errors: tuple[type[BaseException], ...] = (ZkvmUserError, KeyFileError)
     try:
         p = StarkProof.from_bytes(_read(proof, "proof"))
         vk = VerifyingKey.from_bytes(_read(key, "verifying key")) if key is not None else None

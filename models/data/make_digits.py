@@ -1,4 +1,4 @@
-"""Make ``digits.npz``: the 8x8 handwritten digits, shipped in the repo.
+"""Make ``zkvm/examples/data/digits.npz``: the 8x8 handwritten digits, shipped in the package.
 
 Source: the "Optical Recognition of Handwritten Digits" data set (optdigits)
 of the UCI Machine Learning Repository, by E. Alpaydin and C. Kaynak (1998),
@@ -31,7 +31,8 @@ def main() -> None:
     images = d.images.astype(np.uint8)
     labels = d.target.astype(np.uint8)
     assert images.shape == (1797, 8, 8) and images.max() == 16
-    out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "digits.npz")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    out = os.path.join(root, "zkvm", "examples", "data", "digits.npz")
     np.savez_compressed(out, images=images, labels=labels)
     print(f"wrote {out}: {os.path.getsize(out)} bytes")
 

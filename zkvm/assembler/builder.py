@@ -93,6 +93,8 @@ class Builder(ProgramBuilder):
             raise IsaError("lut needs fn=NAME (sigmoid, tanh, exp, gelu, reciprocal, rsqrt)")
         if "table" in p:
             table = np.asarray(p["table"])
+            if table.dtype.kind not in "iu":
+                raise IsaError("lut table=[...] must hold integers")
         else:
             table = make_table(fn, lo, hi, x.scale, s_out, eps)
         attrs = {"fn": fn, "lo": lo, "hi": hi, "table": table, "scale": s_out}

@@ -21,6 +21,7 @@ import numpy as np
 from zkvm.field.arith import ONE, W_, ZERO, _JIT, addmod, mulmod, submod
 from zkvm.field.scalar import P as _P_INT
 from zkvm.field.scalar import Ext
+from zkvm.field import base_kernels as _base
 from zkvm.field import ext3_kernels as _K3
 from zkvm.field.extension import Ext3
 
@@ -129,12 +130,6 @@ def _u(a) -> np.ndarray:
     return np.asarray(a, dtype=np.uint64)
 
 
-def _k():
-    from zkvm.field import kernels
-
-    return kernels
-
-
 def _ext_u(a) -> np.ndarray:
     if isinstance(a, Ext):
         return np.array([a.c0, a.c1], dtype=np.uint64)
@@ -168,19 +163,19 @@ def ext_add(a, b) -> np.ndarray:
     """Element-wise sum of extension arrays."""
     a, b = _ext_u(a), _ext_u(b)
     _same_d(a, b)
-    return _k().add(a, b)
+    return _base.add(a, b)
 
 
 def ext_sub(a, b) -> np.ndarray:
     """Element-wise difference of extension arrays."""
     a, b = _ext_u(a), _ext_u(b)
     _same_d(a, b)
-    return _k().sub(a, b)
+    return _base.sub(a, b)
 
 
 def ext_neg(a) -> np.ndarray:
     """Element-wise negation of an extension array."""
-    return _k().neg(_ext_u(a))
+    return _base.neg(_ext_u(a))
 
 
 def ext_mul(a, b) -> np.ndarray:
@@ -227,8 +222,8 @@ def ext_batch_inv(a) -> np.ndarray:
         raise ZeroDivisionError(f"ext_batch_inv: element {int(zeros[0])} (flat index) is zero")
     if d == 3:
         adj, norms = _K3.ext3_adj_norms(flat)
-        return _K3.ext3_scale_rows_k(adj, _k().batch_inv(norms)).reshape(a.shape)
-    return _ext_batch_inv_k(flat, _k().batch_inv(_ext_norms(flat))).reshape(a.shape)
+        return _K3.ext3_scale_rows_k(adj, _base.batch_inv(norms)).reshape(a.shape)
+    return _ext_batch_inv_k(flat, _base.batch_inv(_ext_norms(flat))).reshape(a.shape)
 
 
 def ext_inv(a) -> np.ndarray:
@@ -243,7 +238,7 @@ def ext_pow(a, e: int) -> np.ndarray:
     if e < 0:
         a, e = ext_batch_inv(a), -e
     d = a.shape[-1]
-    e = _k()._norm_exp(e, _P_INT**d - 1)
+    e = _base._norm_exp(e, _P_INT**d - 1)
     flat = np.ascontiguousarray(a).reshape(-1, d)
     pk = _ext_pow_k if d == 2 else _K3.ext3_pow_k
     if e >= 2**64:  # rare: split the exponent (recursively: p^3 - 1 exceeds 2^128)
@@ -278,4 +273,4 @@ def ext_sum(a, axis: int = 0) -> np.ndarray:
         axis += a.ndim
     if axis == a.ndim - 1:
         raise ValueError("ext_sum: cannot sum over the coefficient axis")
-    return _k().sum_(a, axis=axis)
+    return _base.sum_(a, axis=axis)

@@ -1,15 +1,17 @@
 """Typed errors for everything a user touches before proving.
 
-Every error that can reach a user derives from :class:`ZkvmError`; its message
-says what was wrong, where (file, instruction, tensor) and what to do. The CLI
-prints ``str(error)`` on one line and exits with status 2.
+Every error that can reach a user derives from :class:`ZkvmError`, which is
+:class:`zkvm.errors.ZkvmUserError` (the one family of user errors); its
+message says what was wrong, where (file, instruction, tensor) and what to
+do. The CLI prints ``str(error)`` on one line and exits with status 2.
 """
 
 from __future__ import annotations
 
+from zkvm.errors import ZkvmUserError
 
-class ZkvmError(Exception):
-    """Base class of user-facing zkvm errors."""
+#: the ISA's name for :class:`zkvm.errors.ZkvmUserError` (same class)
+ZkvmError = ZkvmUserError
 
 
 class IsaError(ZkvmError):

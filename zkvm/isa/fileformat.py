@@ -5,26 +5,14 @@ metadata]`` where ``MAGIC = b"ZKVMPROG"``, ``body`` is a map with keys
 ``tensors``, ``instructions``, ``weights``, ``outputs`` and, with hashed
 weights, ``commitment`` (docs/visibility.md). ``weights`` holds the *public*
 weights only: private and hashed weights live in the private weights file
-(``zkvm.weights_file``). Version 1 is written when every weight and output is
+(``zkvm.isa.weights_file``). Version 1 is written when every weight and output is
 public and no input is hashed (so older programs keep their digests);
 version 2 otherwise (an older reader refuses it instead of misreading it). Arrays (weights, lut
 tables) are msgpack ext type 1 holding ``[dtype, shape, raw little-endian
 bytes]``; weights are stored in the smallest of int8/16/32/64 that holds their
 declared width.
 
-Canonical encoding (what the digest hashes; independent of msgpack, of dict
-order and of storage widths), defined recursively:
-
-* ``None`` -> ``b"n"``; ``True``/``False`` -> ``b"T"``/``b"F"``
-* int -> ``b"i"`` + 8 bytes little-endian two's complement (|v| < 2^63)
-* float -> ``b"f"`` + 8 bytes IEEE-754 binary64 little-endian
-* str -> ``b"s"`` + u32 LE byte length + UTF-8
-* bytes -> ``b"b"`` + u32 LE length + bytes
-* list/tuple -> ``b"l"`` + u32 LE count + items
-* dict (str keys) -> ``b"d"`` + u32 LE count + (key, value) pairs sorted by the
-  keys' UTF-8 bytes
-* integer array -> ``b"a"`` + u32 LE ndim + each dim as u32 LE + the values as
-  int64 little-endian, row-major
+The canonical encoding the digest hashes is :mod:`zkvm.isa.canonical`.
 
 ``digest = blake3(b"zkvm-program-v1" + canonical(body_with_format_version))``;
 the zkvm version and the metadata are not part of it.
@@ -32,15 +20,15 @@ the zkvm version and the metadata are not part of it.
 
 from __future__ import annotations
 
-import struct
 from typing import Any
 
 import blake3
 import msgpack
 import numpy as np
 
-from .. import __version__
-from .errors import ProgramFileError, ZkvmError
+from zkvm import __version__
+from .canonical import canonical  # noqa: F401  (re-exported)
+from .errors import ProgramFileError
 from .tensor import TensorInfo, storage_dtype
 
 MAGIC = b"ZKVMPROG"
@@ -49,46 +37,6 @@ FORMAT_VERSION = 2
 READ_VERSIONS = (1, 2)
 _DIGEST_DOMAIN = b"zkvm-program-v1"
 _EXT_ARRAY = 1
-
-
-def canonical(obj: Any) -> bytes:
-    """Canonical bytes of a value (see module docstring)."""
-    out: list[bytes] = []
-    _canon(obj, out)
-    return b"".join(out)
-
-
-def _canon(o: Any, out: list[bytes]) -> None:
-    if o is None:
-        out.append(b"n")
-    elif isinstance(o, (bool, np.bool_)):
-        out.append(b"T" if o else b"F")
-    elif isinstance(o, (int, np.integer)):
-        out.append(b"i" + int(o).to_bytes(8, "little", signed=True))
-    elif isinstance(o, (float, np.floating)):
-        out.append(b"f" + struct.pack("<d", float(o)))
-    elif isinstance(o, str):
-        b = o.encode("utf-8")
-        out.append(b"s" + struct.pack("<I", len(b)) + b)
-    elif isinstance(o, (bytes, bytearray)):
-        out.append(b"b" + struct.pack("<I", len(o)) + bytes(o))
-    elif isinstance(o, np.ndarray):
-        if o.dtype.kind not in "iub":
-            raise TypeError(f"only integer arrays have a canonical encoding, got {o.dtype}")
-        out.append(b"a" + struct.pack("<I", o.ndim) + b"".join(struct.pack("<I", d) for d in o.shape))
-        out.append(np.ascontiguousarray(o, dtype="<i8").tobytes())
-    elif isinstance(o, (list, tuple)):
-        out.append(b"l" + struct.pack("<I", len(o)))
-        for x in o:
-            _canon(x, out)
-    elif isinstance(o, dict):
-        items = sorted(o.items(), key=lambda kv: kv[0].encode("utf-8"))
-        out.append(b"d" + struct.pack("<I", len(items)))
-        for k, v in items:
-            _canon(k, out)
-            _canon(v, out)
-    else:
-        raise TypeError(f"cannot encode {type(o).__name__} canonically")
 
 
 def _tensor_record(t: TensorInfo) -> dict[str, Any]:
@@ -169,18 +117,16 @@ def dump_program(p: Any) -> bytes:
     return msgpack.packb(doc, default=_pack_default, use_bin_type=True)
 
 
-def load_program(data: bytes) -> Any:
-    """Decode and re-validate a program file.
+def decode_program(data: bytes) -> tuple[int, Any, Any]:
+    """Decode a program file's envelope: ``(format version, body, metadata)``.
 
-    Every declaration and instruction is replayed through the builder, so a
-    file that decodes but describes an inconsistent program is refused too.
+    The body is plain data; :meth:`zkvm.isa.program.Program.from_bytes`
+    replays it through the builder, so a file that decodes but describes an
+    inconsistent program is refused there.
 
     Raises:
-        ProgramFileError: not a program file, wrong version, corrupt, truncated
-            or inconsistent.
+        ProgramFileError: not a program file, wrong version, corrupt or truncated.
     """
-    from .program import ProgramBuilder
-
     if not data.startswith(b"\x95\xc4\x08" + MAGIC):
         if len(data) < 11:
             raise ProgramFileError("file is empty or truncated (not a zkvm program file)")
@@ -202,46 +148,4 @@ def load_program(data: bytes) -> Any:
             f"program file format version {version!r} is not supported (this zkvm reads "
             f"versions {', '.join(map(str, READ_VERSIONS))}); re-assemble it with this zkvm"
         )
-    try:
-        b = ProgramBuilder()
-        for k, v in dict(meta).items():
-            b.meta(k, v)
-        instructions = iter(body["instructions"])
-        for t in body["tensors"]:
-            if t["kind"] == "input":
-                rng = tuple(t["range"]) if t["range"] is not None else None
-                b.input(t["name"], t["shape"], t["bits"], t["scale"], t["visibility"], rng)
-            elif t["kind"] == "weight":
-                values = body["weights"][t["name"]] if t["visibility"] == "public" else None
-                b.weight(t["name"], values, t["bits"], t["scale"], tuple(t["shape"]),
-                         t["visibility"])
-            else:
-                ins = next(instructions)
-                if ins["output"] != t["name"]:
-                    raise ProgramFileError("tensor table and instructions are out of order")
-                info = b.instruction(ins["op"], ins["inputs"], ins["output"], ins["attrs"],
-                                     t["bits"])
-                if list(info.shape) != list(t["shape"]) or info.scale != t["scale"]:
-                    raise ProgramFileError(f"tensor '{info.name}' does not match its instruction")
-        if next(instructions, None) is not None:
-            raise ProgramFileError("program file has instructions with no tensor entry")
-        vis = {t["name"]: t["visibility"] for t in body["tensors"]}
-        for name in body["outputs"]:
-            b.output(name, visibility=vis.get(name, "public"))
-        if body.get("commitment") is not None:
-            from .hidden import ModelCommitment
-
-            b.commitment = ModelCommitment.from_body(body["commitment"])
-        if version == 1 and (b.commitment is not None or b.hidden):
-            raise ProgramFileError("a version 1 program file cannot hold hidden weights")
-        prog = b.build()
-        if file_version(prog) != version:
-            raise ProgramFileError(f"program file says version {version} but describes a "
-                                   f"version {file_version(prog)} program")
-    except ProgramFileError:
-        raise
-    except ZkvmError as e:
-        raise ProgramFileError(f"program file describes an invalid program: {e}") from None
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError, StopIteration) as e:
-        raise ProgramFileError(f"program file is corrupt ({type(e).__name__}: {e})") from None
-    return prog
+    return version, body, meta

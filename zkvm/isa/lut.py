@@ -4,6 +4,11 @@ The table of a ``lut`` instruction is part of the program (and of its digest):
 the VM and the prover read it, never recompute it, so a proof does not depend
 on the libm of the machine that checks it. The assembler makes the table with
 :func:`make_table`: entry ``i`` is ``round_half_up(f((lo + i) / 2^s_in) * 2^s_out)``.
+
+``fn=table`` (:data:`TABLE_FN`) names a table given explicitly, entry by entry
+(an embedding matrix looked up by token id: docs/onnx.md "Embeddings"); no
+generator makes it and its float reference is the table itself,
+``table[clamp(round(x·2^s_in)) - lo] / 2^s_out``.
 """
 
 from __future__ import annotations
@@ -25,15 +30,27 @@ def _gelu(x: np.ndarray, eps: float) -> np.ndarray:
     return 0.5 * x * (1.0 + _erf(x / math.sqrt(2.0)).astype(np.float64))
 
 
+def _gelu_tanh(x: np.ndarray, eps: float) -> np.ndarray:
+    return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)))
+
+
 FUNCTIONS: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
     "sigmoid": lambda x, eps: 1.0 / (1.0 + np.exp(-x)),
     "tanh": lambda x, eps: np.tanh(x),
     "exp": lambda x, eps: np.exp(x),
     "gelu": _gelu,
+    "gelu_tanh": _gelu_tanh,
     "erf": lambda x, eps: _erf(x).astype(np.float64),
     "reciprocal": lambda x, eps: 1.0 / (x + eps),
     "rsqrt": lambda x, eps: 1.0 / np.sqrt(x + eps),
 }
+
+
+#: ``fn`` of a lut whose table is given explicitly (no generator, see the module docstring).
+TABLE_FN = "table"
+
+#: every ``fn`` a lut instruction may name
+LUT_FUNCTIONS = (*FUNCTIONS, TABLE_FN)
 
 
 def round_half_up(v: np.ndarray) -> np.ndarray:
@@ -48,8 +65,10 @@ def make_table(fn: str, lo: int, hi: int, s_in: int, s_out: int, eps: float = 0.
         IsaError: unknown function, too many entries, or a non-finite value
             (e.g. a reciprocal whose range holds 0).
     """
+    if fn == TABLE_FN:
+        raise IsaError("lut fn=table takes its entries from table=[...] (no generator makes it)")
     if fn not in FUNCTIONS:
-        raise IsaError(f"lut fn={fn!r} is unknown (expected one of: {', '.join(FUNCTIONS)})")
+        raise IsaError(f"lut fn={fn!r} is unknown (expected one of: {', '.join(LUT_FUNCTIONS)})")
     if lo > hi:
         raise IsaError(f"lut range [{lo}, {hi}] is empty")
     if hi - lo + 1 > MAX_TABLE:

@@ -222,12 +222,12 @@ def _same(ins: list[TensorInfo], a: Attrs) -> tuple[tuple[int, ...], int]:
 
 
 def _norm_lut(ins: list[TensorInfo], a: Attrs) -> Attrs:
-    from .lut import FUNCTIONS
+    from .lut import LUT_FUNCTIONS
 
     _only(a, "fn", "lo", "hi", "table", "eps", "scale")
     fn = a.get("fn")
-    if fn not in FUNCTIONS:
-        raise IsaError(f"lut fn={fn!r} is unknown (expected one of: {', '.join(FUNCTIONS)})")
+    if fn not in LUT_FUNCTIONS:
+        raise IsaError(f"lut fn={fn!r} is unknown (expected one of: {', '.join(LUT_FUNCTIONS)})")
     lo, hi = _int(a, "lo"), _int(a, "hi")
     if lo > hi:
         raise IsaError(f"lut range [{lo}, {hi}] is empty")

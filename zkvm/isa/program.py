@@ -32,7 +32,8 @@ from typing import Any
 import numpy as np
 
 from .analysis import Interval, interval
-from .errors import IsaError, ProgramOverflowError, ZkvmError
+from .errors import IsaError, ProgramFileError, ProgramOverflowError, ZkvmError
+from .fileformat import file_version
 from .hidden import ModelCommitment
 from .program_hidden import HiddenWeightsMixin, WeightsError  # noqa: F401  (re-exported)
 from .ops import OPS, check_size
@@ -133,9 +134,15 @@ class Program(HiddenWeightsMixin):
 
     @staticmethod
     def from_bytes(data: bytes) -> Program:
-        from .fileformat import load_program
+        """Decode and re-validate a program file's bytes.
 
-        return load_program(data)
+        Raises:
+            ProgramFileError: not a program file, wrong version, corrupt,
+                truncated or inconsistent.
+        """
+        from .fileformat import decode_program
+
+        return _replay(*decode_program(data))
 
     def save(self, path: str) -> None:
         """Write the program file (``.zkvm``)."""
@@ -146,8 +153,6 @@ class Program(HiddenWeightsMixin):
     def load(path: str) -> Program:
         """Read a program file; raises ProgramFileError when it is not a valid one."""
         from zkvm.envelope import load_file
-
-        from .errors import ProgramFileError
 
         return load_file(path, Program.from_bytes, ProgramFileError, "program")
 
@@ -460,6 +465,58 @@ class ProgramBuilder:
             self.commitment, self.weight_salt = make_commitment(
                 [self.tensors[n] for n in hashed], [self.weights[n] for n in hashed], salt)
         return Program(self)
+
+
+def _replay(version: int, body: Any, meta: Any) -> Program:
+    """Rebuild a decoded program file (``fileformat.decode_program``) through the builder.
+
+    Every declaration and instruction is checked again, so a file that decodes
+    but describes an inconsistent program is refused.
+
+    Raises:
+        ProgramFileError: the body is corrupt or describes an invalid program.
+    """
+    try:
+        b = ProgramBuilder()
+        for k, v in dict(meta).items():
+            b.meta(k, v)
+        instructions = iter(body["instructions"])
+        for t in body["tensors"]:
+            if t["kind"] == "input":
+                rng = tuple(t["range"]) if t["range"] is not None else None
+                b.input(t["name"], t["shape"], t["bits"], t["scale"], t["visibility"], rng)
+            elif t["kind"] == "weight":
+                values = body["weights"][t["name"]] if t["visibility"] == "public" else None
+                b.weight(t["name"], values, t["bits"], t["scale"], tuple(t["shape"]),
+                         t["visibility"])
+            else:
+                ins = next(instructions)
+                if ins["output"] != t["name"]:
+                    raise ProgramFileError("tensor table and instructions are out of order")
+                info = b.instruction(ins["op"], ins["inputs"], ins["output"], ins["attrs"],
+                                     t["bits"])
+                if list(info.shape) != list(t["shape"]) or info.scale != t["scale"]:
+                    raise ProgramFileError(f"tensor '{info.name}' does not match its instruction")
+        if next(instructions, None) is not None:
+            raise ProgramFileError("program file has instructions with no tensor entry")
+        vis = {t["name"]: t["visibility"] for t in body["tensors"]}
+        for name in body["outputs"]:
+            b.output(name, visibility=vis.get(name, "public"))
+        if body.get("commitment") is not None:
+            b.commitment = ModelCommitment.from_body(body["commitment"])
+        if version == 1 and (b.commitment is not None or b.hidden):
+            raise ProgramFileError("a version 1 program file cannot hold hidden weights")
+        prog = b.build()
+        if file_version(prog) != version:
+            raise ProgramFileError(f"program file says version {version} but describes a "
+                                   f"version {file_version(prog)} program")
+    except ProgramFileError:
+        raise
+    except ZkvmError as e:
+        raise ProgramFileError(f"program file describes an invalid program: {e}") from None
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, StopIteration) as e:
+        raise ProgramFileError(f"program file is corrupt ({type(e).__name__}: {e})") from None
+    return prog
 
 
 def _loc(where: str) -> str:

@@ -58,7 +58,7 @@ class HiddenWeightsMixin:
                 "or weights= in Python)")
 
     def bind_weights(self, private: Any, check: bool = True) -> Any:
-        """This program with its hidden weights' values (a ``zkvm.weights_file.PrivateWeights``).
+        """This program with its hidden weights' values (a ``zkvm.isa.weights_file.PrivateWeights``).
 
         Args:
             private: values of every hidden weight and the commitment's salt.
@@ -82,8 +82,8 @@ class HiddenWeightsMixin:
         return out
 
     def private_weights(self) -> Any:
-        """The hidden weights and salt as a ``zkvm.weights_file.PrivateWeights``."""
-        from zkvm.weights_file import PrivateWeights
+        """The hidden weights and salt as a ``zkvm.isa.weights_file.PrivateWeights``."""
+        from .weights_file import PrivateWeights
 
         self.require_weights()
         return PrivateWeights(

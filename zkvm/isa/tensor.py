@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .canonical import canonical
 from .errors import IsaError
 
 #: Largest magnitude any value may take: Goldilocks p ~ 2^64, so values below
@@ -102,8 +103,6 @@ class Instruction:
     where: str = field(default="", compare=False)
 
     def _key(self) -> bytes:
-        from .fileformat import canonical
-
         return canonical([self.op, list(self.inputs), self.output, dict(self.attrs)])
 
     def __eq__(self, other: object) -> bool:

@@ -15,7 +15,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..isa.errors import InputError
-from ..isa.lut import float_fn
+from ..isa.lut import TABLE_FN, float_fn
 from ..isa.ops import OPS
 from ..isa.program import Program
 
@@ -60,8 +60,12 @@ def execute_float(program: Program, inputs: Mapping[str, Any]) -> dict[str, np.n
             y = np.maximum(a[0], 0.0)
         elif op == "lut":
             s_in = program.tensors[ins.inputs[0]].scale
-            x = np.clip(a[0], at["lo"] / 2.0**s_in, at["hi"] / 2.0**s_in)
-            y = float_fn(at["fn"], at.get("eps", 0.0))(x)
+            if at["fn"] == TABLE_FN:  # an explicit table (embedding): its own entries
+                i = np.clip(np.floor(a[0] * 2.0**s_in + 0.5), at["lo"], at["hi"]) - at["lo"]
+                y = np.asarray(at["table"])[i.astype(np.int64)] / 2.0 ** at["scale"]
+            else:
+                x = np.clip(a[0], at["lo"] / 2.0**s_in, at["hi"] / 2.0**s_in)
+                y = float_fn(at["fn"], at.get("eps", 0.0))(x)
         else:  # pragma: no cover - every compute op is handled above
             raise AssertionError(op)
         y = np.asarray(y, dtype=np.float64).reshape(info.shape)

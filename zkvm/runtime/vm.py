@@ -10,74 +10,18 @@ specification in docs/isa.md.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 import numpy as np
 
 from ..isa.errors import ExecutionError, InputError
+from ..isa.events import Event, Execution
 from ..isa.ops import OPS
 from ..isa.program import Program
 from ..isa.tensor import Instruction, TensorInfo
 
 #: Largest exact integer of float64; below it a matmul may run on BLAS exactly.
 _EXACT_FLOAT = 1 << 53
-
-
-@dataclass
-class Event:
-    """What one compute instruction did (views produce no event).
-
-    Attributes:
-        index: the instruction's index in ``program.instructions``.
-        op: opcode.
-        inputs: operand tensor names.
-        output: result tensor name.
-        attrs: the instruction's (normalised) attributes.
-        aux: auxiliary int64 arrays the chips need, by opcode (docs/isa.md):
-            ``rescale``/``div``: ``r`` (remainder, same shape as the output);
-            ``relu``: ``neg`` (1 where the input is < 0, else 0);
-            ``max``: ``arg`` (flat index of the chosen element within each
-            reduced group, row-major over the reduced axes; the first maximum);
-            ``argmax``: ``max`` (the maximum value along the axis);
-            ``lut``: ``index`` (``clamp(x, lo, hi) - lo``, the table row used).
-    """
-
-    index: int
-    op: str
-    inputs: tuple[str, ...]
-    output: str
-    attrs: dict[str, Any]
-    aux: dict[str, np.ndarray] = field(default_factory=dict)
-
-
-@dataclass
-class Execution:
-    """The result of running a program.
-
-    Attributes:
-        program: the program that ran.
-        values: int64 values of every tensor (inputs, weights, results, views).
-        events: one :class:`Event` per compute instruction, in order.
-        memory: flat int64 memory, ``memory[a]`` = value at address ``a``.
-    """
-
-    program: Program
-    values: dict[str, np.ndarray]
-    events: list[Event]
-    memory: np.ndarray
-
-    @property
-    def outputs(self) -> dict[str, np.ndarray]:
-        """Output values (integers at the outputs' scales), in declaration order."""
-        return {n: self.values[n] for n in self.program.outputs}
-
-    def output_floats(self) -> dict[str, np.ndarray]:
-        """Output values as real numbers ``v / 2^scale``."""
-        return {
-            n: self.values[n].astype(np.float64) / 2.0 ** self.program.tensors[n].scale
-            for n in self.program.outputs
-        }
 
 
 def check_inputs(program: Program, inputs: Mapping[str, Any]) -> dict[str, np.ndarray]:

@@ -28,16 +28,27 @@ A VM chip is an ``Air`` whose constraints depend only on its structural
 ``params`` (recorded in the verifying key) and whose preprocessed columns are
 made from ``self.data`` (filled from the program at setup; never needed by
 the verifier, who has the preprocessed roots in the key).
+
+The seam between the VM and the chips is typed and has one method: the
+runtime records an :class:`~zkvm.isa.events.Execution` (one
+:class:`~zkvm.isa.events.Event` per compute instruction), the statement wraps
+it in a :class:`Witness`, and every chip builds its main trace with
+``witness(w: Witness) -> trace``. Chips made from one instruction derive from
+:class:`EventChip` and implement ``trace(execution, event)``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, field as dc_field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from zkvm.air.air import Air
 from zkvm.field.scalar import P
+
+if TYPE_CHECKING:  # the verifier loads the chips but never the ISA package
+    from zkvm.isa.events import Event, Execution
 
 BUS_MEM = 1
 BUS_RANGE = 2
@@ -101,12 +112,48 @@ def range_lookups(values: np.ndarray, bits: int) -> list[np.ndarray]:
     return out
 
 
+@dataclass
+class Witness:
+    """Everything a chip may read to build its main trace: one object, one signature.
+
+    Attributes:
+        execution: the run of the program (values of every tensor, events).
+        memory: the memory image as field elements (``uint64``) or signed
+            ``int64``: the execution's memory, extended with the salts,
+            headers and packed values of hashed tensors.
+        range_lookups: the range-table entries every other chip looks up
+            (filled by the statement before the chips that
+            ``reads_range_lookups``).
+        digests: the digests the hash chip computed (one per hash job).
+    """
+
+    execution: Execution
+    memory: np.ndarray
+    range_lookups: list[np.ndarray] = dc_field(default_factory=list)
+    digests: list[list[int]] = dc_field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._events = {e.index: e for e in self.execution.events}
+
+    def event(self, index: int) -> Event:
+        """The event of instruction ``index``."""
+        return self._events[index]
+
+
 class VmChip(Air):
     """An ``Air`` with setup-time data for its preprocessed columns.
 
-    Subclasses implement ``preprocessed_trace`` from ``self.data`` and a
-    ``trace(execution, event, ctx)`` method returning the main trace.
+    Subclasses implement ``preprocessed_trace`` from ``self.data`` and
+    :meth:`witness`, the one way the statement asks a chip for its main trace.
+    ``source`` names what the chip proves (an instruction index, a tensor
+    name, ...; set by its planner).
     """
+
+    #: True for chips that look values up in the range table (it is added when one does)
+    uses_range: bool = False
+    #: True for tables whose witness counts the other chips' range lookups
+    reads_range_lookups: bool = False
+    source: Any = None
 
     def __init__(self, log_height: int, params: dict | None = None,
                  data: dict[str, np.ndarray] | None = None):
@@ -120,3 +167,21 @@ class VmChip(Air):
         (for rows whose multiplicity is 1) via ``range_lookups``.
         """
         return []
+
+    def witness(self, w: Witness) -> np.ndarray:
+        """The main trace (``uint64``, one row per column) of this chip in the run ``w``."""
+        raise NotImplementedError(f"{type(self).__name__} builds no witness")
+
+
+class EventChip(VmChip):
+    """A chip proving one compute instruction: its trace comes from that instruction's event.
+
+    ``source`` is the instruction's index; subclasses implement
+    ``trace(execution, event)``.
+    """
+
+    def trace(self, ex: Execution, event: Event) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def witness(self, w: Witness) -> np.ndarray:
+        return self.trace(w.execution, w.event(self.source))

@@ -30,99 +30,22 @@ Preprocessed: ``addr_x, addr_q, mult, on``. Main: ``x``, ``q`` (or
 (a solution of the row constraint) and look up / send nothing.
 
 ``Bounded`` (a value held with an exact range check, as one column or as
-16-bit limbs) is shared with the relu chip.
+16-bit limbs) lives in :mod:`zkvm.air.chips.gadgets`, shared with relu and
+the private weights table.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from zkvm.air.chips.common import (
-    BUS_MEM, RANGE_BITS, VmChip, pad_columns, range_check, range_lookups, rows_with_on,
-)
-from zkvm.air.chips.memory import check_upto, upto_lookups
-from zkvm.air.chips.statement import StatementError, planner
+from zkvm.air.chips.common import BUS_MEM, EventChip, pad_columns, rows_with_on
+from zkvm.air.chips.gadgets import LIMB, Bounded
+from zkvm.air.chips.planner import StatementError, planner
 from zkvm.air.registry import register
 from zkvm.field.scalar import P
 
-_LIMB = 1 << RANGE_BITS
-
-
-class Bounded:
-    """A value ``y`` with ``lo <= y <= hi`` that a chip range-checks exactly.
-
-    Held as one column ``name`` (holding ``y``) when ``hi - lo < 2^16``, checked
-    with ``check_upto(y - lo, hi - lo)``; otherwise as columns ``name_limbs``:
-    16-bit limbs of ``y - lo`` (little-endian), each limb range-checked and
-    the top one to its exact width, so ``hi - lo + 1`` must be a power of two
-    (DESIGN.md checklist 7: the top limb's range is exactly the bound).
-
-    Raises:
-        ValueError: ``hi < lo``, or a wide range that is not ``2^N`` values.
-    """
-
-    def __init__(self, name: str, lo: int, hi: int):
-        span = hi - lo
-        if span < 0:
-            raise ValueError(f"{name}: empty range [{lo}, {hi}]")
-        self.name, self.lo, self.hi = name, lo, hi
-        self.widths: list[int] | None = None
-        if span >= _LIMB:
-            bits = (span + 1).bit_length() - 1
-            if 1 << bits != span + 1:
-                raise ValueError(f"{name}: range [{lo}, {hi}] is wider than 16 bits and does "
-                                 "not span a power of two")
-            n_full = (bits - 1) // RANGE_BITS
-            self.widths = [RANGE_BITS] * n_full + [bits - RANGE_BITS * n_full]
-
-    @property
-    def columns(self) -> tuple:
-        if self.widths is None:
-            return (self.name,)
-        return ((self.name + "_limbs", len(self.widths)),)
-
-    def expr(self, row):
-        """``y`` as a degree-1 expression of the row's columns."""
-        if self.widths is None:
-            return row[self.name]
-        out = self.lo
-        for i, limb in enumerate(row[self.name + "_limbs"]):
-            out = out + limb * (1 << (RANGE_BITS * i))
-        return out
-
-    def check(self, b, row, mult) -> None:
-        """Send the exact range-check lookups (multiplicity ``mult``)."""
-        if self.widths is None:
-            check_upto(b, row[self.name] - self.lo, self.hi - self.lo, mult)
-            return
-        for limb, w in zip(row[self.name + "_limbs"], self.widths):
-            range_check(b, limb, w, mult)
-
-    def trace_columns(self, y: np.ndarray) -> list[np.ndarray]:
-        """Main-trace columns (signed int64) holding the values ``y``."""
-        y = np.asarray(y, dtype=np.int64).ravel()
-        if self.widths is None:
-            return [y]
-        v = (y - self.lo).astype(np.uint64)  # non-negative, < 2^63
-        return [((v >> np.uint64(RANGE_BITS * i)) & np.uint64(_LIMB - 1)).astype(np.int64)
-                for i in range(len(self.widths))]
-
-    def lookups(self, main: np.ndarray, layout, k: int) -> list[np.ndarray]:
-        """The range-table entries ``check`` looks up on the first ``k`` rows of ``main``."""
-        from zkvm.field.kernels import to_signed
-
-        if self.widths is None:
-            y = to_signed(main[layout.index(self.name), :k])
-            return upto_lookups(y - self.lo, self.hi - self.lo)
-        cols = main[layout.index(self.name + "_limbs"), :k].astype(np.int64)
-        out: list[np.ndarray] = []
-        for limb, w in zip(cols, self.widths):
-            out += range_lookups(limb, w)
-        return out
-
-
 @register
-class DivideChip(VmChip):
+class DivideChip(EventChip):
     """params: ``op`` (rescale/div), ``D`` (divisor), ``c`` (rounding offset), ``lo``, ``hi``."""
 
     name = "divide"
@@ -176,7 +99,7 @@ def plan_divide(ctx, idx, ins):
     else:
         D = int(ins.attrs["d"])
         c = D // 2
-        if D > _LIMB:
+        if D > LIMB:
             raise StatementError(
                 f"{where}: division by {D} > 2^16 is not supported (its remainder would need "
                 "a two-limb range check with a non power-of-two bound); divide in steps, or by "

@@ -15,15 +15,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from zkvm.air.chips.common import BUS_MEM, VmChip, pad_columns, rows_with_on
-from zkvm.air.chips.statement import planner
+from zkvm.air.chips.common import BUS_MEM, EventChip, pad_columns, rows_with_on
+from zkvm.air.chips.planner import planner
 from zkvm.air.registry import register
 
 _OPS = ("add", "sub", "mul")
 
 
 @register
-class ElementwiseChip(VmChip):
+class ElementwiseChip(EventChip):
     """params: ``op`` in add/sub/mul."""
 
     name = "elementwise"

@@ -32,9 +32,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from zkvm.air.chips.common import BUS_LUT, BUS_MEM, VmChip, field, pad_columns, rows_with_on
-from zkvm.air.chips.maximum import bound_limbs, bounded_lookups, check_bounded, split_limbs
-from zkvm.air.chips.statement import planner
+from zkvm.air.chips.common import (
+    BUS_LUT, BUS_MEM, EventChip, VmChip, Witness, field, pad_columns, rows_with_on,
+)
+from zkvm.air.chips.gadgets import bound_limbs, bounded_lookups, check_bounded, split_limbs
+from zkvm.air.chips.planner import planner
 from zkvm.air.registry import register
 
 
@@ -55,8 +57,9 @@ class LutTable(VmChip):
         x = d["lo"] + np.arange(t.size, dtype=np.int64)
         return np.stack([_pad_last(field(x), self.n_rows), _pad_last(field(t), self.n_rows)])
 
-    def trace_from_execution(self, ex, statement) -> np.ndarray:
+    def witness(self, w: Witness) -> np.ndarray:
         """Multiplicities: how often each entry is looked up by this table's instructions."""
+        ex = w.execution
         n = np.asarray(self.data["table"]).size
         want = set(self.data["sources"])
         counts = np.zeros(n, dtype=np.int64)
@@ -74,7 +77,7 @@ def _pad_last(col: np.ndarray, n: int) -> np.ndarray:
 
 
 @register
-class LutChip(VmChip):
+class LutChip(EventChip):
     """Clamp then look up. params: ``lo``, ``hi``, ``table_id``, ``bound``, ``limbs``."""
 
     name = "lut"

@@ -65,8 +65,8 @@ import math
 
 import numpy as np
 
-from zkvm.air.chips.common import BUS_MEM, VmChip, field, log_height_for
-from zkvm.air.chips.statement import StatementError, planner
+from zkvm.air.chips.common import BUS_MEM, EventChip, field, log_height_for
+from zkvm.air.chips.planner import StatementError, planner
 from zkvm.air.registry import register
 
 #: Largest tile (MACs per row) a verifying key may ask for.
@@ -89,7 +89,7 @@ def _params(params: dict | None) -> tuple[int, int, int, bool, str]:
 
 
 @register
-class MatmulChip(VmChip):
+class MatmulChip(EventChip):
     """params: ``lm, lk, ln`` (tile), ``w_public`` (bool), ``bias`` in none/public/bus."""
 
     name = "matmul"

@@ -46,66 +46,13 @@ import math
 
 import numpy as np
 
-from zkvm.air.chips.common import BUS_MEM, RANGE_BITS, VmChip, pad_columns, range_check
-from zkvm.air.chips.memory import check_upto, upto_lookups
-from zkvm.air.chips.statement import StatementError, planner
+from zkvm.air.chips.common import BUS_MEM, EventChip, pad_columns
+from zkvm.air.chips.gadgets import bound_limbs, bounded_lookups, check_bounded, split_limbs
+from zkvm.air.chips.planner import planner
 from zkvm.air.registry import register
 
-MAX_LIMBS = 3  # bounds below 2^48: wide enough for i32 data, far from wrapping p
-
-
-# ---------------------------------------------------------------- limbs helpers
-def bound_limbs(bound: int, where: str) -> int:
-    """How many 16-bit limbs prove ``0 <= v <= bound`` (1 when ``bound < 2^16``).
-
-    Raises:
-        StatementError: ``bound >= 2^48`` (``where`` names the instruction).
-    """
-    n = max(1, -(-int(bound).bit_length() // RANGE_BITS))
-    if n > MAX_LIMBS:
-        raise StatementError(
-            f"{where}: values span {bound} (>= 2^{RANGE_BITS * MAX_LIMBS}), too wide to range "
-            "check; rescale the input to a narrower width first")
-    return n
-
-
-def check_bounded(b, value, limbs: list, bound: int, mult) -> None:
-    """Lookups proving ``0 <= value <= D`` with ``bound <= D < 2^bitlen(bound)``.
-
-    ``limbs`` empty: ``value`` (degree 1, ``bound < 2^16``) is looked up as it is
-    (exact bound). Otherwise ``value = sum_k limbs[k] 2^(16k)`` is asserted,
-    the low limbs are checked to 16 bits and the top one to
-    ``bound >> 16(n-1)``.
-    """
-    if not limbs:
-        check_upto(b, value, bound, mult)
-        return
-    acc = 0
-    for k, limb in enumerate(limbs):
-        acc = acc + limb * (1 << (RANGE_BITS * k))
-    b.assert_eq(value, acc, f"{b.air.name}: limbs recompose the range-checked value")
-    for limb in limbs[:-1]:
-        range_check(b, limb, RANGE_BITS, mult)
-    check_upto(b, limbs[-1], bound >> (RANGE_BITS * (len(limbs) - 1)), mult)
-
-
-def split_limbs(values: np.ndarray, n: int) -> list[np.ndarray]:
-    """``n`` 16-bit limbs of non-negative ``values`` (the top limb takes the rest)."""
-    v = np.asarray(values, dtype=np.int64)
-    mask = (1 << RANGE_BITS) - 1
-    out = [(v >> (RANGE_BITS * k)) & mask for k in range(n - 1)]
-    out.append(v >> (RANGE_BITS * (n - 1)))
-    return out
-
-
-def bounded_lookups(limbs: list[np.ndarray], bound: int) -> list[np.ndarray]:
-    """The range-table entries ``check_bounded`` looks up for concrete limbs."""
-    out = [np.asarray(v, dtype=np.int64).ravel() for v in limbs[:-1]]
-    return out + upto_lookups(limbs[-1], bound >> (RANGE_BITS * (len(limbs) - 1)))
-
-
 # ---------------------------------------------------------------- the chips
-class _GroupMax(VmChip):
+class _GroupMax(EventChip):
     """Shared by ``max`` and ``argmax``. params: ``bound``, ``limbs``."""
 
     base_columns: tuple = ("x", "m", "is_arg", "cnt")

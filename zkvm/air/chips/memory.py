@@ -14,26 +14,10 @@ from __future__ import annotations
 import numpy as np
 
 from zkvm.air.chips.common import (
-    BUS_MEM, BUS_RANGE, RANGE_BITS, VmChip, field, pad_columns, range_lookups,
+    BUS_MEM, BUS_RANGE, RANGE_BITS, VmChip, Witness, field, pad_columns,
 )
+from zkvm.air.chips.gadgets import check_upto, upto_lookups
 from zkvm.air.registry import register
-
-
-def check_upto(b, value, hi: int, mult=1) -> None:
-    """Lookups proving ``0 <= value <= hi`` for ``hi < 2^16`` (exact bound, checklist 7)."""
-    if not 0 <= hi < (1 << RANGE_BITS):
-        raise ValueError(f"check_upto: bound {hi} needs limbs")
-    b.send(BUS_RANGE, [value], mult)
-    if hi < (1 << RANGE_BITS) - 1:
-        b.send(BUS_RANGE, [value + ((1 << RANGE_BITS) - 1 - hi)], mult)
-
-
-def upto_lookups(values: np.ndarray, hi: int) -> list[np.ndarray]:
-    v = np.asarray(values, dtype=np.int64).ravel()
-    out = [v]
-    if hi < (1 << RANGE_BITS) - 1:
-        out.append(v + ((1 << RANGE_BITS) - 1 - hi))
-    return out
 
 
 @register
@@ -44,6 +28,7 @@ class InputChip(VmChip):
     """
 
     name = "input"
+    uses_range = True
     main_columns = ("x",)
     preprocessed_columns = ("addr", "mult", "on")
 
@@ -58,6 +43,9 @@ class InputChip(VmChip):
 
     def trace(self, values: np.ndarray) -> np.ndarray:
         return pad_columns([values.ravel()], self.n_rows, fill=self.params["lo"])
+
+    def witness(self, w: Witness) -> np.ndarray:
+        return self.trace(w.execution.values[self.source])
 
     def range_values(self, main: np.ndarray) -> list[np.ndarray]:
         from zkvm.field.kernels import to_signed
@@ -85,6 +73,9 @@ class ConstChip(VmChip):
     def trace(self) -> np.ndarray:
         return np.zeros((0, self.n_rows), dtype=np.uint64)
 
+    def witness(self, w: Witness) -> np.ndarray:
+        return self.trace()
+
 
 RANGE_LANES = 16  # values per row of the range table
 
@@ -101,6 +92,7 @@ class RangeTable(VmChip):
     """
 
     name = "range16"
+    reads_range_lookups = True
     main_columns = (("mult", RANGE_LANES),)
     preprocessed_columns = ("base",)
 
@@ -126,3 +118,6 @@ class RangeTable(VmChip):
                                  "declared range)")
             counts += np.bincount(v, minlength=1 << RANGE_BITS)
         return np.ascontiguousarray(field(counts).reshape(self.n_rows, RANGE_LANES).T)
+
+    def witness(self, w: Witness) -> np.ndarray:
+        return self.trace_from_counts(w.range_lookups)

@@ -39,7 +39,7 @@ from typing import Sequence
 
 import numpy as np
 
-from zkvm.air.chips.common import BUS_MEM, VmChip, field, log_height_for, pad_columns
+from zkvm.air.chips.common import BUS_MEM, VmChip, Witness, field, log_height_for, pad_columns
 from zkvm.air.registry import register
 from zkvm.field.scalar import P
 from zkvm.hash.poseidon2 import (
@@ -218,9 +218,10 @@ class Poseidon2Chip(VmChip):
         digests = [[int(v) for v in outs[r, :DIGEST_LEN]] for r in lasts]
         return np.ascontiguousarray(rows.T), digests
 
-    def trace_from_execution(self, ex, statement=None) -> np.ndarray:
-        """The VM hook (``VmStatement.traces``): read the hashed values from memory."""
-        return self.trace_from_memory(ex.memory)[0]
+    def witness(self, w: Witness) -> np.ndarray:
+        """The hashed values read from the memory image; records the digests in ``w``."""
+        trace, w.digests = self.trace_from_memory(w.memory)
+        return trace
 
 
 @register
@@ -248,6 +249,9 @@ class SaltChip(VmChip):
         v = np.array([int(x) % P for x in values], dtype=np.uint64)
         return pad_columns([v], self.n_rows)
 
+    def witness(self, w: Witness) -> np.ndarray:
+        return self.trace(w.memory[self.data["addr"]])
+
 
 def plan_hash(ctx, addrs: np.ndarray, salt_addrs: np.ndarray, digest_name: str) -> list[VmChip]:
     """Chips proving ``digest_name = hash_elements(mem[addrs], mem[salt_addrs])``.
@@ -256,7 +260,7 @@ def plan_hash(ctx, addrs: np.ndarray, salt_addrs: np.ndarray, digest_name: str) 
     ``salt_addrs`` (the salt, absorbed first) from the memory bus and writes
     the digest at ``digest_name``'s 4 addresses (the framework counts its
     reads; declare it an output to make it public). The trace comes from the
-    execution's memory image (``trace_from_execution``).
+    memory image (``witness``).
     """
     daddr = np.asarray(ctx.program.addresses(digest_name)).ravel()
     job = HashJob(addrs, salt_addrs, daddr)

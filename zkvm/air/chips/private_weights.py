@@ -34,8 +34,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from zkvm.air.chips.common import BUS_MEM, VmChip, log_height_for, pad_columns
-from zkvm.air.chips.divide import Bounded
+from zkvm.air.chips.common import BUS_MEM, VmChip, Witness, log_height_for, pad_columns
+from zkvm.air.chips.gadgets import Bounded
 from zkvm.air.registry import register
 
 MAX_LANES = 16
@@ -145,8 +145,9 @@ class PrivateWeightsChip(VmChip):
             cols += v.trace_columns(lane)
         return pad_columns(cols, self.n_rows)
 
-    def trace_from_execution(self, ex, statement=None) -> np.ndarray:
-        """The VM hook: the values of the tensors this table produces, in its lane layout."""
+    def witness(self, w: Witness) -> np.ndarray:
+        """The values of the tensors this table produces, in its lane layout."""
+        ex = w.execution
         d = self.data
         flat = np.full(d["lane_addrs"].size, self.lo, dtype=np.int64)
         for n, start in zip(d["names"], d["starts"]):

@@ -33,8 +33,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from zkvm.air.chips.common import BUS_MEM, VmChip, pad_columns
-from zkvm.air.chips.statement import StatementError, planner
+from zkvm.air.chips.common import BUS_MEM, EventChip, pad_columns
+from zkvm.air.chips.planner import StatementError, planner
 from zkvm.air.registry import register
 
 MAX_LANES = 8
@@ -62,7 +62,7 @@ def _slots(g: np.ndarray, rows: int, lanes: int) -> np.ndarray:
 
 
 @register
-class SumChip(VmChip):
+class SumChip(EventChip):
     """params: ``lanes`` (inputs per row)."""
 
     name = "sum"

@@ -26,14 +26,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from zkvm.air.chips.common import BUS_MEM, VmChip, pad_columns, rows_with_on
-from zkvm.air.chips.divide import Bounded
-from zkvm.air.chips.statement import planner
+from zkvm.air.chips.common import BUS_MEM, EventChip, pad_columns, rows_with_on
+from zkvm.air.chips.gadgets import Bounded
+from zkvm.air.chips.planner import planner
 from zkvm.air.registry import register
 
 
 @register
-class ReluChip(VmChip):
+class ReluChip(EventChip):
     """params: ``bits``, the declared width ``B`` of the input (``2 <= B <= 63``)."""
 
     name = "relu"

@@ -23,43 +23,14 @@ terms (``io`` meta, ``zkvm.air.chips.io``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
 from zkvm.field.scalar import P
 
-from zkvm.air.chips.common import VmChip, log_height_for
+from zkvm.air.chips.common import VmChip, Witness
+from zkvm.air.chips.planner import PLANNERS, Context, StatementError  # noqa: F401  (re-exported)
 from zkvm.air.chips.memory import ConstChip, InputChip, RangeTable
-from zkvm.air.chips.poseidon2 import Poseidon2Chip, SaltChip
-
-#: opcode -> planner(ctx, index, instruction) -> list of chips
-PLANNERS: dict[str, Callable] = {}
-
-
-def planner(*ops: str):
-    """Register the function that makes the chips of ``ops``' instructions."""
-    def deco(fn):
-        for op in ops:
-            PLANNERS[op] = fn
-        return fn
-    return deco
-
-
-class StatementError(ValueError):
-    """The program cannot be proved as it is (says which instruction and why)."""
-
-
-@dataclass
-class Context:
-    """What planners may use: the program and the zk flag (never an execution)."""
-
-    program: object
-    zk: bool
-
-    def log_height(self, n_rows: int) -> int:
-        return log_height_for(n_rows, self.zk)
-
 
 @dataclass
 class VmStatement:
@@ -86,34 +57,16 @@ class VmStatement:
         Raises:
             StatementError: a salt is missing or has the wrong length.
         """
-        events = {e.index: e for e in ex.events}
-        mem = self._memory(ex, salts or {})
-        out: list[np.ndarray | None] = []
-        digests: list[list[int]] = []
-        lookups = []
-        range_idx = None
+        w = Witness(ex, self._memory(ex, salts or {}))
+        out: list[np.ndarray | None] = [None] * len(self.chips)
+        for i, c in enumerate(self.chips):   # producers first, then the lookup tables they use
+            if not c.reads_range_lookups:
+                out[i] = c.witness(w)
+                w.range_lookups += c.range_values(out[i])
         for i, c in enumerate(self.chips):
-            if isinstance(c, RangeTable):
-                range_idx = i
-                out.append(None)
-                continue
-            if isinstance(c, InputChip):
-                tr = c.trace(ex.values[c.source])
-            elif isinstance(c, ConstChip):
-                tr = c.trace()
-            elif isinstance(c, SaltChip):
-                tr = c.trace(mem[c.data["addr"]])
-            elif isinstance(c, Poseidon2Chip):
-                tr, digests = c.trace_from_memory(mem)
-            elif hasattr(c, "trace_from_execution"):
-                tr = c.trace_from_execution(ex, self)
-            else:
-                tr = c.trace(ex, events[c.source])
-            out.append(tr)
-            lookups += c.range_values(tr)
-        if range_idx is not None:
-            out[range_idx] = self.chips[range_idx].trace_from_counts(lookups)
-        return out, digests
+            if c.reads_range_lookups:
+                out[i] = c.witness(w)
+        return out, w.digests
 
     def _memory(self, ex, salts: dict[str, list[int]]) -> np.ndarray:
         """The execution's memory image (field elements) extended with the salts."""
@@ -219,7 +172,7 @@ def build_statement(program, zk: bool | None = None) -> VmStatement:
         c = ConstChip(ctx.log_height(a.size), {},
                       {"addr": a, "value": np.concatenate(wval), "mult": reads[a]})
         chips.append(c)
-    if any(getattr(c, "uses_range", False) or isinstance(c, InputChip) for c in chips):
+    if any(c.uses_range for c in chips):
         chips.append(RangeTable())
     # every read must have a producer
     produced = np.zeros(n_total, dtype=bool)

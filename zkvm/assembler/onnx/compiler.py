@@ -32,12 +32,13 @@ import numpy as np
 
 from ...isa.errors import ZkvmError
 from ...isa.program import Program
-from . import ops_linear, ops_math, ops_nn, ops_shape  # noqa: F401  (register lowerings)
+from . import ops_linear, ops_math, ops_nn, ops_select, ops_shape  # noqa: F401  (lowerings)
 from .calibrate import Calibration
 from .errors import OnnxCompileError, UnsupportedOpError
 from .graph import Graph, load_graph
 from .lower import MAX_ACT_SCALE, MIN_ACT_SCALE, QT, REGISTRY, CompileOptions, Lowering, fit_bits, \
     sanitize
+from .ops_index import check_id_samples, declare_ids, is_index_input
 from .report import AccuracyReport, TensorError, accuracy, tensor_errors
 from .rewrite import Rewriter
 from .samples import read_sample_file, resolve_shapes
@@ -114,6 +115,7 @@ def compile_onnx(model: Any, calibrate: str | None = None,
         if missing:
             raise OnnxCompileError(f"no samples for input(s) {', '.join(missing)}")
     shapes, samp, notes = resolve_shapes(graph.inputs, raw, opts.batch)
+    check_id_samples(graph, samp, given=raw is not None)
     calib = Calibration(graph, samp)
     rw = Rewriter(graph, lambda n: _const(graph, calib, n), calib.shape)
     rw.run()
@@ -126,7 +128,8 @@ def compile_onnx(model: Any, calibrate: str | None = None,
     in_map, declared = [], {}
     for inp in graph.inputs:
         name = low.fresh(inp.name)
-        scale, lo, hi = _declare_input(low, name, inp.name, shapes[inp.name], opts)
+        declare = declare_ids if is_index_input(inp.dtype) else _declare_input
+        scale, lo, hi = declare(low, name, inp.name, shapes[inp.name], opts)
         declared[name] = (scale, lo, hi)
         in_map.append((name, inp.name))
     for n in graph.nodes:

@@ -26,6 +26,8 @@ MIN_OPSET = 11
 SHAPE_OPS = ("Shape", "Size")
 
 _FLOAT_TYPES = {1: "float32", 10: "float16", 11: "float64", 16: "bfloat16"}
+#: integer inputs are accepted as indices (token ids): see :mod:`.ops_index`
+INT_TYPES = {6: "int32", 7: "int64"}
 
 
 @dataclass
@@ -117,7 +119,8 @@ def load_graph(model: Any) -> Graph:
     """Decode ``model`` (path or ``ModelProto``) into a :class:`Graph` and find its constants.
 
     Raises:
-        OnnxCompileError: unreadable model, opset older than 11, non-float inputs.
+        OnnxCompileError: unreadable model, opset older than 11, inputs neither float nor
+            integer.
         UnsupportedOpError: control flow or other subgraph-carrying nodes.
     """
     onnx = require_onnx()
@@ -168,12 +171,12 @@ def load_graph(model: Any) -> Graph:
         tt = vi.type.tensor_type
         if not vi.type.HasField("tensor_type"):
             raise OnnxCompileError(f"{path}: input '{vi.name}' is not a tensor")
-        if tt.elem_type not in _FLOAT_TYPES:
+        if tt.elem_type not in _FLOAT_TYPES and tt.elem_type not in INT_TYPES:
             name = onnx.TensorProto.DataType.Name(tt.elem_type).lower()
             raise OnnxCompileError(
                 f"{path}: input '{vi.name}' has element type {name}; zkvm compiles models whose "
-                "inputs are real numbers (float); integer inputs such as token ids would need "
-                "a data-dependent lookup, which is not supported")
+                "inputs are real numbers (float) or integer indices (int32/int64 token ids "
+                "read by Gather)")
         dims: list[int | str | None] = []
         if tt.HasField("shape"):
             for d in tt.shape.dim:
@@ -185,7 +188,8 @@ def load_graph(model: Any) -> Graph:
             raise OnnxCompileError(
                 f"{path}: input '{vi.name}' has no shape (not even its rank); export the model "
                 "with input shapes")
-        inputs.append(InputInfo(vi.name, dims, _FLOAT_TYPES[tt.elem_type]))
+        inputs.append(InputInfo(vi.name, dims,
+                                _FLOAT_TYPES.get(tt.elem_type) or INT_TYPES[tt.elem_type]))
     if not inputs:
         raise OnnxCompileError(f"{path}: the model has no inputs (everything is constant)")
     graph = Graph(proto, path, opset, nodes, inputs, [o.name for o in g.output], inits)

@@ -50,7 +50,15 @@ def _first_tensor(c: Lowering, n: Node) -> QT:
 
 @op("Add", "Sub")
 def lower_addsub(c: Lowering, n: Node) -> None:
+    from .ops_select import masked_add  # an additive attention mask (-inf) before Softmax
+
     like = _first_tensor(c, n)
+    vals = [c.const(i) for i in n.inputs[:2]]
+    if n.op == "Add" and sum(v is not None for v in vals) == 1:
+        y = masked_add(c, like, next(v for v in vals if v is not None))
+        if y is not None:
+            c.set(y)
+            return
     a = _operand(c, n.inputs[0], like, n.outputs[0] + "_c")
     b = _operand(c, n.inputs[1], like, n.outputs[0] + "_c")
     a, b = c.align([a, b])
@@ -156,26 +164,31 @@ def _gelu(v: float) -> float:
     return 0.5 * v * (1.0 + math.erf(v / math.sqrt(2.0)))
 
 
+def _gelu_tanh(v: float) -> float:
+    return 0.5 * v * (1.0 + math.tanh(math.sqrt(2.0 / math.pi) * (v + 0.044715 * v**3)))
+
+
 @op("Gelu")
 def lower_gelu(c: Lowering, n: Node) -> None:
-    if n.attrs.get("approximate", "none") == "tanh":
-        c.notes.append(f"{n.where}: approximate='tanh' is computed with the exact (erf) GELU "
-                       "table (they differ by < 5e-4)")
+    approx = n.attrs.get("approximate", "none")
+    if approx not in ("none", "tanh"):
+        raise c.unsupported(f"approximate='{approx}' (ONNX allows 'none' and 'tanh')")
+    fn, f = ("gelu_tanh", _gelu_tanh) if approx == "tanh" else ("gelu", _gelu)
     x = c.tensor(n.inputs[0])
     out = n.outputs[0]
     s_out = c.target_scale(out)
-    t = _saturation(_gelu, 0.0, s_out, -1)
+    t = _saturation(f, 0.0, s_out, -1)
     wl, wh = c.iv(x)
     hi = wh / 2.0**x.scale
     s_fit = math.floor(math.log2(2.0**c.opts.table_bits / max(hi + t, 1e-9)))
     if s_fit >= min(x.scale, 10):  # one table over the whole worst-case range
-        c.set(lut(c, x, "gelu", -t, hi, s_out, c.out_name()))
+        c.set(lut(c, x, fn, -t, hi, s_out, c.out_name()))
         return
-    # gelu(x) = relu(x) + gelu(-|x|), and -|x| = x - 2·relu(x)
+    # gelu(x) = relu(x) + gelu(-|x|), and -|x| = x - 2·relu(x) (both forms: gelu(x) - gelu(-x) = x)
     r = c.emit("relu", [x], c.out_name("relu"))
     r2 = c.emit("add", [r, r], c.out_name("relu2"))
     neg = c.emit("sub", [x, r2], c.out_name("negabs"))
-    g = lut(c, neg, "gelu", -t, 0.0, x.scale, c.out_name("tail"))
+    g = lut(c, neg, fn, -t, 0.0, x.scale, c.out_name("tail"))
     c.set(c.emit("add", [r, g], c.out_name()))
 
 

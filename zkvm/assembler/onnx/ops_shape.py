@@ -13,6 +13,7 @@ import numpy as np
 
 from .graph import Node
 from .lower import QT, Lowering, op
+from .ops_index import INT_CASTS, gather_rows
 from .ops_linear import _reshape
 
 _FLOAT_CASTS = {1, 10, 11, 16}
@@ -29,8 +30,15 @@ def lower_identity(c: Lowering, n: Node) -> None:
 
 @op("Cast")
 def lower_cast(c: Lowering, n: Node) -> None:
-    if int(n.attrs.get("to", 1)) not in _FLOAT_CASTS:
-        raise c.unsupported("casting an activation to an integer or boolean type")
+    to = int(n.attrs.get("to", 1))
+    if to in INT_CASTS and c.tensor(n.inputs[0]).scale == 0 and \
+            c.calib.value(n.inputs[0]).dtype.kind in "iu":
+        c.set(c.tensor(n.inputs[0]))  # token ids between integer types
+        return
+    if to not in _FLOAT_CASTS:
+        raise c.unsupported("casting an activation to an integer or boolean type (rounding "
+                            "is not compiled; for a condition, compare instead: Greater, Less, "
+                            "Equal... give booleans that Where reads)")
     c.set(c.tensor(n.inputs[0]))
 
 
@@ -140,8 +148,14 @@ def lower_split(c: Lowering, n: Node) -> None:
 @op("Gather")
 def lower_gather(c: Lowering, n: Node) -> None:
     if c.const(n.inputs[1]) is None:
-        raise c.unsupported("indices that depend on the input values (a data-dependent lookup, "
-                            "e.g. an embedding of token ids)")
+        table = c.const(n.inputs[0])
+        if table is None:
+            raise c.unsupported("indices that depend on the input values, into a table that "
+                                "depends on them too (only embeddings, Gathers of a constant "
+                                "table by token ids, are compiled)")
+        ids = c.tensor(n.inputs[1])
+        c.set(gather_rows(c, table, ids, int(n.attrs.get("axis", 0)), c.shape(n.outputs[0])))
+        return
     x = c.tensor(n.inputs[0])
     shape = c.pshape(x)
     axis = int(n.attrs.get("axis", 0)) % len(shape)

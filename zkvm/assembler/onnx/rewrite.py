@@ -12,7 +12,8 @@ In order:
    ``a = gamma/sqrt(var+eps)``, ``W' = W·a`` (per output channel),
    ``b' = (b - mean)·a + beta``.
 4. The GELU pattern ``0.5·x·(1 + Erf(x/√2))`` (the three orders exporters use)
-   becomes one ``Gelu`` node.
+   becomes one ``Gelu`` node; so does the tanh form HF's GPT-2 ``gelu_new`` writes,
+   ``0.5·x·(1 + Tanh(sqrt(2/π)·(x + 0.044715·Pow(x, 3))))``, as ``Gelu(approximate='tanh')``.
 5. The LayerNorm expansion ``ReduceMean, Sub, Pow 2 (or Mul), ReduceMean, Add eps,
    Sqrt, Div [, Mul gamma] [, Add beta]`` becomes ``LayerNormalization``.
 
@@ -90,7 +91,8 @@ class Rewriter:
 
     def run(self) -> list[Node]:
         """Apply every rewrite; returns the new node list (also stored in the graph)."""
-        for step in (self._gemm, self._matmul_bias, self._batchnorm, self._gelu, self._layernorm):
+        for step in (self._gemm, self._matmul_bias, self._batchnorm, self._gelu, self._gelu_tanh,
+                     self._layernorm):
             self._index()
             step()
         return self.g.nodes
@@ -206,11 +208,63 @@ class Rewriter:
         if not ((d.op == "Div" and math.isclose(c, math.sqrt(2), rel_tol=1e-4))
                 or (d.op == "Mul" and math.isclose(c, 1 / math.sqrt(2), rel_tol=1e-4))):
             return None
-        x = d.inputs[0]
-        add = self._single(erf.outputs[0])
+        tail = self._gelu_tail(d.inputs[0], erf)
+        return None if tail is None else (tail[0], [d, erf] + tail[1], tail[2])
+
+    def _gelu_tanh(self) -> None:
+        """HF ``gelu_new``: ``0.5·x·(1 + tanh(sqrt(2/π)·(x + 0.044715·x³)))`` -> ``Gelu`` tanh."""
+        for th in list(self.g.nodes):
+            if th.op != "Tanh":
+                continue
+            m = self._gelu_tanh_match(th)
+            if m is None:
+                continue
+            x, remove, out = m
+            self._replace(remove, Node(th.name, "Gelu", [x], [out], {"approximate": "tanh"}, "",
+                                       th.index))
+            self.applied.append(f"tanh-GELU pattern at {th.name} -> Gelu(approximate='tanh')")
+
+    def _gelu_tanh_match(self, th: Node) -> tuple[str, list[Node], str] | None:
+        mc = self.prod.get(th.inputs[0])
+        if mc is None or mc.op != "Mul" or not self._only_reader(th.inputs[0], th):
+            return None
+        a_name, cst = self._split_const(mc)
+        if cst is None or not math.isclose(cst, math.sqrt(2 / math.pi), rel_tol=1e-4):
+            return None
+        a = self.prod.get(a_name)
+        if a is None or a.op != "Add" or not self._only_reader(a_name, mc):
+            return None
+        for x, cube in (a.inputs, a.inputs[::-1]):
+            mk = self.prod.get(cube)
+            if mk is None or mk.op != "Mul" or not self._only_reader(cube, a):
+                continue
+            p_name, k = self._split_const(mk)
+            pw = self.prod.get(p_name) if p_name else None
+            if k is None or not math.isclose(k, 0.044715, rel_tol=1e-4) or pw is None or \
+                    pw.op != "Pow" or pw.inputs[0] != x or self._scalar(pw.inputs[1]) != 3.0 or \
+                    not self._only_reader(p_name, mk):
+                continue
+            tail = self._gelu_tail(x, th)
+            if tail is not None:
+                return tail[0], [pw, mk, a, mc, th] + tail[1], tail[2]
+        return None
+
+    def _split_const(self, n: Node) -> tuple[str | None, float | None]:
+        """``(tensor, scalar)`` of a binary node with one constant scalar operand."""
+        if len(n.inputs) != 2:
+            return None, None
+        for t, k in (n.inputs, n.inputs[::-1]):
+            v = self._scalar(k)
+            if v is not None and self.const(t) is None:
+                return t, v
+        return None, None
+
+    def _gelu_tail(self, x: str, f: Node) -> tuple[str, list[Node], str] | None:
+        """``0.5·x·(1 + f)`` after ``f`` (Erf or Tanh) in the three orders exporters use."""
+        add = self._single(f.outputs[0])
         if add is None or add.op != "Add":
             return None
-        one = add.inputs[1] if add.inputs[0] == erf.outputs[0] else add.inputs[0]
+        one = add.inputs[1] if add.inputs[0] == f.outputs[0] else add.inputs[0]
         if self._scalar(one) != 1.0:
             return None
         m1 = self._single(add.outputs[0])
@@ -225,19 +279,19 @@ class Rewriter:
             o2 = m2.inputs[1] if m2.inputs[0] == m1.outputs[0] else m2.inputs[0]
             if self._scalar(o2) != 0.5:
                 return None
-            return x, [d, erf, add, m1, m2], m2.outputs[0]
+            return x, [add, m1, m2], m2.outputs[0]
         if half == 0.5:  # x * ((1 + erf) * 0.5)
             m2 = self._single(m1.outputs[0])
             if m2 is None or m2.op != "Mul" or x not in m2.inputs:
                 return None
-            return x, [d, erf, add, m1, m2], m2.outputs[0]
+            return x, [add, m1, m2], m2.outputs[0]
         h = self.prod.get(other)  # (x * 0.5) * (1 + erf)
         if h is None or h.op != "Mul" or x not in h.inputs or not self._only_reader(other, m1):
             return None
         hx = h.inputs[1] if h.inputs[0] == x else h.inputs[0]
         if self._scalar(hx) != 0.5:
             return None
-        return x, [d, erf, add, h, m1], m1.outputs[0]
+        return x, [add, h, m1], m1.outputs[0]
 
     # ------------------------------------------------------- 5. LayerNorm
     def _layernorm(self) -> None:

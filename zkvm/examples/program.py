@@ -103,7 +103,8 @@ def build_program(name: str, params: dict[str, np.ndarray], cfg: QuantConfig | N
     b = Builder()
     b.meta("name", name)
     b.meta("description", spec.description)
-    b.meta("source", f"models/ (python -m models.build {name}); weights models/weights/{name}.npz")
+    b.meta("source", f"zkvm.examples (python -m models.build {name}); weights "
+           f"zkvm/examples/weights/{name}.npz")
     for k, v in (meta or {}).items():
         b.meta(k, v)
     s_in = cfg.input_scale

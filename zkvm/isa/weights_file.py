@@ -26,9 +26,9 @@ import msgpack
 import numpy as np
 
 from zkvm import __version__, envelope
-from zkvm.isa.errors import ZkvmError
-from zkvm.isa.hidden import commitment_message, hash_tensors, header_infos
-from zkvm.isa.tensor import storage_dtype
+from .errors import ZkvmError
+from .hidden import commitment_message, hash_tensors, header_infos
+from .tensor import storage_dtype
 
 WEIGHTS_MAGIC = b"ZKVMWGHT"
 WEIGHTS_FORMAT = 1

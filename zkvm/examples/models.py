@@ -1,7 +1,7 @@
 """The benchmark models of issue 7, as zkvm programs (and, for EZKL, as ONNX graphs).
 
 * ``mlp``, ``cnn``, ``tiny``: the trained example models of ``models/``
-  (``models.program.build_program``, committed weights, held-out image 0);
+  (:func:`zkvm.examples.program.build_program`, shipped weights, held-out image 0);
 * ``attention``: one self-attention block, 8 tokens of width 16, Q/K/V
   projections, ``softmax(Q Kᵀ / 4) V`` (the ``1/4`` is folded into ``W_q``);
 * ``lenet``: LeNet-5 on a 28x28 input: conv 6@5x5 (pad 2) → ReLU → avgpool 2
@@ -28,22 +28,17 @@ this model (``BenchModel.onnx()``; needs the ``onnx`` package).
 from __future__ import annotations
 
 import math
-import os
-import sys
 from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
+from zkvm.assembler import Builder
+from zkvm.isa.lut import round_half_up
+from zkvm.isa.program import Program
 
-from zkvm.assembler import Builder  # noqa: E402
-from zkvm.isa.lut import round_half_up  # noqa: E402
-from zkvm.isa.program import Program  # noqa: E402
-
-from models.program import fit_shift  # noqa: E402
+from . import program as _program
+from .program import fit_shift
 
 ACT_SCALE = 8
 WEIGHT_BITS = 16
@@ -86,11 +81,8 @@ class BenchModel:
 
 
 def weight_scale(w: np.ndarray, bits: int = WEIGHT_BITS, cap: int = MAX_WEIGHT_SCALE) -> int:
-    """Largest scale ``s ≤ cap`` with ``max|w|·2^s ≤ 2^(bits-1) − 1``."""
-    m = float(np.abs(w).max()) if w.size else 0.0
-    if m == 0.0:
-        return cap
-    return min(cap, math.floor(math.log2((2 ** (bits - 1) - 1) / m)))
+    """Largest scale ``s ≤ cap`` with ``max|w|·2^s ≤ 2^(bits-1) − 1`` (the trained models' rule)."""
+    return _program.weight_scale(w, bits, cap)
 
 
 class Net:
@@ -105,7 +97,7 @@ class Net:
         self.act_bits = act_bits
         self.b.meta("name", name)
         self.b.meta("description", description)
-        self.b.meta("source", "bench/models.py (seeded random weights)")
+        self.b.meta("source", "zkvm/examples/models.py (seeded random weights)")
         self.rng = np.random.default_rng(seed)
         self.ops: list[Callable[[Any, dict[str, str]], None]] = []
         self.input_shapes: dict[str, list[int]] = {}
@@ -411,7 +403,7 @@ def adds_model(k: int, width: int = 256) -> BenchModel:
 
 
 def _digit(name: str) -> np.ndarray:
-    from models.build import sample_input
+    from zkvm.examples.trained import sample_input
 
     doc, _ = sample_input(name, 0)
     return np.asarray(doc["input_data"][0], dtype=np.float64)
@@ -419,9 +411,9 @@ def _digit(name: str) -> np.ndarray:
 
 def trained(name: str) -> BenchModel:
     """A trained model of ``models/`` (committed weights) on its held-out image 0."""
-    from models.nets import get_spec
-    from models.program import QuantConfig, build_program
-    from models.train import load_weights
+    from zkvm.examples.nets import get_spec
+    from zkvm.examples.program import QuantConfig, build_program
+    from zkvm.examples.trained import load_weights
     from zkvm.io import quantize_inputs
 
     params = load_weights(name)
@@ -434,7 +426,7 @@ def trained(name: str) -> BenchModel:
 
 
 def _spec_onnx(spec: Any, params: dict[str, np.ndarray]) -> Any:
-    from models.nets import Conv, Dense, Flatten, ReLU
+    from zkvm.examples.nets import Conv, Dense, Flatten, ReLU
     from zkvm.assembler.onnx.examples import GraphMaker
 
     g = GraphMaker()
