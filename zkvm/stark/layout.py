@@ -55,7 +55,7 @@ class OodBlock(NamedTuple):
     point: int
 
 
-@lru_cache(maxsize=None)
+@lru_cache(maxsize=1024)
 def _ood_blocks(pre: int, main: int, perm: int, quot: int) -> tuple[OodBlock, ...]:
     """:attr:`TableLayout.ood_blocks` for these counts (shared: a key has many alike tables)."""
     return (OodBlock("pre", pre, False, 0), OodBlock("main", main, False, 0),
@@ -151,8 +151,7 @@ class TableLayout:
     @property
     def n_ood(self) -> int:
         """Extension values opened at z and z*w (columns at both, chunks at z)."""
-        a = self.air
-        return 2 * (a.pre_width + a.main_width + self.n_perm) + self.n_chunks
+        return sum(b.count for b in self.ood_blocks)
 
 
 class StarkLayout:
