@@ -31,7 +31,7 @@ import zkvm.fri.fri as fri_mod
 import zkvm.stark.prover as prover
 from zkvm.field.scalar import P, root_of_unity
 from zkvm.poly.dense import interpolate
-from zkvm.stark import verifier as V
+from zkvm.stark.ood import table_identity_at_z
 
 
 @contextlib.contextmanager
@@ -115,13 +115,13 @@ def changed_output_after_trace(out_name: str, delta: int = 1):
 
 def _lie_at_z(t, vals, z, alpha, bus_alpha, betas, claimed, public, allow_invalid) -> None:
     """Set quotient chunk 0's value at z so that ``C(z) = q(z) Z_H(z)`` holds."""
-    acc, vanishing, q = V._table_identity_at_z(t, vals, z, alpha, bus_alpha, betas, claimed,
-                                               public)
+    acc, vanishing, q = table_identity_at_z(t, vals, z, alpha, bus_alpha, betas, claimed,
+                                            public)
     if acc != q * vanishing:
         k = t.air.pre_width + t.air.main_width + t.n_perm  # chunk 0 (its coefficient of zn^0)
         vals[k] = vals[k] + (acc / vanishing - q)
-        acc, vanishing, q = V._table_identity_at_z(t, vals, z, alpha, bus_alpha, betas, claimed,
-                                                   public)
+        acc, vanishing, q = table_identity_at_z(t, vals, z, alpha, bus_alpha, betas, claimed,
+                                                public)
         assert acc == q * vanishing  # the lie holds at z
 
 

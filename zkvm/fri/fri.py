@@ -74,8 +74,9 @@ def _ext_arr(e: Ext) -> np.ndarray:
 def fold(f: np.ndarray, beta: Ext, shift: int) -> np.ndarray:
     """One arity-2 FRI fold of an ext codeword on ``shift * H_n`` (natural order).
 
-    Uses the fused numba kernel of :mod:`zkvm.fri.fri_kernels`;
-    :func:`fold_reference` is the same map built from the field's array ops.
+    Uses the prover's fused numba kernel (:mod:`zkvm.fri.fri_kernels`, which folds
+    codewords kept as Merkle leaves) on ``f``'s leaves; :func:`fold_reference` is the
+    same map built from the field's array ops.
 
     Args:
         f: ``uint64 (n, D)`` evaluations, ``f[i] = f(shift * w_n^i)``.
@@ -85,10 +86,15 @@ def fold(f: np.ndarray, beta: Ext, shift: int) -> np.ndarray:
     Returns:
         ``uint64 (n/2, D)`` evaluations on ``shift^2 * H_{n/2}``.
     """
-    from zkvm.fri.fri_kernels import fold_kernel
+    from zkvm.fri.fri_kernels import fold_leaves_kernel
 
-    log_n = f.shape[0].bit_length() - 1
-    return fold_kernel(f, beta.coeffs, _INV2 * s_inv(shift) % P, s_inv(root_of_unity(log_n)))
+    n, d = f.shape
+    if n < 4:  # the leaf kernel writes pairs of the next layer
+        return fold_reference(f, beta, shift)
+    log_n = n.bit_length() - 1
+    lv = fold_leaves_kernel(_leaves(np.asarray(f, dtype=np.uint64)), beta.coeffs,
+                            _INV2 * s_inv(shift) % P, s_inv(root_of_unity(log_n)))
+    return np.concatenate([lv[:, :d], lv[:, d:]])
 
 
 def fold_reference(f: np.ndarray, beta: Ext, shift: int) -> np.ndarray:

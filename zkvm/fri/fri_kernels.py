@@ -1,15 +1,17 @@
 """Numba kernels for the FRI prover (the verifier never imports this module).
 
-``fold_kernel`` fuses one arity-2 FRI fold (see :func:`zkvm.fri.fri.fold`)
-into a single pass: for ``i < n/2``, with ``a = f[i]``, ``c = f[i + n/2]`` and
-``x_i^{-1} = shift^{-1} w_n^{-i}``,
+``fold_leaves_kernel`` fuses one arity-2 FRI fold (see :func:`zkvm.fri.fri.fold`)
+into a single pass over a codeword kept as Merkle leaves (row ``i`` holds
+``a = f(x_i)`` and ``c = f(-x_i)``): with ``x_i^{-1} = shift^{-1} w_n^{-i}``,
 
     out[i] = (a + c)/2 + beta * (a - c) * x_i^{-1} / 2
 
-in F_p[X]/(X^2 - 7). Work is split into contiguous blocks (parallel), each
-starting from ``w^{-lo}`` and stepping by one multiplication. The ``*3``
-kernels are the same fold in the cubic extension F_p[X]/(X^3 - 7); the
-wrappers dispatch on the trailing axis (``D`` coefficients per value).
+in F_p[X]/(X^2 - 7), written straight into the next layer's leaves. Work is
+split into contiguous blocks (parallel), each starting from ``w^{-lo}`` and
+stepping by one multiplication. The ``*3`` kernel is the same fold in the
+cubic extension F_p[X]/(X^3 - 7), written apart because the quadratic one,
+unrolled by hand, is the prover's hot loop; the wrapper dispatches on the
+trailing axis (``D`` coefficients per value).
 """
 
 from __future__ import annotations
@@ -34,33 +36,6 @@ def _fold_pair(a0, a1, c0, c1, b0, b1, x):
     o1 = mulmod(submod(a1, c1), x)
     return (addmod(e0, addmod(mulmod(b0, o0), mulmod(_W, mulmod(b1, o1)))),
             addmod(e1, addmod(mulmod(b0, o1), mulmod(b1, o0))))
-
-
-@nb.njit(parallel=True, cache=True)
-def _fold_k(f, b0, b1, c, w_inv, out):
-    half = out.shape[0]
-    n_blocks = (half + _BLOCK - 1) // _BLOCK
-    for t in nb.prange(n_blocks):
-        lo = t * _BLOCK
-        hi = min(half, lo + _BLOCK)
-        x = mulmod(c, powmod(w_inv, np.uint64(lo)))
-        for i in range(lo, hi):
-            v0, v1 = _fold_pair(f[i, 0], f[i, 1], f[i + half, 0], f[i + half, 1], b0, b1, x)
-            out[i, 0] = v0
-            out[i, 1] = v1
-            x = mulmod(x, w_inv)
-
-
-def fold_kernel(f: np.ndarray, beta: tuple[int, ...], inv2_shift_inv: int, w_inv: int) -> np.ndarray:
-    """Fused fold of ``f`` (``uint64 (n, D)``); ``inv2_shift_inv = (1/2) * shift^{-1}``."""
-    f = np.ascontiguousarray(f, dtype=np.uint64)
-    if f.shape[1] == 3:
-        out = np.empty((f.shape[0] // 2, 3), dtype=np.uint64)
-        _fold3_k(f, *(np.uint64(b) for b in beta), np.uint64(inv2_shift_inv), np.uint64(w_inv), out)
-        return out
-    out = np.empty((f.shape[0] // 2, 2), dtype=np.uint64)
-    _fold_k(f, np.uint64(beta[0]), np.uint64(beta[1]), np.uint64(inv2_shift_inv), np.uint64(w_inv), out)
-    return out
 
 
 @nb.njit(parallel=True, cache=True)
@@ -104,21 +79,6 @@ def _fold3_one(a0, a1, a2, c0, c1, c2, b0, b1, b2, x):
     return (addmod(mulmod(addmod(a0, c0), _INV2), o0),
             addmod(mulmod(addmod(a1, c1), _INV2), o1),
             addmod(mulmod(addmod(a2, c2), _INV2), o2))
-
-
-@nb.njit(parallel=True, cache=True)
-def _fold3_k(f, b0, b1, b2, c, w_inv, out):
-    half = out.shape[0]
-    n_blocks = (half + _BLOCK - 1) // _BLOCK
-    for t in nb.prange(n_blocks):
-        lo = t * _BLOCK
-        hi = min(half, lo + _BLOCK)
-        x = mulmod(c, powmod(w_inv, np.uint64(lo)))
-        for i in range(lo, hi):
-            j = i + half
-            out[i, 0], out[i, 1], out[i, 2] = _fold3_one(
-                f[i, 0], f[i, 1], f[i, 2], f[j, 0], f[j, 1], f[j, 2], b0, b1, b2, x)
-            x = mulmod(x, w_inv)
 
 
 @nb.njit(parallel=True, cache=True)

@@ -10,18 +10,26 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from zkvm.fri.errors import InsufficientSecurity, VerificationError
 from zkvm.fri.merkle_verify import MerkleProof, MerklePathInvalid, as_bytes
 from zkvm.fri.security import SecurityConfig
 
 FRI_PROOF_VERSION = 1
 
 
-class FriError(Exception):
-    """Base class: a FRI proof was rejected. The subclass names the failed check."""
+__all__ = [
+    "FRI_PROOF_VERSION", "FriError", "FriFinalPolyMismatch", "FriFoldMismatch", "FriInputMismatch",
+    "FriMerkleError", "FriPowInvalid", "FriProof", "FriShape", "FriShapeError",
+    "InsufficientSecurity", "fri_shape",
+]
 
 
-class InsufficientSecurity(FriError):
-    """The proof's parameters give fewer bits than the caller requires (checked first)."""
+class FriError(VerificationError):
+    """Base class: a FRI proof was rejected. The subclass names the failed check.
+
+    (:class:`~zkvm.fri.errors.InsufficientSecurity`, which FRI's verifier raises
+    first, is the STARK verifier's class too.)
+    """
 
 
 class FriShapeError(FriError):

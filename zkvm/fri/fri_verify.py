@@ -4,9 +4,9 @@ Mirrors :func:`zkvm.fri.fri.prove` step by step. Order of checks (Winterfell
 style): 0. security level of the parameters; 1. the proof's shape against
 what the parameters and input sizes fix; 2. transcript replay and proof of
 work; 3. Merkle openings, then the fold arithmetic and the final polynomial.
-Values are tuples of D = ``cfg.ext_degree`` ints (F_p[X]/(X^D - 7)); the
-quadratic fold keeps its inlined pair arithmetic, the cubic one uses
-:func:`_mul3`.
+Values are lists of D = ``cfg.ext_degree`` ints (F_p[X]/(X^D - 7)), one
+fold loop for both degrees (the fold and the product are
+:func:`zkvm.field.ext_ints.ext_ops`'s degree kernels).
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from zkvm.field.scalar import GENERATOR, P, W, root_of_unity
+from zkvm.field.ext_ints import ext_ops
+from zkvm.field.scalar import GENERATOR, P, root_of_unity
 from zkvm.fri.fri_types import (
     FriFinalPolyMismatch,
     FriFoldMismatch,
@@ -37,19 +38,14 @@ _INV2 = (P + 1) // 2
 InputValues = Callable[[int, np.ndarray], np.ndarray]
 
 
-def _ints(arr: np.ndarray, n: int, what: str, d: int = 2) -> list[tuple[int, ...]]:
+def _ints(arr: np.ndarray, n: int, what: str, d: int = 2) -> list[list[int]]:
     a = np.asarray(arr)
     if a.shape != (n, d):
         raise FriShapeError(f"{what}: expected shape ({n}, {d}), got {a.shape}")
     a = a.astype(np.uint64)
     if n and int(a.max()) >= P:
         raise FriShapeError(f"{what}: non-canonical field element")
-    return [tuple(r) for r in a.tolist()]
-
-
-def _mul3(a0: int, a1: int, a2: int, b0: int, b1: int, b2: int) -> tuple[int, int, int]:
-    """Product in F_p[X]/(X^3 - W), not reduced (callers reduce mod P)."""
-    return (a0 * b0 + W * (a1 * b2 + a2 * b1), a0 * b1 + a1 * b0 + W * a2 * b2, a0 * b2 + a1 * b1 + a2 * b0)
+    return a.tolist()
 
 
 def verify(
@@ -123,6 +119,7 @@ def verify(
     indices = transcript.sample_indices(cfg.n_queries, log_n0)
     idx = [int(i) for i in indices.tolist()]
     n_q = len(idx)
+    ops = ext_ops(d)
 
     # 3. Layer 0 values come from the caller (DEEP consistency).
     cur = _ints(input_values(log_n0, indices), n_q, f"input values 2^{log_n0}", d)
@@ -157,22 +154,14 @@ def verify(
         if log_next in inputs:
             sub = np.array([i & (half - 1) for i in idx], dtype=np.int64)
             joined = _ints(input_values(log_next, sub), n_q, f"input values 2^{log_next}", d)
-        if d == 3:
-            _fold_layer3(k, idx, leaf_of, row_at, half, log_n, betas[k], joined, gammas.get(log_next),
-                         cur, y, y_inv)
-            continue
-        b0, b1 = betas[k]
-        if joined is not None:
-            g0, g1 = gammas[log_next]
+        beta, gamma = betas[k], gammas.get(log_next)
         for q in range(n_q):
-            i = idx[q] & ((1 << log_n) - 1)
-            leaf = leaf_of[q]
-            a0, a1, c0, c1 = row_at[leaf]
-            if i < half:
-                mine = (a0, a1)
+            r = row_at[leaf_of[q]]  # [f(x), f(-x)], D ints each
+            if idx[q] & ((1 << log_n) - 1) < half:
+                mine = r[:d]
                 t = _INV2 * y_inv[q] % P  # 1/(2x), x = the point at the leaf position
             else:
-                mine = (c0, c1)
+                mine = r[d:]
                 t = (P - _INV2) * y_inv[q] % P  # the leaf's point is -y
             if mine != cur[q]:
                 if k == 0:
@@ -180,60 +169,23 @@ def verify(
                 raise FriFoldMismatch("opened value differs from the folded value", k, idx[q])
             y[q] = y[q] * y[q] % P
             y_inv[q] = y_inv[q] * y_inv[q] % P
-            e0 = (a0 + c0) * _INV2
-            e1 = (a1 + c1) * _INV2
-            o0 = (a0 - c0) * t % P
-            o1 = (a1 - c1) * t % P
-            # ext mul in F_p[X]/(X^2 - W)
-            v0 = (e0 + b0 * o0 + W * b1 * o1) % P
-            v1 = (e1 + b0 * o1 + b1 * o0) % P
-            if joined is not None:
-                j0, j1 = joined[q]
-                v0 = (v0 + g0 * j0 + W * g1 * j1) % P
-                v1 = (v1 + g0 * j1 + g1 * j0) % P
-            cur[q] = (v0, v1)
+            # (a + c)/2 + beta (a - c) / (2x)  (+ gamma * the input joining here)
+            v = ops.fold(r, t, beta)
+            if joined is None:
+                cur[q] = [x % P for x in v]
+            else:
+                cur[q] = [(x + g) % P for x, g in zip(v, ops.mul(gamma, joined[q]))]
     # 4. Final polynomial at each query's point of the last domain.
-    rev = final[::-1]
+    parts = list(zip(*final[::-1])) or [()] * d  # each coefficient part, highest degree first
     for q in range(n_q):
-        x = y[q]
-        if d == 2:
-            v0 = v1 = 0
-            for c0, c1 in rev:
-                v0 = (v0 * x + c0) % P
-                v1 = (v1 * x + c1) % P
-            v = (v0, v1)
-        else:
-            v = (0,) * d
-            for c in rev:
-                v = tuple((vj * x + cj) % P for vj, cj in zip(v, c))
+        x, v = y[q], []
+        for part in parts:  # Horner, one coefficient part at a time
+            vj = 0
+            for c in part:
+                vj = (vj * x + c) % P
+            v.append(vj)
         if v != cur[q]:
             if shape.n_layers == 0:
                 raise FriInputMismatch("input value differs from the final polynomial", idx[q])
             raise FriFinalPolyMismatch("folded value differs from the final polynomial", idx[q])
     return indices
-
-
-def _fold_layer3(k, idx, leaf_of, row_at, half, log_n, beta, joined, gamma, cur, y, y_inv) -> None:
-    """One cubic fold step of the query loop of :func:`verify` (updates ``cur``, ``y``, ``y_inv``)."""
-    b0, b1, b2 = beta
-    for q in range(len(idx)):
-        i = idx[q] & ((1 << log_n) - 1)
-        r = row_at[leaf_of[q]]
-        a, c = tuple(r[:3]), tuple(r[3:])
-        if i < half:
-            mine = a
-            t = _INV2 * y_inv[q] % P  # 1/(2x), x = the point at the leaf position
-        else:
-            mine = c
-            t = (P - _INV2) * y_inv[q] % P  # the leaf's point is -y
-        if mine != cur[q]:
-            if k == 0:
-                raise FriInputMismatch("layer-0 opened value differs from the input value", idx[q])
-            raise FriFoldMismatch("opened value differs from the folded value", k, idx[q])
-        y[q] = y[q] * y[q] % P
-        y_inv[q] = y_inv[q] * y_inv[q] % P
-        o = _mul3(b0, b1, b2, (a[0] - c[0]) * t % P, (a[1] - c[1]) * t % P, (a[2] - c[2]) * t % P)
-        v = [(aj + cj) * _INV2 + oj for aj, cj, oj in zip(a, c, o)]
-        if joined is not None:
-            v = [vj + gj for vj, gj in zip(v, _mul3(*gamma, *joined[q]))]
-        cur[q] = tuple(vj % P for vj in v)

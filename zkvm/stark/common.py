@@ -60,3 +60,12 @@ def powers(x, k: int) -> list:
         out.append(acc)
         acc = acc * x
     return out
+
+
+def draw_logup_challenges(tr: Transcript, lay) -> tuple:
+    """Step 3 on both sides: LogUp's ``alpha`` and the powers ``beta^1 .. beta^max_tuple``
+    that fingerprint a bus tuple (``lay``: the ``StarkLayout``)."""
+    bus_alpha = tr.sample_ext(lay.ext_degree)
+    beta = tr.sample_ext(lay.ext_degree)
+    max_tuple = max((t.info.plan.max_tuple for t in lay.tables), default=0)
+    return bus_alpha, powers(beta, max_tuple + 1)[1:]

@@ -4,7 +4,7 @@
 ``DebugBuilder``) and reports the chip, the constraint's source line and
 the first failing rows. ``check_bus`` adds up every bus message of every
 table and the verifier's public terms and reports the tuples that do not
-balance. Both raise ``zkvm.stark.prover.ProverError``.
+balance. Both raise :class:`zkvm.stark.errors.ProverError`.
 """
 
 from __future__ import annotations
@@ -13,13 +13,8 @@ import numpy as np
 
 from zkvm.air.array_builder import FA, ArrayBuilder, DebugBuilder, trace_selectors
 from zkvm.field.scalar import P
+from zkvm.stark.errors import ProverError
 from zkvm.stark.layout import StarkLayout
-
-
-def _error(msg: str) -> Exception:
-    from zkvm.stark.prover import ProverError
-
-    return ProverError(msg)
 
 
 def check_constraints(lay: StarkLayout, main: dict, pre: dict, pubs: list[list[int]]) -> None:
@@ -31,7 +26,7 @@ def check_constraints(lay: StarkLayout, main: dict, pre: dict, pubs: list[list[i
             problems.append(f"chip {t.air.name!r} (table {t.index}): constraint at {label} "
                             f"fails on rows {rows}")
     if problems:
-        raise _error("constraints do not hold:\n  " + "\n  ".join(problems[:20]))
+        raise ProverError("constraints do not hold:\n  " + "\n  ".join(problems[:20]))
 
 
 def _signed(v: np.ndarray) -> np.ndarray:
@@ -89,4 +84,4 @@ def check_bus(lay: StarkLayout, main: dict, pre: dict, pubs: list[list[int]],
             src = sorted({origin[i] for i in np.flatnonzero(inv.ravel() == u)[:50]})
             lines.append(f"bus {int(row[0])} tuple {[int(x) for x in row[1:1 + n_vals]]}: "
                          f"net multiplicity {int(net[u])} (from {', '.join(src)})")
-        raise _error(f"the bus does not balance ({bad.size} tuples):\n  " + "\n  ".join(lines))
+        raise ProverError(f"the bus does not balance ({bad.size} tuples):\n  " + "\n  ".join(lines))

@@ -1,14 +1,26 @@
-"""Typed verification failures: each names the check that failed (STYLE.md)."""
+"""The STARK's typed failures: each names the check that failed (STYLE.md).
+
+Verification failures derive from :class:`VerificationError` (defined with
+:class:`InsufficientSecurity` in :mod:`zkvm.fri.errors`, below FRI, so that
+both verifiers share them). :class:`ProverError` is the prover's one failure:
+the witness does not satisfy the statement. It lives here, not in the prover,
+so that the prover's helpers (``zkvm.stark.debug``) raise it without importing
+the prover.
+"""
 
 from __future__ import annotations
 
+from zkvm.fri.errors import InsufficientSecurity, VerificationError
 
-class VerificationError(Exception):
-    """Base class: the proof does not establish the statement."""
+__all__ = [
+    "InsufficientSecurity", "KeyMismatch", "LogupSumMismatch", "OodConstraintMismatch",
+    "OpeningInvalid", "ParameterMismatch", "ProofFormatError", "ProofShapeError", "ProverError",
+    "VerificationError",
+]
 
 
-class InsufficientSecurity(VerificationError):
-    """The proof's parameters reach fewer bits than the caller asked for."""
+class ProverError(Exception):
+    """The witness does not satisfy the statement (nothing was proved)."""
 
 
 class ParameterMismatch(VerificationError):

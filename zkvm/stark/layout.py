@@ -25,14 +25,43 @@ heights), the security parameters and the zk flag, never from a proof
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
+from typing import NamedTuple
 
 from zkvm.air.air import Air
 from zkvm.air.logup import AirInfo, analyse
 from zkvm.field.scalar import GENERATOR, P, root_of_unity
+from zkvm.stark.blind import blind_airs
 
 PHASES = ("pre", "main", "perm", "quot")
+#: phases whose columns are extension values (``ext_degree`` base columns each)
+EXT_PHASES = ("perm", "quot")
 MIN_LOG_HEIGHT_BLIND = 6
+
+
+class OodBlock(NamedTuple):
+    """One run of a table's out-of-domain values (see :attr:`TableLayout.ood_blocks`).
+
+    Attributes:
+        phase: the tree its columns live in (``pre``, ``main``, ``perm``, ``quot``).
+        count: how many values (extension columns count once).
+        ext: the columns are extension values (``ext_degree`` base columns each).
+        point: 0 for ``z``, 1 for ``z * w`` (the next row).
+    """
+
+    phase: str
+    count: int
+    ext: bool
+    point: int
+
+
+@lru_cache(maxsize=1024)
+def _ood_blocks(pre: int, main: int, perm: int, quot: int) -> tuple[OodBlock, ...]:
+    """:attr:`TableLayout.ood_blocks` for these counts (shared: a key has many alike tables)."""
+    return (OodBlock("pre", pre, False, 0), OodBlock("main", main, False, 0),
+            OodBlock("perm", perm, True, 0), OodBlock("quot", quot, True, 0),
+            OodBlock("pre", pre, False, 1), OodBlock("main", main, False, 1),
+            OodBlock("perm", perm, True, 1))
 
 
 @dataclass
@@ -98,11 +127,31 @@ class TableLayout:
             return self.ext_degree * self.n_perm
         return self.ext_degree * self.n_chunks
 
+    @cached_property
+    def ood_blocks(self) -> tuple[OodBlock, ...]:
+        """The order of this table's out-of-domain values, which prover and verifier share.
+
+        At ``z`` (point 0) every phase: preprocessed, main, LogUp, quotient
+        chunks; then at ``z * w`` (point 1) every phase but the quotient (its
+        chunks are never read at the next row). The proof's OOD values, the
+        transcript's absorption, the verifier's constraint check at ``z`` and
+        the powers of the DEEP challenge all run in this order, table by table.
+        Blocks of zero columns are kept (their ``count`` is 0).
+        """
+        return _ood_blocks(self.air.pre_width, self.air.main_width, self.n_perm, self.n_chunks)
+
+    def split_ood(self, vals: list) -> dict[tuple[str, int], list]:
+        """``(phase, point) -> values``: a table's OOD values cut by :attr:`ood_blocks`."""
+        out, i = {}, 0
+        for b in self.ood_blocks:
+            out[(b.phase, b.point)] = vals[i:i + b.count]
+            i += b.count
+        return out
+
     @property
     def n_ood(self) -> int:
         """Extension values opened at z and z*w (columns at both, chunks at z)."""
-        a = self.air
-        return 2 * (a.pre_width + a.main_width + self.n_perm) + self.n_chunks
+        return sum(b.count for b in self.ood_blocks)
 
 
 class StarkLayout:
@@ -117,8 +166,6 @@ class StarkLayout:
         self.n_original = len(airs)
         infos = [analyse(a) for a in airs]
         if zk:  # blind every table's LogUp sum (zkvm.stark.blind)
-            from zkvm.stark.blind import blind_airs
-
             airs = blind_airs(airs, [bool(i.plan.groups) for i in infos], MIN_LOG_HEIGHT_BLIND,
                               ext_degree)
             infos = [analyse(a) for a in airs]

@@ -65,7 +65,7 @@ import math
 
 import numpy as np
 
-from zkvm.air.chips.common import BUS_MEM, EventChip, field
+from zkvm.air.chips.common import BUS_MEM, EventChip, field, log_height_for
 from zkvm.air.chips.planner import StatementError, planner
 from zkvm.air.registry import register
 
@@ -270,7 +270,7 @@ def tile_cost(M: int, K: int, N: int, tile: tuple[int, int, int], w_public: bool
     """
     lm, lk, ln = tile
     rows = -(-M // lm) * -(-N // ln) * -(-K // lk) + 1
-    n = max(1 << (rows - 1).bit_length(), 64 if zk else 8) * (2 if zk else 1)
+    n = (1 << log_height_for(rows, zk)) * (2 if zk else 1)  # the chip's height (ctx.log_height)
     nx, nw, ny = lm * lk, lk * ln, lm * ln
     inter = nx + (0 if w_public else nw) + ny * (2 if bias == "bus" else 1)
     main = nx + (0 if w_public else nw) + ny * (2 if bias == "bus" else 1)
