@@ -21,7 +21,6 @@ import ast
 import os
 from collections.abc import Iterator
 
-import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PKG = os.path.join(ROOT, "zkvm")
@@ -42,9 +41,6 @@ LAYERS: dict[str, int] = {
     "cli": 10,
 }
 
-#: cycles still present while another branch finishes; none left (issue 15: ProverError moved
-#: to zkvm.stark.errors, so stark.debug no longer imports the prover)
-KNOWN_CYCLES: list[set[str]] = []
 
 #: what the verifier must never reach
 VERIFIER = "zkvm.stark.verifier"
@@ -176,14 +172,8 @@ def test_the_walker_sees_every_module_and_resolves_imports():
 
 
 def test_no_import_cycles_in_zkvm():
-    cycles = [c for c in _cycles(GRAPH) if c not in KNOWN_CYCLES]
+    cycles = list(_cycles(GRAPH))
     assert not cycles, "import cycles: " + "; ".join(_path(GRAPH, c) for c in cycles)
-
-
-@pytest.mark.parametrize("known", KNOWN_CYCLES, ids=lambda c: "<->".join(sorted(c)))
-def test_known_cycles_are_still_real(known):
-    """A known exception that no longer exists must be deleted from ``KNOWN_CYCLES``."""
-    assert known in _cycles(GRAPH), f"{sorted(known)} is no longer a cycle: remove it"
 
 
 def test_every_module_has_a_layer():

@@ -28,12 +28,10 @@ from typing import Any, Callable, TypeVar
 import typer
 
 from zkvm.errors import EXIT_INTERNAL, EXIT_USER, ZkvmUserError, debug_env, internal_error_line
-from zkvm.stark.errors import VerificationError
-from zkvm.stark.keys import KeyFileError
 
-#: Exceptions reported as one ``error:`` line and exit status 2. The stark errors are listed
-#: until they derive from ZkvmUserError themselves (they live in zkvm/stark/, issue 15).
-USER_ERRORS: tuple[type[BaseException], ...] = (ZkvmUserError, VerificationError, KeyFileError)
+#: Exceptions reported as one ``error:`` line and exit status 2: the user-error family
+#: (bad input, unreadable files, bad options, and every verification failure).
+USER_ERRORS: tuple[type[BaseException], ...] = (ZkvmUserError,)
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -99,7 +99,7 @@ def run(proof: str, program: str | None, key: str | None, security: str,
     import zkvm.stark.verifier  # noqa: F401  (loaded before the clock starts, as the chips)
     from zkvm.fri.security import SecurityConfig
     from zkvm.stark.errors import KeyMismatch, ParameterMismatch, ProofFormatError, VerificationError
-    from zkvm.stark.keys import KeyFileError, VerifyingKey
+    from zkvm.stark.keys import VerifyingKey
     from zkvm.stark.proof import StarkProof
 
     if program is None and key is None:
@@ -117,8 +117,6 @@ def run(proof: str, program: str | None, key: str | None, security: str,
             raise _Fail("--zk/--no-zk does not apply to a segmented proof (each segment's key "
                         "is derived as its segment program says)")
         return run_bundle(proof, program, key, security, min_security)
-    # the stark errors are listed until they derive from ZkvmUserError (zkvm/stark/, issue 15)
-    user_errors: tuple[type[BaseException], ...] = (ZkvmUserError, KeyFileError)
     try:
         p = StarkProof.from_bytes(_read(proof, "proof"))
         vk = VerifyingKey.from_bytes(_read(key, "verifying key")) if key is not None else None
@@ -146,7 +144,7 @@ def run(proof: str, program: str | None, key: str | None, security: str,
     except VerificationError as e:
         print(f"INVALID proof: {type(e).__name__}: {e}", file=sys.stderr)
         return 1
-    except user_errors as e:
+    except ZkvmUserError as e:
         raise _Fail(str(e)) from None
     ms = (time.perf_counter() - t0) * 1e3
     io = vk.meta["io"]
@@ -181,13 +179,10 @@ def run_bundle(proof: str, program: str | None, key: str | None, security: str,
     import zkvm.segments.api as segapi
     from zkvm.segments.bundle import KEY_MAGIC, is_bundle
     from zkvm.stark.errors import ProofFormatError, VerificationError
-    from zkvm.stark.keys import KeyFileError
 
     if key is not None and not is_bundle(key, KEY_MAGIC):
         raise _Fail(f"{proof} is a segmented proof (a bundle): its key is a bundle key made by "
                     "zkvm setup PROGRAM --segment-rows N (or verify with --program)")
-    # the stark errors are listed until they derive from ZkvmUserError (zkvm/stark/, issue 15)
-    user_errors: tuple[type[BaseException], ...] = (ZkvmUserError, KeyFileError)
     t0 = time.perf_counter()
     try:
         prog = None
@@ -209,7 +204,7 @@ def run_bundle(proof: str, program: str | None, key: str | None, security: str,
     except VerificationError as e:
         print(f"INVALID proof: {type(e).__name__}: {e}", file=sys.stderr)
         return 1
-    except user_errors as e:
+    except ZkvmUserError as e:
         raise _Fail(str(e)) from None
     ms = (time.perf_counter() - t0) * 1e3
     for name, v in res["outputs"].items():

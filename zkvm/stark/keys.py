@@ -19,6 +19,7 @@ import blake3
 import msgpack
 
 from zkvm import envelope
+from zkvm.errors import ZkvmUserError
 from zkvm.fri.security import SecurityConfig
 
 AIR_VERSION = 1
@@ -26,7 +27,7 @@ KEY_MAGIC = b"ZKVMVKEY"
 KEY_FORMAT = 3  # 3: the tables digest is stored and checked (2: no tables digest)
 
 
-class KeyFileError(ValueError):
+class KeyFileError(ZkvmUserError, ValueError):
     """A verifying-key file is not readable (wrong kind, version, or corrupt)."""
 
 
