@@ -69,7 +69,7 @@ def test_single_machine_path_never_imports_ray(tmp_path):
     code = (
         "import sys; sys.path.insert(0, 'tests')\n"
         "from test_segments import residual_mlp\n"
-        "import zkvm.api as api\n"
+        "import zkvm.segments.api as segapi\n"
         "p, x = residual_mlp(2)\n"
         f"segapi.prove_segmented(p, x, {str(tmp_path / 'a.proof')!r}, segment_rows=32, "
         "security='test')\n"

@@ -354,46 +354,6 @@ def test_writer_refuses_a_short_bundle(tmp_path):
     assert not os.path.exists(p)
 
 
-# ------------------------------------------------------------- wide input chip
-
-def _wide_program():
-    b = Builder()
-    b.input("x", (1, 12), 32, 8, "private", (-100000, 100000))
-    b.weight("w", (np.arange(36).reshape(12, 3) % 7) - 3, 16, 8)
-    b.emit("matmul", ["x", "w"], "y")
-    b.output("y")
-    return b.build()
-
-
-def test_private_input_wider_than_16_bits_proves():
-    prog = _wide_program()
-    x = np.linspace(-100000, 100000, 12).astype(np.int64).reshape(1, 12)
-    proof = api.prove(prog, {"x": x}, "test", seed=b"w", debug=True)
-    out = api.verify(proof, api.setup(prog, "test").vk, security="test")
-    assert out["y"].tolist() == (x @ ((np.arange(36).reshape(12, 3) % 7) - 3)).tolist()
-
-
-def test_wide_input_out_of_range_is_rejected():
-    """The prover puts hi + 1 in the input column with limbs of x - lo; hi - x = -1 has none."""
-    from zkvm.air.chips.wide_input import WideInputChip
-
-    prog = _wide_program()
-    x = np.zeros((1, 12), dtype=np.int64)
-    key = api.setup(prog, "test")
-    idx = next(i for i, c in enumerate(key.statement.chips) if isinstance(c, WideInputChip))
-    chip = key.statement.chips[idx]
-
-    def tamper(traces):
-        tr = traces[idx].copy()
-        good = chip.trace(np.full(12, 100001, dtype=np.int64))   # x = hi + 1
-        tr[: 1 + chip.n_limbs] = good[: 1 + chip.n_limbs]         # x and the limbs of x - lo
-        traces[idx] = tr
-        return traces
-    proof = api.prove(prog, {"x": x}, "test", key=key, seed=b"o", _tamper=tamper)
-    with pytest.raises(VerificationError):
-        api.verify(proof, key.vk, security="test")
-
-
 CLI_CHECK = r"""
 import sys
 sys.argv = ["zkvm", "verify", sys.argv[1], "--key", sys.argv[2], "--security", "test"]

@@ -17,6 +17,7 @@ import test_chip_elementwise
 import test_chip_lut
 import test_chip_max
 import test_chip_sum
+import test_chip_wide_input
 import test_vm
 from zkvm.air.chips.statement import build_statement
 from zkvm.air.registry import _REGISTRY
@@ -47,7 +48,8 @@ def _model_programs():
 
 def _layouts():
     lays = []
-    progs = [assemble(s) for s in SOURCES] + [test_vm.mlp()[0]] + _model_programs()
+    progs = ([assemble(s) for s in SOURCES] + [test_vm.mlp()[0], test_chip_wide_input.wide_program()]
+             + _model_programs())
     for prog in progs:
         for zk in ((True,) if prog.has_hidden else (False, True)):
             st = build_statement(prog, zk)
