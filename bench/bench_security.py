@@ -4,7 +4,7 @@ Usage::
 
     .venv/bin/python bench/bench_security.py [--models tiny,mlp,...] [--presets standard,high,proven]
 
-For each model of ``bench/models.py`` and each preset it derives the key (no
+For each model of ``zkvm/examples/models.py`` and each preset it derives the key (no
 proving), reads the counts the estimator needs off the layout
 (``zkvm.stark.soundness``: trace height, constraint degree, the largest DEEP
 batch, constraints, bus fractions, tuple length) and prints the conjectured

@@ -33,7 +33,7 @@ sys.path.insert(0, ROOT)
 
 
 def model(n: int):
-    from bench.models import mlp_net
+    from zkvm.examples.models import mlp_net
 
     return mlp_net(f"mlp{n}", [n, n], 14, f"MLP 784->{n}->{n}->10")
 

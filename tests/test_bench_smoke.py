@@ -1,4 +1,4 @@
-"""Smoke tests of the model benchmark harness (bench/bench_models.py, bench/models.py).
+"""Smoke tests of the model benchmark harness (bench/bench_models.py, zkvm/examples/models.py).
 
 No timing is asserted: only that the harness runs and writes well-formed rows.
 """
