@@ -123,3 +123,18 @@ def test_ezkl_pipeline_runs_every_step_on_the_model_onnx(monkeypatch):
     r = bm.measure_ezkl("tiny", "standard")
     assert calls == ["settings", "compile", "srs", "setup", "witness", "prove", "verify"]
     assert r["verified"] and r["logrows"] == 12 and set(r["timings_s"]) == set(calls)
+
+
+def test_bench_segments_runs_at_a_toy_size(tmp_path):
+    """bench/bench_segments.py (docs/segments.md figures) at width 64, test preset, 3 segments."""
+    import subprocess
+
+    out = tmp_path / "segments.json"
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "bench_segments.py"),
+                        "--widths", "64", "--security", "test", "--rows", "512", "--out",
+                        str(out)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    row, = json.loads(out.read_text())["rows"]
+    assert row["segments"] > 1 and row["width"] == 64
+    for k in ("plain_s", "seg_s", "plain_peak_mib", "seg_peak_mib", "seg_verify_key_s"):
+        assert isinstance(row[k], float) and row[k] > 0, k
