@@ -267,3 +267,14 @@ def test_export_refuses_an_ood_order_the_contract_does_not_read(xor, monkeypatch
         export_verifier(key.vk)
     with pytest.raises(CalldataError, match="OOD order"):
         encode_proof(key.vk, proof, check=False)
+
+
+def test_calldata_refuses_a_proof_with_missing_ood_values(xor):
+    """A proof one OOD value short would shift every later section of the calldata: refused
+    with the table and counts rather than encoded."""
+    from zkvm.onchain.calldata import CalldataError
+
+    _, _, key, proof, _, _, _ = xor
+    short = dataclasses.replace(proof, ood=[proof.ood[0][:-2]] + proof.ood[1:])
+    with pytest.raises(CalldataError, match="OOD field elements"):
+        encode_proof(key.vk, short, check=False)
