@@ -5,7 +5,9 @@ An honest on-chain-profile proof verifies in the contract and in Python; a flipp
 every section of the calldata, a wrong output or input, a proof of another run and a proof
 of another program revert with the contract's reason; a malicious prover (the real prover
 with one step corrupted, ``tests/malicious.py``) under weak parameters is refused on chain
-as in Python. Gas is the EVM's, for the whole transaction.
+as in Python. The plan reads each out-of-domain value where the layout's ``ood_blocks`` put it,
+and a layout whose order the template does not read is refused at export. Gas is the EVM's,
+for the whole transaction.
 """
 
 from __future__ import annotations
@@ -193,3 +195,86 @@ def test_security_config_names_the_hash():
         SecurityConfig.from_dict({**SecurityConfig.preset("standard").to_dict(), "hash": "blake3"})
     with pytest.raises(ValueError):
         dataclasses.replace(cfg, hash="sha256")
+
+
+def _plan_words(ex) -> list[int]:
+    raw = b"".join(ch[1:] for ch in ex.plan_chunks)
+    return [int.from_bytes(raw[i:i + 32], "big") for i in range(0, len(raw), 32)]
+
+
+@pytest.mark.parametrize("which", ["xor", "xor-zk", "tiny"])
+def test_plan_reads_ood_values_where_the_layout_puts_them(which):
+    """The table records and DEEP coefficients of the plan, against the OOD order the template
+    hard-codes (_runTape adds the widths up pre, main, perm, quot at z, then pre, main, perm at
+    z*w) and the formulas the export used before it derived them from ``ood_blocks``."""
+    from zkvm.examples.models import build
+    from zkvm.onchain.solidity import NONE, _layout
+    from zkvm.stark.layout import PHASES
+
+    if which == "tiny":
+        vk = api.setup(build("tiny").program, "onchain").vk
+    else:
+        prog, _ = load("xor", private=which == "xor-zk")
+        vk = api.setup(prog, WEAK).vk
+    ex, lay = export_verifier(vk, min_bits=0), _layout(vk)
+    plan, C = _plan_words(ex), ex.constants
+    for t in lay.tables:
+        rec = plan[C["TABLES"] + C["TABLE_STRIDE"] * t.index:][:6]
+        pw, mw, npm, nch = rec[2] >> 32, rec[2] >> 16 & 0xFFFF, rec[2] & 0xFFFF, rec[4]
+        at, k = {}, 0  # where the layout puts each block
+        for b in t.ood_blocks:
+            at[b.phase, b.point], k = k, k + b.count
+        template = {("pre", 0): 0, ("main", 0): pw, ("perm", 0): pw + mw, ("quot", 0): rec[5],
+                    ("pre", 1): pw + mw + npm + nch, ("main", 1): 2 * pw + mw + npm + nch,
+                    ("perm", 1): 2 * pw + 2 * mw + npm + nch}
+        assert template == at
+        assert (rec[1], rec[3]) == (t.n_ood, sum(b.count for b in t.ood_blocks if b.point == 0))
+        assert (pw, mw, npm, nch) == (t.air.pre_width, t.air.main_width, t.n_perm, t.n_chunks)
+    old = []  # the DEEP element coefficients as the export computed them by hand
+    for g in lay.group_logs:
+        k0 = {}
+        for t in lay.groups[g]:
+            k0[t.index] = sum(u.n_ood for u in lay.groups[g][:lay.groups[g].index(t)])
+        for phase in PHASES:
+            if g not in lay.trees_of(phase):
+                continue
+            for t in lay.groups[g]:
+                a, k, nz = t.air, k0[t.index], sum(b.count for b in t.ood_blocks if b.point == 0)
+                b0 = {"pre": 0, "main": a.pre_width, "perm": a.pre_width + a.main_width,
+                      "quot": a.pre_width + a.main_width + t.n_perm}[phase]
+                n = {"pre": a.pre_width, "main": a.main_width, "perm": t.n_perm,
+                     "quot": t.n_chunks}[phase]
+                js = (0, 1) if phase in ("perm", "quot") else (0,)
+                old += [(k + b0 + c) | (NONE if phase == "quot" else k + nz + b0 + c) << 16
+                        | j << 32 for c in range(n) for j in js]
+            if phase == "quot" and lay.zk:
+                old += [NONE | NONE << 16] * 2
+    assert plan[C["DEEP_ELEMS"]:C["DEEP_ELEMS"] + C["N_DEEP_ELEMS"]] == old
+
+
+@pytest.mark.parametrize("perm", [(0, 1, 2, 4, 5, 6, 3), (1, 0, 2, 3, 4, 5, 6)],
+                         ids=["quotient_after_next_row", "main_before_pre"])
+def test_export_refuses_an_ood_order_the_contract_does_not_read(xor, monkeypatch, perm):
+    """A layout whose OOD order changed without the template: refused at export time (and by
+    the calldata encoder), never a verifier that reads the wrong values."""
+    from zkvm.onchain.calldata import CalldataError
+    from zkvm.stark import layout
+
+    _, _, key, proof, _, _, _ = xor
+    orig = layout._ood_blocks
+    monkeypatch.setattr(layout, "_ood_blocks", lambda *a: tuple(orig(*a)[i] for i in perm))
+    with pytest.raises(ExportError, match=r"OOD order .*ZkvmVerifier\.sol\.tmpl"):
+        export_verifier(key.vk)
+    with pytest.raises(CalldataError, match="OOD order"):
+        encode_proof(key.vk, proof, check=False)
+
+
+def test_calldata_refuses_a_proof_with_missing_ood_values(xor):
+    """A proof one OOD value short would shift every later section of the calldata: refused
+    with the table and counts rather than encoded."""
+    from zkvm.onchain.calldata import CalldataError
+
+    _, _, key, proof, _, _, _ = xor
+    short = dataclasses.replace(proof, ood=[proof.ood[0][:-2]] + proof.ood[1:])
+    with pytest.raises(CalldataError, match="OOD field elements"):
+        encode_proof(key.vk, short, check=False)

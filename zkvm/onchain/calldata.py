@@ -9,7 +9,7 @@ leaf encoding, so a contract hashes an opened row where it lies):
 =================  ==============================================================
 roots              main, LogUp, quotient tree roots (those the layout has), 32 B each
 claimed sums       one extension element (D x 8 B) per table with bus interactions
-OOD values         per table, its ``n_ood`` extension values (layout order)
+OOD values         per table, its ``n_ood`` extension values (``ood_blocks`` order)
 DEEP nonce         8 B
 FRI roots          one per folding layer, 32 B
 final polynomial   ``final_poly_len`` extension coefficients, low first
@@ -81,7 +81,7 @@ def encode_proof(vk: VerifyingKey, proof: StarkProof, lay: StarkLayout | None = 
         idx = query_indices(vk, proof, lay)
     out = [b"".join(proof.main_roots + proof.perm_roots + proof.quot_roots)]
     out += [_be(c) for c in proof.claimed_sums]
-    out += [_be(flat) for flat in proof.ood]
+    out += _ood_bytes(lay, proof.ood)
     out.append(int(proof.deep_pow_nonce).to_bytes(8, "big"))
     fri = FriProof.from_dict(proof.fri, cfg.ext_degree)
     out += [bytes(r) for r in fri.layer_roots]
@@ -95,6 +95,32 @@ def encode_proof(vk: VerifyingKey, proof: StarkProof, lay: StarkLayout | None = 
         for per_query in layers:
             out.append(per_query[q])
     return b"".join(out)
+
+
+def _ood_bytes(lay: StarkLayout, ood: list) -> list[bytes]:
+    """Each table's OOD values placed where the contract reads them
+    (``zkvm.onchain.solidity.ood_slots``, from the layout's ``ood_blocks``: the
+    proof's own order, which the contract absorbs as one run per table)."""
+    from zkvm.onchain.solidity import ExportError, ood_slots
+
+    d, out = lay.ext_degree, []
+    if len(ood) != len(lay.tables):
+        raise CalldataError(f"the proof has OOD values for {len(ood)} tables, the key "
+                            f"{len(lay.tables)}")
+    for t, flat in zip(lay.tables, ood):
+        if len(flat) != d * t.n_ood:
+            raise CalldataError(f"table {t.air.name!r}: the proof has {len(flat)} OOD field "
+                                f"elements where the key's layout has {d * t.n_ood}")
+        try:
+            slots = ood_slots(t)
+        except ExportError as e:
+            raise CalldataError(str(e)) from None
+        vals = np.asarray(flat, dtype=np.uint64).reshape(-1, d)
+        at, parts = np.zeros_like(vals), t.split_ood(vals)
+        for key, (off, n, _) in slots.items():
+            at[off:off + n] = parts[key]
+        out.append(_be(at))
+    return out
 
 
 def query_indices(vk: VerifyingKey, proof: StarkProof, lay: StarkLayout) -> list[int]:

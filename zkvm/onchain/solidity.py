@@ -15,6 +15,11 @@ here, at generation time, as
   of 24,576 bytes per contract, so it is cut into as many data contracts as
   needed; the verifier's own code does not grow with the model.
 
+Every position of an out-of-domain value (table records, DEEP coefficients,
+calldata) comes from the layout's order (``TableLayout.ood_blocks``) through
+:func:`ood_slots`; the order the template's own arithmetic assumes is
+:data:`TEMPLATE_OOD_ORDER`, and a layout that differs is refused.
+
 Only the quadratic extension and keys whose tables have no public values are
 supported (every zkvm program today); anything else is refused with a clear
 error, never exported half-right.
@@ -33,7 +38,7 @@ from zkvm.air.tape import tape_for
 from zkvm.field.scalar import GENERATOR, P, root_of_unity
 from zkvm.fri.fri_types import fri_shape
 from zkvm.stark.keys import VerifyingKey, _canonical
-from zkvm.stark.layout import PHASES, StarkLayout
+from zkvm.stark.layout import PHASES, StarkLayout, TableLayout
 
 NONE = 0xFFFF
 SALT_BYTES = 16  # zkvm.stark.prover.SALT_WORDS * 8
@@ -44,6 +49,45 @@ GROUP_STRIDE = 12
 
 class ExportError(ValueError):
     """The key cannot be verified on chain (what and why, and what to do)."""
+
+
+#: The order of a table's OOD values that the template hard-codes (``(phase, point)``, point 1
+#: for ``z * w``): ``_runTape`` adds up the offsets of the six column blocks from the widths in
+#: this order, and ``_deepSetup`` takes a table's first ``nz`` values as those at ``z``. Kept in
+#: the template for gas; :func:`ood_slots` refuses a layout whose order differs.
+TEMPLATE_OOD_ORDER = (("pre", 0), ("main", 0), ("perm", 0), ("quot", 0),
+                      ("pre", 1), ("main", 1), ("perm", 1))
+
+
+def ood_slots(t: TableLayout) -> dict[tuple[str, int], tuple[int, int, bool]]:
+    """``(phase, point) -> (offset, count, ext)`` of table ``t``'s OOD values.
+
+    Offsets count extension values from the table's first, in the layout's
+    order (:attr:`zkvm.stark.layout.TableLayout.ood_blocks`, which the proof,
+    the transcript and the powers of the DEEP challenge follow). Every OOD
+    position the export writes (table record, DEEP coefficients, calldata)
+    comes from here.
+
+    Raises:
+        ExportError: the layout's order is not :data:`TEMPLATE_OOD_ORDER`, or a
+            block does not span its phase's columns: the contract would read
+            the wrong values, so nothing is exported.
+    """
+    order = tuple((b.phase, b.point) for b in t.ood_blocks)
+    if order != TEMPLATE_OOD_ORDER:
+        raise ExportError(
+            f"table {t.air.name!r}: the layout's OOD order {order} (TableLayout.ood_blocks) is "
+            f"not the one the Solidity template reads, {TEMPLATE_OOD_ORDER}: update _runTape's "
+            "offsets and _deepSetup's z / z*w split in zkvm/onchain/sol/ZkvmVerifier.sol.tmpl, "
+            "then TEMPLATE_OOD_ORDER in zkvm/onchain/solidity.py")
+    out, k = {}, 0
+    for b in t.ood_blocks:
+        if b.count * (t.ext_degree if b.ext else 1) != t.width(b.phase):
+            raise ExportError(f"table {t.air.name!r}: its {b.phase} OOD block (point {b.point}) "
+                              f"has {b.count} values for {t.width(b.phase)} columns")
+        out[(b.phase, b.point)] = (k, b.count, b.ext)
+        k += b.count
+    return out
 
 
 @dataclass
@@ -90,6 +134,7 @@ def export_verifier(vk: VerifyingKey, *, min_bits: float | None = None,
     from zkvm.stark.soundness import layout_security
 
     lay = _layout(vk)
+    slots = [ood_slots(t) for t in lay.tables]  # refuses an OOD order the contract misreads
     cfg = vk.security
     C: dict[str, int] = {}
     plan: list[int] = []
@@ -177,12 +222,16 @@ def export_verifier(vk: VerifyingKey, *, min_bits: float | None = None,
             plan.append(op | d << 8 | x << 32 | y << 56)
         cst = len(plan)
         plan += [int(v) for v in tape.consts.tolist()]
-        nz = a.pre_width + a.main_width + t.n_perm + t.n_chunks
+        s = slots[t.index]
+        (_, pw, _), (_, mw, _), (_, npm, _) = s["pre", 0], s["main", 0], s["perm", 0]
+        q_off, n_chunks, _ = s["quot", 0]
+        nz = sum(n for (_, pt), (_, n, _) in s.items() if pt == 0)  # z's values come first
+        if max(mw, npm) >= 1 << 16:
+            raise ExportError(f"table {a.name!r}: too many columns for the on-chain encoding")
         plan[base:base + TABLE_STRIDE] = [
-            ood_off[t.index], t.n_ood, a.pre_width << 32 | a.main_width << 16 | t.n_perm, nz,
-            t.n_chunks, a.pre_width + a.main_width + t.n_perm, t.log_n, pow(t.n, P - 2, P),
-            pow(t.omega, P - 2, P), start, len(tape.code), cst, tape.n_base,
-            tape.n_constraints, claimed_of.get(t.index, NONE)]
+            ood_off[t.index], t.n_ood, pw << 32 | mw << 16 | npm, nz, n_chunks, q_off, t.log_n,
+            pow(t.n, P - 2, P), pow(t.omega, P - 2, P), start, len(tape.code), cst,
+            tape.n_base, tape.n_constraints, claimed_of.get(t.index, NONE)]
         max_regs = max(max_regs, tape.n_base + tape.n_ext)
         max_cons = max(max_cons, tape.n_constraints)
     C["MAX_REGS"], C["MAX_CONSTRAINTS"] = max_regs, max_cons
@@ -203,28 +252,21 @@ def export_verifier(vk: VerifyingKey, *, min_bits: float | None = None,
         for t in tabs:
             kz_of[t.index] = kb
             kb += t.n_ood
+        if kb >= NONE:
+            raise ExportError(f"group 2^{g}: {kb} DEEP coefficients, too many for the on-chain "
+                              "encoding (16-bit indices)")
         max_pows = max(max_pows, kb)
         segs, mask = [], (NONE, 0)
         for phase in PHASES:
             if (phase, g) not in tree_rows:
                 continue
             qoff, w, slot_log, lv = tree_rows[(phase, g)]
-            for t in tabs:
-                a, k0 = t.air, kz_of[t.index]
-                nz = a.pre_width + a.main_width + t.n_perm + t.n_chunks
-                if phase == "pre":
-                    elems += [(k0 + c) | (k0 + nz + c) << 16 for c in range(a.pre_width)]
-                elif phase == "main":
-                    b = a.pre_width
-                    elems += [(k0 + b + c) | (k0 + nz + b + c) << 16 for c in range(a.main_width)]
-                elif phase == "perm":
-                    b = a.pre_width + a.main_width
-                    elems += [(k0 + b + c) | (k0 + nz + b + c) << 16 | j << 32
-                              for c in range(t.n_perm) for j in range(2)]
-                else:
-                    b = a.pre_width + a.main_width + t.n_perm
-                    elems += [(k0 + b + c) | NONE << 16 | j << 32
-                              for c in range(t.n_chunks) for j in range(2)]
+            for t in tabs:  # a row element: its lambda powers at z and z*w (or NONE), X^j
+                s, k0 = slots[t.index], kz_of[t.index]
+                oz, n, ext = s[phase, 0]
+                ozw = k0 + s[phase, 1][0] if (phase, 1) in s else None
+                elems += [(k0 + oz + c) | (NONE if ozw is None else ozw + c) << 16 | j << 32
+                          for c in range(n) for j in range(t.ext_degree if ext else 1)]
             if phase == "quot" and lay.zk:
                 elems += [NONE | NONE << 16] * 2
                 lvl = 0xFF if slot_log < 0 else lv
