@@ -83,13 +83,18 @@ def mixed_groups(parts: dict[int, list[np.ndarray]], logs: list[int], leaf_log: 
     """``MixedMerkleTree`` groups from each group's column blocks (``log_lde -> parts``).
 
     ``salts(n)`` (zk) gives the salts of ``n`` rows; ``None`` leaves rows unsalted.
+    The rows are :class:`zkvm.stark.leaves.LeafRows`: hashed block by block, never
+    written out whole (the same leaves as :func:`leaf_rows` / :func:`group_rows`);
+    ``lead`` is kept for callers and unused (each block gets its own salt room).
     """
+    from zkvm.stark.leaves import LeafRows
+
     packed = [g for g in logs if g >= leaf_log]
-    rows = leaf_rows([parts[g] for g in packed], packed, leaf_log, lead)
+    rows = LeafRows([parts[g] for g in packed], packed, leaf_log)
     out = [(rows, salts(rows.shape[0]) if salts else None)]
     for g in logs:
         if g < leaf_log:
-            r = group_rows(parts[g], 1, lead)
+            r = LeafRows([parts[g]], [g], g)
             out.append((r, salts(r.shape[0]) if salts else None))
     return out
 
