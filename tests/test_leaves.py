@@ -91,3 +91,25 @@ def test_leaf_rows_block_and_gather_match_leaf_rows():
 def test_group_below_the_leaf_level_is_refused():
     with pytest.raises(ValueError, match="below the leaf level"):
         LeafRows([[np.zeros((1, 8), np.uint64)]], [3], 4)
+
+
+@pytest.mark.parametrize("log_n, log_blowup", [(3, 3), (5, 1)])
+def test_openings_from_coefficients_equal_the_extension(log_n, log_blowup):
+    """After ``from_coefficients`` the opened rows are the LDE's rows, evaluated afresh."""
+    from zkvm.field.scalar import GENERATOR
+    from zkvm.poly.transforms import coset_extend
+
+    rng = np.random.default_rng(3)
+    log_lde, shift = log_n + log_blowup, GENERATOR
+    coeffs = [rng.integers(0, 2**63, size=(w, 1 << log_n), dtype=np.uint64) for w in (2, 3)]
+    ldes = [coset_extend(c, log_lde, shift) for c in coeffs]
+    rows = LeafRows([ldes], [log_lde], log_lde)
+    tree = MixedMerkleTree([(rows, None)])
+    want = rows[[0, 5, (1 << log_lde) - 1]]
+    polys = {id(e): (c, log_lde, shift) for e, c in zip(ldes, coeffs)}
+    rows.from_coefficients(lambda p: polys.get(id(p)))
+    assert np.array_equal(rows[[0, 5, (1 << log_lde) - 1]], want)
+    op = tree.open([5, 2])
+    verify_mixed(tree.root, [log_lde], [5], [5, 2], op, False)
+    with pytest.raises(ValueError, match="hash them before"):
+        rows.block(0, 4)
