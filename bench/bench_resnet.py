@@ -207,7 +207,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{a.samples} calibration images (load {row['loadavg_start'][0]:.1f})")
     print(f"  {'step':<10} {'wall s':>8} {'CPU s':>7} {'peak MiB':>9}  note")
     print(f"  {'build':<10} {row['build_s']:>8}")
-    print(f"  {'compile':<10} {row['compile_s']:>8} {'':>7} {'':>9}  err {row['err_over_range']:.2e} of "
+    print(f"  {'compile':<10} {row['compile_s']:>8} {'':>7} {'':>9}  "
+          f"err {row['err_over_range']:.2e} of "
           f"range, top-1 {row['top1']}, output scale {row['output_scale']}")
     for step in ("setup", "prove", "verify"):
         if step in row:
@@ -220,10 +221,12 @@ def main(argv: list[str] | None = None) -> int:
                          f"setup {row['prove_setup_reported_s']} s")
             if "runs" in r:
                 note += f"; median of {len(r['runs'])}"
-            print(f"  {step:<10} {r['wall_s']:>8} {r.get('cpu_s', ''):>7} {r['peak_mib']:>9}  {note}")
-    print("  (peak MiB: each child process's ru_maxrss; CPU s: its user + system time; prove = "
-          "zkvm run --prove, which derives its own key)")
-    print(f"  proof {row.get('proof_kib')} KiB; load average {row['loadavg_end'][0]:.1f} at the end")
+            print(f"  {step:<10} {r['wall_s']:>8} {r.get('cpu_s', ''):>7} {r['peak_mib']:>9}"
+                  f"  {note}")
+    print("  (peak MiB: each child process's ru_maxrss; CPU s: its user + system time; "
+          "prove = zkvm run --prove, which derives its own key)")
+    print(f"  proof {row.get('proof_kib')} KiB; load average {row['loadavg_end'][0]:.1f} "
+          "at the end")
     os.makedirs(os.path.dirname(a.out) or ".", exist_ok=True)
     with open(a.out, "w") as f:
         json.dump(row, f, indent=1, default=str)

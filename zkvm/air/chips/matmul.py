@@ -74,7 +74,9 @@ key); a padded lane's address may name another element, but its read count
 ``mult`` is 0, so its send adds nothing to the LogUp sum. A public bias that
 is the same for every row (a convolution's per-channel bias) is ``ln``
 columns (``bias == "public_n"``), not ``lm * ln``. For ResNet-20's convs this
-took 17% of the preprocessed columns off the planner's old tiles. Main: ``x[lm*lk], [w[lk*ln]], acc[lm*ln],
+took 17% of the preprocessed columns off the planner's old tiles.
+
+Main: ``x[lm*lk], [w[lk*ln]], acc[lm*ln],
 [bias[lm*ln]]``.
 """
 
