@@ -69,6 +69,11 @@ def program(xs, K, N, *, bias=None, w_mode="public", x_vis="public", seed=0):
         lines.append(f"weight b : i32[{N}] scale 8 = {lit(b)}")
         args += ", b"
         y = y + b
+    elif bias == "public_full":  # a different public bias per output element
+        b = rng.integers(-1000, 1001, ys)
+        lines.append(f"weight b : i32[{shape(ys)}] scale 8 = {lit(b)}")
+        args += ", b"
+        y = y + b
     elif bias == "computed":
         bb = rng.integers(-1000, 1001, ys)
         bc = rng.integers(-1000, 1001, (N,))
@@ -101,11 +106,36 @@ def check(tile, xs, K, N, **kw):
     ((2, 3, 2), (3,), 7, 3, {"w_mode": "computed", "bias": "computed"}),
     ((1, 5, 3), (2,), 6, 4, {"w_mode": "view", "bias": "computed"}),  # view of a weight
     ((1, 1, 1), (2,), 3, 2, {}),
+    ((2, 3, 2), (3,), 7, 3, {"bias": "public_full"}),           # per-element public bias
+    ((3, 2, 2), (4,), 5, 3, {"bias": "public"}),                # padded rows and columns
 ])
 def test_matmul_proves_and_matches_numpy(tile, xs, K, N, kw):
     chip = check(tile, xs, K, N, **kw)
     assert chip.w_public == (kw.get("w_mode", "public") != "computed")
-    assert chip.bias == {None: "none", "public": "public", "computed": "bus"}[kw.get("bias")]
+    assert chip.bias == {None: "none", "public": "public_n", "public_full": "public",
+                         "computed": "bus"}[kw.get("bias")]
+    assert chip.y_stride == N  # a fresh output: one address column, constant lane offsets
+    assert chip.pre_layout.slices["ay"].stop - chip.pre_layout.slices["ay"].start == 1
+
+
+def test_output_address_lanes_without_y_stride_still_prove():
+    """Keys written before ``y_stride`` (one address column per output lane) stay valid."""
+    src, inputs, y = program((3,), 7, 3, bias="public")
+    orig = mm.MatmulChip.__init__
+
+    def lanes(self, log_height, params=None, data=None):
+        params = {k: v for k, v in (params or {}).items() if k != "y_stride"}
+        orig(self, log_height, params, data)
+    mm.MatmulChip.__init__ = lanes
+    try:
+        with forced_tile((2, 3, 2)):
+            out, _, key = prove_verify(src, inputs)
+    finally:
+        mm.MatmulChip.__init__ = orig
+    np.testing.assert_array_equal(out["y"], y)
+    chip = next(c for c in key.statement.chips if c.name == "matmul")
+    assert chip.y_stride == 0 and chip.pre_layout.slices["ay"].stop - \
+        chip.pre_layout.slices["ay"].start == 2 * 2  # lm * ln
 
 
 def test_private_x_is_zero_knowledge_and_verifies():
@@ -120,13 +150,21 @@ def test_private_x_is_zero_knowledge_and_verifies():
 @given(M=st.integers(1, 3), K=st.integers(1, 9), N=st.integers(1, 4),
        lm=st.integers(1, 2), lk=st.integers(1, 5), ln=st.integers(1, 3),
        w_mode=st.sampled_from(["public", "computed"]),
-       bias=st.sampled_from([None, "public", "computed"]))
+       bias=st.sampled_from([None, "public", "public_full", "computed"]))
 def test_random_shapes_and_tiles_match_numpy(M, K, N, lm, lk, ln, w_mode, bias):
     check((lm, lk, ln), (M,), K, N, w_mode=w_mode, bias=bias, seed=M * 100 + K * 10 + N)
 
 
 def test_planner_tile_for_mlp_layer():
-    assert mm.choose_tiles(1, 784, 128, True, "public", False) == (1, 13, 8)
+    # preprocessed cells weigh as much as committed ones (the key is derived on every
+    # ``zkvm run --prove``); M = 1: the public bias is one value per column
+    assert mm.choose_tiles(1, 784, 128, True, "public_n", False, affine=True) == (1, 16, 13)
+
+
+def test_planner_shares_conv_weight_lanes_over_output_pixels():
+    # a ResNet-20 stage-1 conv (im2col 1024 x 144 x 16): lm > 1 shares each w lane
+    lm, lk, ln = mm.choose_tiles(1024, 144, 16, True, "public_n", False, affine=True)
+    assert lm > 1 and lm * lk * ln <= mm.MAX_PLANNED_TILE
 
 
 # --- tampering -----------------------------------------------------------------
@@ -258,3 +296,7 @@ def test_params_out_of_range_are_refused():
         mm.MatmulChip(3, {"lm": 64, "lk": 64, "ln": 64, "w_public": True, "bias": "none"})
     with pytest.raises(ValueError):
         mm.MatmulChip(3, {"lm": 1, "lk": 1, "ln": 1, "w_public": 1, "bias": "none"})
+    for bad in (-1, True, 1.5, 1 << 41):
+        with pytest.raises(ValueError):
+            mm.MatmulChip(3, {"lm": 1, "lk": 1, "ln": 1, "w_public": True, "bias": "none",
+                              "y_stride": bad})

@@ -78,6 +78,8 @@ class MerkleTree:
         """``(log_n, rows, salts, leaf digests)``: hashes ``salt || row`` as leaves of ``hash``."""
         from zkvm.fri import blake3_kernel as bk
 
+        if hasattr(rows, "block"):  # rows made on demand (zkvm.stark.leaves.LeafRows)
+            return MerkleTree._leaves_by_block(rows, salts, hash)
         rows = np.asarray(rows)
         if rows.ndim != 2:
             raise ValueError(f"rows must be a 2-D uint64 matrix, got shape {rows.shape}")
@@ -113,6 +115,22 @@ class MerkleTree:
                 words = buf.view("<u4").reshape(n, -1)
             n_bytes += salt_len
         return n.bit_length() - 1, rows, out_salts, bk.hash_many_words(words, n_bytes, LEAF_KEY)
+
+    @staticmethod
+    def _leaves_by_block(rows, salts, hash: str = "blake3"):
+        """``_leaves`` of a matrix that is never whole: ``rows.block(lo, hi, lead)`` gives
+        rows ``lo .. hi - 1`` (``lead`` free words in front for the salts),
+        ``rows.block_rows`` at a time; ``rows[idx]`` later serves the openings."""
+        n = rows.shape[0]
+        if n == 0 or n & (n - 1):
+            raise ValueError(f"number of rows must be a power of two, got {n}")
+        s = None if salts is None else _salt_matrix(salts, n)
+        lead = 0 if s is None or s.shape[1] % 8 else s.shape[1] // 8
+        step = min(n, rows.block_rows)
+        digests = [MerkleTree._leaves(rows.block(lo, lo + step, lead),
+                                      None if s is None else s[lo:lo + step], hash)[3]
+                   for lo in range(0, n, step)]
+        return n.bit_length() - 1, rows, s, np.concatenate(digests)
 
     def open(self, indices: Sequence[int] | np.ndarray) -> MerkleProof:
         """Batch opening of the given row indices (duplicates allowed).

@@ -80,6 +80,11 @@ def quotient_chunks(t: TableLayout, main: tuple, pre: tuple, perm: tuple, public
     sel = _selectors(t, xs, zh)
     qq = _on_quotient_domain(*perm, t) if t.n_perm else None
     stride = max(1, (1 << t.log_lde) // m)  # every column is read in place from its LDE
+    if stride > 1 and pq is not None and pq.shape[1] == m:
+        # the key keeps only the quotient points of its columns (zkvm.stark.setup): read the
+        # others at the same points
+        mq, qq = (None if a is None else np.ascontiguousarray(a[:, ::stride]) for a in (mq, qq))
+        stride = 1
     acc = constraint_sum(t, mq, pq, qq, sel, step, public, alpha, bus_alpha, betas, claimed,
                          stride=stride)
     q = K.ext_mul_base(acc, K.batch_inv(zh))

@@ -46,16 +46,37 @@ A ``1 x lk x ln`` tile spends ``lk + ln`` main columns and interactions on
     1x16x1    8192    17     10         37   0.67 s  121 KiB
     1x1x16    8192    17     10         67   0.84 s  130 KiB
     1x8x8     2048    16      9         98   0.25 s  110 KiB
-    1x13x8    1024    21     12        143   0.16 s  114 KiB   (planner's choice)
+    1x13x8    1024    21     12        143   0.16 s  114 KiB   (the first planner's choice)
     1x16x8    1024    24     13        170   0.20 s  123 KiB
     1x25x16    512    41     22        475   0.23 s  201 KiB
 
 ``lm > 1`` pays when ``w`` is received (x and w both re-read) or ``M`` is
 large (the public w tile is shared by ``lm`` x rows). ``choose_tiles``
-minimises a cost model fitted on these runs (``tile_cost``).
+minimises a cost model fitted on these runs (``tile_cost``), with one change:
+the table above times the prover alone, but ``zkvm run --prove`` derives the
+key (the preprocessed columns' trace, extension and tree) on every run, where
+a preprocessed cell cost as much as a committed one (ResNet-20 at
+``standard``: the key was 39 s of a 73 s prove). So ``PRE_WEIGHT`` is 1, and
+the planner looks at tiles of up to 1024 MACs: on ResNet-20's im2col convs
+(41M MACs, ``M`` up to 1024) this took the preprocessed cells from 34M to 22M
+(with the one-column output addresses below: from 39M), the prover's peak
+from 4.8 to 3.8 GB, for 2.9 MiB of proof instead of 2.2 MiB
+(bench/bench_resnet.py).
 
-Preprocessed: ``start, on, [end], ax[lm*lk], w|aw[lk*ln], ay[lm*ln],
-mult[lm*ln], [bias|ab[lm*ln]]``. Main: ``x[lm*lk], [w[lk*ln]], acc[lm*ln],
+Preprocessed: ``start, on, [end], ax[lm*lk], w|aw[lk*ln], ay[lm*ln] (or ay[1]),
+mult[lm*ln], [bias[lm*ln] | bias[ln] | ab[lm*ln]]``.
+
+Output addresses. An instruction's output is a fresh tensor, so its addresses
+are row-major contiguous: lane ``(a, j)`` of a block writes ``ay0 + a * N + j``
+where ``ay0`` is the block's first address. Then ``ay`` is one column and the
+lane offsets are constants of the AIR (``params["y_stride"] = N``, fixed by the
+key); a padded lane's address may name another element, but its read count
+``mult`` is 0, so its send adds nothing to the LogUp sum. A public bias that
+is the same for every row (a convolution's per-channel bias) is ``ln``
+columns (``bias == "public_n"``), not ``lm * ln``. For ResNet-20's convs this
+took 17% of the preprocessed columns off the planner's old tiles.
+
+Main: ``x[lm*lk], [w[lk*ln]], acc[lm*ln],
 [bias[lm*ln]]``.
 """
 
@@ -71,42 +92,53 @@ from zkvm.air.registry import register
 
 #: Largest tile (MACs per row) a verifying key may ask for.
 MAX_TILE = 4096
-BIAS_KINDS = ("none", "public", "bus")
+#: ``public_n``: a public bias that is the same for every row ``m`` (a conv's per-channel
+#: bias): ``ln`` preprocessed lanes instead of ``lm * ln``
+BIAS_KINDS = ("none", "public", "public_n", "bus")
+#: largest output row stride ``y_stride`` (an address offset; far below the field size)
+MAX_Y_STRIDE = 1 << 40
 
 
-def _params(params: dict | None) -> tuple[int, int, int, bool, str]:
+def _params(params: dict | None) -> tuple[int, int, int, bool, str, int]:
     p = dict(params or {})
     try:
         lm, lk, ln = int(p["lm"]), int(p["lk"]), int(p["ln"])
         w_public, bias = p["w_public"], p["bias"]
+        y_stride = p.get("y_stride", 0)
     except (KeyError, TypeError, ValueError):
         raise ValueError(f"matmul params need ints lm, lk, ln, bool w_public and bias, got {p}"
                          ) from None
     if min(lm, lk, ln) < 1 or lm * lk * ln > MAX_TILE or not isinstance(w_public, bool) \
-            or bias not in BIAS_KINDS:
+            or bias not in BIAS_KINDS or not isinstance(y_stride, int) \
+            or isinstance(y_stride, bool) or not 0 <= y_stride <= MAX_Y_STRIDE:
         raise ValueError(f"matmul params out of range: {p}")
-    return lm, lk, ln, w_public, bias
+    return lm, lk, ln, w_public, bias, y_stride
 
 
 @register
 class MatmulChip(EventChip):
-    """params: ``lm, lk, ln`` (tile), ``w_public`` (bool), ``bias`` in none/public/bus."""
+    """params: ``lm, lk, ln`` (tile), ``w_public`` (bool), ``bias`` in none/public/public_n/bus,
+    ``y_stride`` (optional: > 0 when the output's addresses are row-major contiguous, so
+    one address column and the constant lane offsets ``a * y_stride + j`` name them)."""
 
     name = "matmul"
 
     def __init__(self, log_height: int, params: dict | None = None, data: dict | None = None):
-        lm, lk, ln, w_public, bias = _params(params)
+        lm, lk, ln, w_public, bias, y_stride = _params(params)
         self.tile = (lm, lk, ln)
-        self.w_public, self.bias = w_public, bias
+        self.w_public, self.bias, self.y_stride = w_public, bias, y_stride
         nx, nw, ny = lm * lk, lk * ln, lm * ln
         main: list = [("x", nx)] + ([] if w_public else [("w", nw)]) + [("acc", ny)]
         pre: list = ["start", "on"] + (["end"] if bias == "bus" else [])
-        pre += [("ax", nx), ("w", nw) if w_public else ("aw", nw), ("ay", ny), ("mult", ny)]
+        pre += [("ax", nx), ("w", nw) if w_public else ("aw", nw), ("ay", 1 if y_stride else ny),
+                ("mult", ny)]
         if bias == "bus":
             main.append(("bias", ny))
             pre.append(("ab", ny))
         elif bias == "public":
             pre.append(("bias", ny))
+        elif bias == "public_n":
+            pre.append(("bias", ln))
         self.main_columns, self.preprocessed_columns = tuple(main), tuple(pre)
         super().__init__(log_height, params, data)
 
@@ -133,8 +165,11 @@ class MatmulChip(EventChip):
                 b.receive(BUS_MEM, [ad, v], p.on)
         bias = None if self.bias == "none" else (m.bias if self.bias == "bus" else p.bias)
         for o in range(lm * ln):
-            y = acc[o] if bias is None else acc[o] + bias[o]
-            b.send(BUS_MEM, [p.ay[o], y], p.mult[o])
+            a, j = divmod(o, ln)
+            y = acc[o] if bias is None else acc[o] + bias[j if self.bias == "public_n" else o]
+            # affine addresses: a padded lane's address may be anything, its mult is 0
+            ay = p.ay[0] + (a * self.y_stride + j) if self.y_stride else p.ay[o]
+            b.send(BUS_MEM, [ay, y], p.mult[o])
         if self.bias == "bus":
             for v, ad in zip(m.bias, p.ab):
                 b.receive(BUS_MEM, [ad, v], p.end)
@@ -201,8 +236,9 @@ class MatmulChip(EventChip):
         start[1:R + 1] = (np.arange(R) % C) == 0
         on = np.zeros(n, dtype=np.int64)
         on[1:R + 1] = 1
+        ay = self.tile_y(d["addr_y"])
         blocks = {"start": start, "on": on, "ax": self.tile_x(d["addr_x"]),
-                  "ay": self.tile_y(d["addr_y"]), "mult": self.tile_y(d["mult"])}
+                  "ay": ay[:, :1] if self.y_stride else ay, "mult": self.tile_y(d["mult"])}
         specs = {"start": "all", "on": "all", "ax": "rows", "ay": "ends", "mult": "ends"}
         if self.w_public:
             blocks["w"], specs["w"] = self.tile_w(d["w"]), "rows"
@@ -210,6 +246,11 @@ class MatmulChip(EventChip):
             blocks["aw"], specs["aw"] = self.tile_w(d["addr_w"]), "rows"
         if self.bias == "public":
             blocks["bias"], specs["bias"] = self.tile_y(d["bias"]), "ends"
+        elif self.bias == "public_n":
+            _, ln = self.tile[0], self.tile[2]
+            bn = np.zeros(Nb * ln, dtype=np.int64)
+            bn[:N] = d["bias_n"]
+            blocks["bias"], specs["bias"] = np.tile(bn.reshape(Nb, ln), (Mb, 1)), "ends"
         elif self.bias == "bus":
             end = np.zeros(n, dtype=np.int64)
             end[ends] = 1
@@ -256,7 +297,7 @@ def static_values(program, name: str) -> np.ndarray | None:
 
 
 def tile_cost(M: int, K: int, N: int, tile: tuple[int, int, int], w_public: bool, bias: str,
-              zk: bool) -> float:
+              zk: bool, affine: bool = False) -> float:
     """Modelled proving cost of a tile (relative units; see the module docstring).
 
     ``n * (committed + PRE * preprocessed) + OP * (MACs + 4 * interactions) + COL * columns``
@@ -267,6 +308,7 @@ def tile_cost(M: int, K: int, N: int, tile: tuple[int, int, int], w_public: bool
     whole-column operations in the quotient (Python overhead per op), and every
     column costs proof size and verifier time. Weights fitted on single-thread
     CPU time of the 784x128 layer at ``standard`` (bench/bench_matmul.py --sweep).
+    ``affine``: the output addresses take one column (``y_stride``).
     """
     lm, lk, ln = tile
     rows = -(-M // lm) * -(-N // ln) * -(-K // lk) + 1
@@ -275,27 +317,29 @@ def tile_cost(M: int, K: int, N: int, tile: tuple[int, int, int], w_public: bool
     inter = nx + (0 if w_public else nw) + ny * (2 if bias == "bus" else 1)
     main = nx + (0 if w_public else nw) + ny * (2 if bias == "bus" else 1)
     perm = 2 * ((inter + 1) // 2 + 1)
-    pre = 2 + nx + nw + ny * (3 if bias != "none" else 2)
+    bias_pre = {"none": 0, "public": ny, "public_n": ln, "bus": ny + 1}[bias]
+    pre = 2 + nx + nw + (1 if affine else ny) + ny + bias_pre
     ops = lm * lk * ln + 4 * inter
     return (n * (main + perm + 4 + PRE_WEIGHT * pre) + OP_WEIGHT * ops * (4 if zk else 1)
             + COL_WEIGHT * (main + perm + pre))
 
 
-PRE_WEIGHT = 0.4    # a preprocessed column vs a committed one, per row
+PRE_WEIGHT = 1.0    # a preprocessed column vs a committed one, per row (see tile_cost)
 OP_WEIGHT = 66.0    # one whole-column operation in the quotient, in row-column units
 COL_WEIGHT = 100.0  # proof size and verifier time of one more column
+MAX_PLANNED_TILE = 1024  # MACs per row the planner considers (MAX_TILE bounds what a key may ask)
 
 
-def choose_tiles(M: int, K: int, N: int, w_public: bool, bias: str, zk: bool
-                 ) -> tuple[int, int, int]:
+def choose_tiles(M: int, K: int, N: int, w_public: bool, bias: str, zk: bool,
+                 affine: bool = False) -> tuple[int, int, int]:
     """The ``(lm, lk, ln)`` minimising ``tile_cost`` over a small candidate set."""
     best, best_cost = (1, 1, 1), math.inf
     for lm in (v for v in (1, 2, 3, 4, 6, 8) if v == 1 or v < 2 * M):
         for ln in range(1, min(N, 32) + 1):
             for lk in range(1, min(K, 64) + 1):
-                if lm * lk * ln > 512:
+                if lm * lk * ln > MAX_PLANNED_TILE:
                     break
-                c = tile_cost(M, K, N, (lm, lk, ln), w_public, bias, zk)
+                c = tile_cost(M, K, N, (lm, lk, ln), w_public, bias, zk, affine)
                 if c < best_cost:
                     best, best_cost = (lm, lk, ln), c
     return best
@@ -323,14 +367,22 @@ def make_chip(ctx, idx: int, ins, tile: tuple[int, int, int] | None = None) -> M
         bname = ins.inputs[2]
         bv = static_values(prog, bname)
         if bv is not None:
-            bias = "public"
-            data["bias"] = np.broadcast_to(bv, ay.shape).reshape(M, N)
+            full = np.broadcast_to(bv, ay.shape).reshape(M, N)
+            if (full == full[:1]).all():  # one value per output column (a conv's bias)
+                bias, data["bias_n"] = "public_n", np.array(full[0])
+            else:
+                bias, data["bias"] = "public", full
         else:
             bias = "bus"
             data["addr_b"] = np.broadcast_to(prog.addresses(bname), ay.shape).reshape(M, N)
-    tile = tile or choose_tiles(M, K, N, wv is not None, bias, ctx.zk)
+    ay_flat = np.asarray(ay, dtype=np.int64).ravel()
+    # row-major contiguous output (every SSA result): lane addresses are ay0 + a*N + j
+    y_stride = N if np.array_equal(ay_flat, ay_flat[0] + np.arange(ay_flat.size)) else 0
+    tile = tile or choose_tiles(M, K, N, wv is not None, bias, ctx.zk, affine=bool(y_stride))
     params = {"lm": int(tile[0]), "lk": int(tile[1]), "ln": int(tile[2]),
               "w_public": wv is not None, "bias": bias}
+    if y_stride:
+        params["y_stride"] = int(y_stride)
     lm, lk, ln = tile
     rows = -(-M // lm) * -(-N // ln) * -(-K // lk) + 1
     chip = MatmulChip(ctx.log_height(rows), params, data)
