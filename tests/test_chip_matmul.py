@@ -161,6 +161,26 @@ def test_planner_tile_for_mlp_layer():
     assert mm.choose_tiles(1, 784, 128, True, "public_n", False, affine=True) == (1, 16, 13)
 
 
+def test_planner_tile_for_mlp_layer_onchain_has_fewer_columns():
+    # the Solidity verifier pays per column in every query (bench/bench_onchain.py: 7.9M gas
+    # for the MNIST MLP with 1x5x5 against 11.7M with the prover's 1x16x13)
+    tile = mm.choose_tiles(1, 784, 128, True, "public_n", False, affine=True, onchain=True)
+    assert tile == (1, 5, 5)
+
+
+def test_onchain_key_plans_its_own_tiles():
+    import zkvm.api as api
+    from zkvm.examples.models import build
+
+    prog = build("mlp").program
+    tiles = {}
+    for sec in ("standard", "onchain"):
+        st = api.setup(prog, sec).statement
+        tiles[sec] = [(c.params["lm"], c.params["lk"], c.params["ln"]) for c in st.chips
+                      if c.name == "matmul"]
+    assert tiles["standard"][0] == (1, 16, 13) and tiles["onchain"][0] == (1, 5, 5)
+
+
 def test_planner_shares_conv_weight_lanes_over_output_pixels():
     # a ResNet-20 stage-1 conv (im2col 1024 x 144 x 16): lm > 1 shares each w lane
     lm, lk, ln = mm.choose_tiles(1024, 144, 16, True, "public_n", False, affine=True)

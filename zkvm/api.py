@@ -57,9 +57,10 @@ def setup(program, security: str | SecurityConfig = "standard", zk: bool | None 
     from zkvm.air.chips.statement import build_statement
     from zkvm.stark.setup import setup as stark_setup
 
-    st = build_statement(program, zk)
+    cfg = _security(security)
+    st = build_statement(program, zk, onchain=cfg.hash == "keccak")
     meta = {"io": st.io, "program_digest": program.digest}
-    pk = stark_setup(st.chips, _security(security), st.zk, program.digest, meta)
+    pk = stark_setup(st.chips, cfg, st.zk, program.digest, meta)
     return ProvingKeyVm(pk, st)
 
 

@@ -297,7 +297,7 @@ def static_values(program, name: str) -> np.ndarray | None:
 
 
 def tile_cost(M: int, K: int, N: int, tile: tuple[int, int, int], w_public: bool, bias: str,
-              zk: bool, affine: bool = False) -> float:
+              zk: bool, affine: bool = False, col_weight: float | None = None) -> float:
     """Modelled proving cost of a tile (relative units; see the module docstring).
 
     ``n * (committed + PRE * preprocessed) + OP * (MACs + 4 * interactions) + COL * columns``
@@ -308,7 +308,8 @@ def tile_cost(M: int, K: int, N: int, tile: tuple[int, int, int], w_public: bool
     whole-column operations in the quotient (Python overhead per op), and every
     column costs proof size and verifier time. Weights fitted on single-thread
     CPU time of the 784x128 layer at ``standard`` (bench/bench_matmul.py --sweep).
-    ``affine``: the output addresses take one column (``y_stride``).
+    ``affine``: the output addresses take one column (``y_stride``). ``col_weight``
+    replaces ``COL_WEIGHT`` (``ONCHAIN_COL_WEIGHT`` for the Solidity verifier).
     """
     lm, lk, ln = tile
     rows = -(-M // lm) * -(-N // ln) * -(-K // lk) + 1
@@ -321,17 +322,23 @@ def tile_cost(M: int, K: int, N: int, tile: tuple[int, int, int], w_public: bool
     pre = 2 + nx + nw + (1 if affine else ny) + ny + bias_pre
     ops = lm * lk * ln + 4 * inter
     return (n * (main + perm + 4 + PRE_WEIGHT * pre) + OP_WEIGHT * ops * (4 if zk else 1)
-            + COL_WEIGHT * (main + perm + pre))
+            + (COL_WEIGHT if col_weight is None else col_weight) * (main + perm + pre))
 
 
 PRE_WEIGHT = 1.0    # a preprocessed column vs a committed one, per row (see tile_cost)
 OP_WEIGHT = 66.0    # one whole-column operation in the quotient, in row-column units
 COL_WEIGHT = 100.0  # proof size and verifier time of one more column
+#: a column's weight when the key is for the Solidity verifier (``onchain``): each query pays
+#: calldata and DEEP work per column, rows only add Merkle levels. Measured on the MNIST MLP's
+#: 784x128 layer (verify transaction gas on py-evm, bench/bench_onchain.py): tile 1x16x13 (the
+#: prover's choice) 11.7M, 1x13x8 9.76M, 1x8x8 8.96M, 1x5x5 7.92M (this weight's choice),
+#: 1x4x4 8.24M, 1x2x2 8.75M; prove time at onchain 0.20 s for 1x5x5 and 1x13x8 alike.
+ONCHAIN_COL_WEIGHT = 1000.0
 MAX_PLANNED_TILE = 1024  # MACs per row the planner considers (MAX_TILE bounds what a key may ask)
 
 
 def choose_tiles(M: int, K: int, N: int, w_public: bool, bias: str, zk: bool,
-                 affine: bool = False) -> tuple[int, int, int]:
+                 affine: bool = False, onchain: bool = False) -> tuple[int, int, int]:
     """The ``(lm, lk, ln)`` minimising ``tile_cost`` over a small candidate set."""
     best, best_cost = (1, 1, 1), math.inf
     for lm in (v for v in (1, 2, 3, 4, 6, 8) if v == 1 or v < 2 * M):
@@ -339,7 +346,8 @@ def choose_tiles(M: int, K: int, N: int, w_public: bool, bias: str, zk: bool,
             for lk in range(1, min(K, 64) + 1):
                 if lm * lk * ln > MAX_PLANNED_TILE:
                     break
-                c = tile_cost(M, K, N, (lm, lk, ln), w_public, bias, zk, affine)
+                c = tile_cost(M, K, N, (lm, lk, ln), w_public, bias, zk, affine,
+                              ONCHAIN_COL_WEIGHT if onchain else None)
                 if c < best_cost:
                     best, best_cost = (lm, lk, ln), c
     return best
@@ -378,7 +386,8 @@ def make_chip(ctx, idx: int, ins, tile: tuple[int, int, int] | None = None) -> M
     ay_flat = np.asarray(ay, dtype=np.int64).ravel()
     # row-major contiguous output (every SSA result): lane addresses are ay0 + a*N + j
     y_stride = N if np.array_equal(ay_flat, ay_flat[0] + np.arange(ay_flat.size)) else 0
-    tile = tile or choose_tiles(M, K, N, wv is not None, bias, ctx.zk, affine=bool(y_stride))
+    tile = tile or choose_tiles(M, K, N, wv is not None, bias, ctx.zk, affine=bool(y_stride),
+                                onchain=ctx.onchain)
     params = {"lm": int(tile[0]), "lk": int(tile[1]), "ln": int(tile[2]),
               "w_public": wv is not None, "bias": bias}
     if y_stride:

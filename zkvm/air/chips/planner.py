@@ -36,10 +36,16 @@ class StatementError(ZkvmUserError, ValueError):
 
 @dataclass
 class Context:
-    """What planners may use: the program and the zk flag (never an execution)."""
+    """What planners may use: the program, the zk flag and the target (never an execution).
+
+    ``onchain``: the key is for the Solidity verifier (the ``onchain`` preset),
+    where every column costs gas in each query (its opened values are calldata
+    and enter the DEEP sum), so planners weigh columns more than rows.
+    """
 
     program: object
     zk: bool
+    onchain: bool = False
 
     def log_height(self, n_rows: int) -> int:
         return log_height_for(n_rows, self.zk)

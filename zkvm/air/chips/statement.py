@@ -108,8 +108,10 @@ def _fill_multiplicities(n: int, chips: list[VmChip], io_outputs: list[np.ndarra
     return reads
 
 
-def build_statement(program, zk: bool | None = None) -> VmStatement:
+def build_statement(program, zk: bool | None = None, *, onchain: bool = False) -> VmStatement:
     """The chips proving ``program`` (``zk`` defaults to: something is private or hashed).
+
+    ``onchain``: plan the tables for the Solidity verifier's gas (planner.Context).
 
     Raises:
         StatementError: an instruction no chip proves, a private input wider
@@ -125,7 +127,7 @@ def build_statement(program, zk: bool | None = None) -> VmStatement:
     if hidden and not zk:
         raise StatementError("this program has private or hashed values: its proofs must be "
                              "zero-knowledge (do not pass zk=False / --no-zk)")
-    ctx = Context(program, zk)
+    ctx = Context(program, zk, onchain)
     chips: list[VmChip] = []
     for idx, ins in enumerate(program.instructions):
         from zkvm.isa.ops import OPS
