@@ -148,7 +148,7 @@ def run_py_child(a: argparse.Namespace, what: str, paths: dict, layers: int) -> 
            "--child-layers", str(layers), "--child-program", str(paths["program"]),
            "--child-input", str(paths["input"]), "--child-proof", str(paths["proof"]),
            "--child-result", str(res_path)] + shared_args(a)
-    r = run_child(cmd, a.max_gib)
+    r = run_child(cmd, a.compile_max_gib if what == "compile" else a.max_gib)
     if r["rc"] == 0:
         r.update(json.loads(res_path.read_text()))
     return r
@@ -220,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--security", default="standard")
     ap.add_argument("--max-memory", default="6GiB", help="the prover's budget (--max-memory)")
     ap.add_argument("--max-gib", type=float, default=9.0, help="watchdog: kill a child above")
+    ap.add_argument("--compile-max-gib", type=float, default=11.5,
+                    help="the compile child's watchdog (compile holds ~120 B per parameter)")
     ap.add_argument("--ray-layers", type=int, default=0, help="Ray comparison on L blocks")
     ap.add_argument("--workers", type=int, default=16)
     ap.add_argument("--skip-prove", action="store_true")
