@@ -19,8 +19,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 sys.path.insert(0, ROOT)
 
-import bench_gpt2  # noqa: E402
-import exporter_models as em  # noqa: E402
+import bench_gpt2
+import exporter_models as em
 
 
 def test_block_parameters_follow_gpt2s_formula():
