@@ -306,9 +306,9 @@ def main(argv: list[str] | None = None) -> int:
                 a.max_gib))
             save()
             if not failed(row["setup"]):
-                row["verify_key"] = slim(run_child(zkvm + ["verify", str(paths["proof"]),
-                                                           "--key", str(key), "--security", a.security],
-                                                 a.max_gib))
+                row["verify_key"] = slim(run_child(zkvm + [
+                    "verify", str(paths["proof"]), "--key", str(key), "--security", a.security],
+                    a.max_gib))
                 save()
             row["verify_program"] = slim(run_child(zkvm + [
                 "verify", str(paths["proof"]), "--program", str(paths["program"]),

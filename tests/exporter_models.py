@@ -4,8 +4,8 @@ Each builder reproduces, node for node, the pattern ``torch.onnx.export`` emits
 for a PyTorch module (weights seeded), so the compiler is tested on what users
 really feed it:
 
-* :func:`gpt2` — a GPT-2 model with one block, as the TorchScript exporter
-  (``torch.onnx.export(..., opset_version=17, dynamo=False)``) writes
+* :func:`gpt2` — a GPT-2 model with ``n_layer`` blocks (one by default), as the
+  TorchScript exporter (``torch.onnx.export(..., opset_version=17, dynamo=False)``) writes
   HuggingFace's ``GPT2LMHeadModel`` and nanoGPT:
 
   - ``input_ids: int64[1, T]`` → ``Gather(wte, ids)`` + ``Gather(wpe, Range(0, Shape[-1]))``
