@@ -4,8 +4,8 @@ Each builder reproduces, node for node, the pattern ``torch.onnx.export`` emits
 for a PyTorch module (weights seeded), so the compiler is tested on what users
 really feed it:
 
-* :func:`gpt2` — a GPT-2 model with one block, as the TorchScript exporter
-  (``torch.onnx.export(..., opset_version=17, dynamo=False)``) writes
+* :func:`gpt2` — a GPT-2 model with ``n_layer`` blocks (one by default), as the
+  TorchScript exporter (``torch.onnx.export(..., opset_version=17, dynamo=False)``) writes
   HuggingFace's ``GPT2LMHeadModel`` and nanoGPT:
 
   - ``input_ids: int64[1, T]`` → ``Gather(wte, ids)`` + ``Gather(wpe, Range(0, Shape[-1]))``
@@ -143,7 +143,8 @@ def split_heads(g: G, t: str, heads: int, dh: int, perm, s: str, dynamo: bool, s
     return g.op("Transpose", [g.op("Reshape", [t, shape], s)], s, perm=perm)
 
 
-def causal_scores(g: G, q: str, k: str, seq: int, dh: int, n_ctx: int, mask: str, s: str) -> str:
+def causal_scores(g: G, q: str, k: str, seq: int, dh: int, n_ctx: int, mask: str, s: str,
+                  block: str = "h.0") -> str:
     """Masked attention probabilities ``softmax(mask(q·kᵀ/sqrt(dh)))`` as each exporter writes it."""
     if mask == "sdpa":  # torch.onnx symbolic_opset14.scaled_dot_product_attention(is_causal)
         e = g.op("Cast", [g.op("Slice", [g.op("Shape", [q], s), g.i64([-1], s),
@@ -178,7 +179,7 @@ def causal_scores(g: G, q: str, k: str, seq: int, dh: int, n_ctx: int, mask: str
     d = g.op("Cast", [shape_dim(g, k, 3, s)], s, to=TensorProto.FLOAT)
     w = g.op("Div", [w, g.op("Pow", [d, g.const(0.5, scope=s)], s)], s)
     if mask == "bias":  # causal_mask = self.bias[:, :, kl - ql : kl, :kl]; where(mask, w, min)
-        bias = g.init("h.0.attn.bias", np.tril(np.ones((n_ctx, n_ctx)))[None, None], np.bool_)
+        bias = g.init(f"{block}.attn.bias", np.tril(np.ones((n_ctx, n_ctx)))[None, None], np.bool_)
         ql, kl = shape_dim(g, q, -2, s), shape_dim(g, k, -2, s)
         st = g.op("Unsqueeze", [g.op("Sub", [kl, ql], s), g.i64([0], s)], s)
         en = g.op("Unsqueeze", [kl, g.i64([0], s)], s)
@@ -221,20 +222,36 @@ def gelu(g: G, x: str, kind: str, s: str) -> str:
 def gpt2(vocab: int = 64, seq: int = 8, d: int = 32, heads: int = 2, n_ctx: int = 16,
          seed: int = 0, ids: bool = True, ln: str = "op", gelu_kind: str = "tanh",
          mask: str = "bias", qkv: str = "conv1d", dynamo: bool = False, lm_head: bool = True,
-         opset: int | None = None, dynamic_axes: bool = False, use_cache: bool = False):
-    """A one-block GPT-2 (see the module docstring); returns the ModelProto.
+         opset: int | None = None, dynamic_axes: bool = False, use_cache: bool = False,
+         n_layer: int = 1, init: str = "test"):
+    """A GPT-2 with ``n_layer`` blocks (see the module docstring); returns the ModelProto.
 
     Output ``logits [1, T, vocab]`` (tied ``lm_head``) or ``last_hidden_state``;
     ``dynamic_axes``: the input's dims are ``batch`` and ``sequence`` (symbolic);
-    ``use_cache`` (HF's default): also the outputs ``present.0.key``/``present.0.value``
-    (the key and value heads).
+    ``use_cache`` (HF's default): also the outputs ``present.{i}.key``/``present.{i}.value``
+    (the key and value heads of every block).
+
+    ``init="test"``: large weights (std 0.1) so a one-block toy has visible structure;
+    ``init="gpt2"``: GPT-2's initialisation scale (Radford et al. 2019, HF
+    ``GPT2PreTrainedModel._init_weights``): linear weights std 0.02, the residual
+    projections (``attn.c_proj``, ``mlp.c_proj``) std ``0.02 / sqrt(2 * n_layer)``,
+    ``wpe`` std 0.01; biases and LayerNorm affine terms keep small seeded offsets
+    (a trained model's are not exactly 0 and 1). LayerNorm keeps the activations
+    O(1) whatever the depth.
     """
+    if init not in ("test", "gpt2"):
+        raise ValueError(f"init must be 'test' or 'gpt2', not {init!r}")
     if opset is None:
         opset = 18 if dynamo else (20 if gelu_kind == "op" else (17 if ln == "op" else 16))
     g = G(seed)
     dh = d // heads
-    wte = g.weight("transformer.wte.weight", (vocab, d), 0.5)
-    wpe = g.weight("transformer.wpe.weight", (n_ctx, d), 0.2)
+    gp = init == "gpt2"
+    w_std, fc_proj_std = (0.02, 0.02 / math.sqrt(2 * n_layer)) if gp else (0.1, 0.05)
+    attn_proj_std = fc_proj_std if gp else 0.1
+    wte = None  # the test init draws it always (the seeded stream of the one-block tests)
+    if ids or not gp:
+        wte = g.weight("transformer.wte.weight", (vocab, d), 0.02 if gp else 0.5)
+    wpe = g.weight("transformer.wpe.weight", (n_ctx, d), 0.01 if gp else 0.2)
     if ids:
         x_in = helper.make_tensor_value_info("input_ids", TensorProto.INT64,
                                              ["batch", "sequence"] if dynamic_axes else [1, seq])
@@ -254,39 +271,41 @@ def gpt2(vocab: int = 64, seq: int = 8, d: int = 32, heads: int = 2, n_ctx: int 
                              g.i64([0])], "/transformer")
     h = g.op("Add", [tok, g.op("Gather", [wpe, pos], "/transformer/wpe")], "/transformer")
     expanded = ln == "expanded"
-    # ---- block 0: attention
-    a = layer_norm(g, h, d, "h.0.ln_1", expanded, dynamo)
-    s = "/h.0/attn"
-    if qkv == "conv1d":
-        qkv_t = conv1d(g, a, d, 3 * d, "h.0.attn.c_attn")
-    else:
-        qkv_t = linear(g, a, d, 3 * d, "h.0.attn.c_attn")
-    if dynamo:  # opset 18
-        q, k, v = g.op("Split", [qkv_t], s, n_out=3, axis=2, num_outputs=3)
-    else:
-        q, k, v = g.op("Split", [qkv_t, g.i64([d, d, d], s)], s, n_out=3, axis=2)
-    qh = split_heads(g, q, heads, dh, [0, 2, 1, 3], s, dynamo, seq)
-    kh = split_heads(g, k, heads, dh, [0, 2, 1, 3], s, dynamo, seq)
-    vh = split_heads(g, v, heads, dh, [0, 2, 1, 3], s, dynamo, seq)
-    present = [helper.make_tensor_value_info(t, TensorProto.FLOAT, None) for t in (kh, vh)]
-    p = causal_scores(g, qh, kh, seq, dh, n_ctx, mask, s)
-    o = g.op("Transpose", [g.op("MatMul", [p, vh], s)], s, perm=[0, 2, 1, 3])
-    if dynamo:
-        merged = g.i64([1, seq, d], s)
-    else:  # tensor.size()[:-2] + (num_heads * attn_head_size,)
-        head = g.op("Slice", [g.op("Shape", [o], s), g.i64([0], s), g.i64([-2], s),
-                              g.i64([0], s)], s)
-        merged = g.op("Concat", [head, g.i64([d], s)], s, axis=0)
-    o = g.op("Reshape", [o, merged], s)
     proj = conv1d if qkv == "conv1d" else linear
-    h = g.op("Add", [proj(g, o, d, d, "h.0.attn.c_proj"), h], "/h.0")
-    # ---- block 0: MLP
-    m = layer_norm(g, h, d, "h.0.ln_2", expanded, dynamo)
-    f = proj(g, m, d, 4 * d, "h.0.mlp.c_fc")
-    f = gelu(g, f, gelu_kind, "/h.0/mlp/act")
-    h = g.op("Add", [h, proj(g, f, 4 * d, d, "h.0.mlp.c_proj", 0.05)], "/h.0")
+    present = []
+    for i in range(n_layer):
+        blk = f"h.{i}"
+        # ---- block i: attention
+        a = layer_norm(g, h, d, f"{blk}.ln_1", expanded, dynamo)
+        s = f"/{blk}/attn"
+        qkv_t = proj(g, a, d, 3 * d, f"{blk}.attn.c_attn", w_std)
+        if dynamo:  # opset 18
+            q, k, v = g.op("Split", [qkv_t], s, n_out=3, axis=2, num_outputs=3)
+        else:
+            q, k, v = g.op("Split", [qkv_t, g.i64([d, d, d], s)], s, n_out=3, axis=2)
+        qh = split_heads(g, q, heads, dh, [0, 2, 1, 3], s, dynamo, seq)
+        kh = split_heads(g, k, heads, dh, [0, 2, 1, 3], s, dynamo, seq)
+        vh = split_heads(g, v, heads, dh, [0, 2, 1, 3], s, dynamo, seq)
+        present += [helper.make_tensor_value_info(t, TensorProto.FLOAT, None) for t in (kh, vh)]
+        p = causal_scores(g, qh, kh, seq, dh, n_ctx, mask, s, blk)
+        o = g.op("Transpose", [g.op("MatMul", [p, vh], s)], s, perm=[0, 2, 1, 3])
+        if dynamo:
+            merged = g.i64([1, seq, d], s)
+        else:  # tensor.size()[:-2] + (num_heads * attn_head_size,)
+            head = g.op("Slice", [g.op("Shape", [o], s), g.i64([0], s), g.i64([-2], s),
+                                  g.i64([0], s)], s)
+            merged = g.op("Concat", [head, g.i64([d], s)], s, axis=0)
+        o = g.op("Reshape", [o, merged], s)
+        h = g.op("Add", [proj(g, o, d, d, f"{blk}.attn.c_proj", attn_proj_std), h], f"/{blk}")
+        # ---- block i: MLP
+        m = layer_norm(g, h, d, f"{blk}.ln_2", expanded, dynamo)
+        f = proj(g, m, d, 4 * d, f"{blk}.mlp.c_fc", w_std)
+        f = gelu(g, f, gelu_kind, f"/{blk}/mlp/act")
+        h = g.op("Add", [h, proj(g, f, 4 * d, d, f"{blk}.mlp.c_proj", fc_proj_std)], f"/{blk}")
     h = layer_norm(g, h, d, "ln_f", expanded, dynamo)
     if lm_head:  # tied weights: MatMul with wteᵀ (an initializer of its own)
+        if wte is None:
+            raise ValueError("lm_head needs the token embedding (ids=True)")
         out = g.op("MatMul", [h, g.init("onnx::MatMul_lm_head", numpy_helper.to_array(
             next(i for i in g.inits if i.name == wte)).T)], "/lm_head")
         name, shape = "logits", [1, seq, vocab]
@@ -301,6 +320,14 @@ def gpt2(vocab: int = 64, seq: int = 8, d: int = 32, heads: int = 2, n_ctx: int 
         shape = ["batch", "sequence", shape[-1]]
     outs = [helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)]
     return g.model([x_in], outs + (present if use_cache else []), opset)
+
+
+def block_params(model) -> int:
+    """Parameters of the transformer blocks (``h.*``; not wte/wpe, not ln_f, no buffers)."""
+    return int(sum(np.prod(i.dims) for i in model.graph.initializer
+                   if i.name.startswith("h.") and i.data_type == TensorProto.FLOAT)
+               + sum(np.prod(i.dims) for i in model.graph.initializer
+                     if i.name.startswith("onnx::MatMul_h.")))
 
 
 # ------------------------------------------------------------------ ResNet

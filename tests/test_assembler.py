@@ -199,3 +199,43 @@ def test_custom_lut_table_survives_disasm():
     text = disassemble(p)
     assert "table=[7, -3, 0, 5, 9]" in text
     assert assemble(text).digest == p.digest
+
+
+def _static_by_memory_image(b, name):
+    """The reference for ``ProgramBuilder._static`` of a view: a whole memory image."""
+    mem = np.zeros(b.next_addr, dtype=np.int64)
+    known = np.zeros(b.next_addr, dtype=bool)
+    known[0] = True
+    for w, vals in b.weights.items():
+        if w not in b.hidden:
+            mem[b.base[w]: b.base[w] + vals.size] = vals.ravel()
+            known[b.base[w]: b.base[w] + vals.size] = True
+    addr = b.addr[name]
+    return mem[addr] if known[addr].all() else None
+
+
+def test_static_values_of_views_gather_only_their_weights():
+    from zkvm.isa.program import ProgramBuilder
+
+    rng = np.random.default_rng(3)
+    b = ProgramBuilder()
+    b.input("x", (2, 3), 16, 4)
+    b.weight("w", rng.integers(-99, 99, (3, 4)), 16, 4)
+    b.weight("v", rng.integers(-99, 99, (3, 4)), 16, 4)
+    b.weight("h", None, 16, 4, shape=(3, 4), visibility="private")
+    views = {"wt": ("transpose", ["w"], {"perm": [1, 0]}),
+             "ws": ("slice", ["v"], {"starts": [1], "ends": [3], "axes": [0]}),
+             "wp": ("pad", ["w"], {"pads": [[1, 0], [0, 2]]}),
+             "wv": ("concat", ["w", "v"], {"axis": 0}),
+             "wh": ("concat", ["w", "h"], {"axis": 0}),
+             "xp": ("pad", ["x"], {"pads": [[1, 0], [0, 0]]}),
+             "wr": ("reshape", ["wv"], {"shape": [4, 6]})}
+    for out, (op, ins, attrs) in views.items():
+        b.instruction(op, ins, out, attrs)
+    for out in views:
+        got, ref = b._static(out), _static_by_memory_image(b, out)
+        assert (got is None) == (ref is None), out
+        if ref is not None:
+            assert np.array_equal(got, ref) and got.shape == ref.shape, out
+    assert b._static("wh") is None and b._static("xp") is None
+    assert np.array_equal(b._static("wt"), b.weights["w"].T)

@@ -437,19 +437,24 @@ class ProgramBuilder:
         info = self.tensors[name]
         if not info.view:
             return None
-        addr = self.addr[name]
-        mem = np.zeros(self.next_addr, dtype=np.int64)
-        known = np.zeros(self.next_addr, dtype=bool)
-        known[0] = True
-        for w, vals in self.weights.items():
-            if w in self.hidden:
-                continue
-            b = self.base[w]
-            mem[b : b + vals.size] = vals.ravel()
-            known[b : b + vals.size] = True
-        if not known[addr].all():
+        # Gather only the view's addresses from the public weights holding them (address 0
+        # is the constant zero): a memory image of the whole program per call made building
+        # an 85M-parameter program quadratic in time and ~1 GiB per call in memory.
+        addr = np.asarray(self.addr[name])
+        flat = addr.ravel()
+        pub = sorted((self.base[w], w) for w in self.weights
+                     if w not in self.hidden and self.weights[w].size)
+        bases = np.array([b for b, _ in pub], dtype=np.int64)
+        ends = bases + np.array([self.weights[w].size for _, w in pub], dtype=np.int64)
+        k = np.searchsorted(bases, flat, side="right") - 1
+        inside = (k >= 0) & (flat < ends[np.maximum(k, 0)]) if len(pub) else flat < 0
+        if not (inside | (flat == 0)).all():
             return None
-        return mem[addr]
+        out = np.zeros(flat.size, dtype=np.int64)
+        for j in np.unique(k[inside]):
+            sel = inside & (k == j)
+            out[sel] = np.asarray(self.weights[pub[j][1]]).ravel()[flat[sel] - bases[j]]
+        return out.reshape(addr.shape)
 
     def build(self, salt: list[int] | None = None) -> Program:
         """Finish: at least one output is required.
