@@ -413,6 +413,12 @@ def test_cli_run_prove_in_segments_then_setup_and_verify(tmp_path):
         assert r.exit_code == 2 and "below" in r.output
         r = run.invoke(app, ["run", "m.zkvm", "-i", "x.npy", "--segment-rows", "32"])
         assert r.exit_code == 2 and "add --prove" in r.output
+        # zkvm prove: the same as run --prove (the command issue 14 names)
+        r = run.invoke(app, ["prove", "m.zkvm", "-i", "x.npy", "--segment-rows", "32",
+                             "--security", "test", "-o", "c.proof"])
+        assert r.exit_code == 0, r.output
+        assert "a bundle of" in r.output
+        assert _cli("c.proof", "--program", "m.zkvm", "--security", "test") == 0
     finally:
         os.chdir(cwd)
 

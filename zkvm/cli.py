@@ -149,6 +149,31 @@ def run(
         fail("--segment-rows, --max-memory and --cluster apply to proving: add --prove")
 
 
+@app.command("prove")
+@user_errors
+def prove_cmd(
+    program: str = typer.Argument(..., help="program file (.zkvm) or .zasm"),
+    input: str = typer.Option(..., "--input", "-i", help="inputs: JSON (floats), .npy or .npz"),
+    proof: str = typer.Option(None, "--proof", "-o", help="proof file to write (default out.proof)"),
+    security: str = typer.Option("standard", "--security", help="test | standard | high | proven | onchain"),
+    weights: str = typer.Option(None, "--weights", "-w", help="private weights file (.zkw) of a "
+                                "program with private or hashed weights"),
+    salts: str = typer.Option(None, "--salts", help="JSON salts of hashed inputs/outputs"),
+    segment_rows: int = typer.Option(None, "--segment-rows", help="prove in segments of at most "
+                                     "this many cost rows; one bundle proof (docs/segments.md)"),
+    max_memory: str = typer.Option(None, "--max-memory", help="prove in segments sized for this "
+                                   "prover memory, e.g. 2GiB (docs/segments.md)"),
+    boundary: str = typer.Option("auto", "--boundary", help="segment boundaries: hashed | public "
+                                 "| auto (public only when nothing is private or hashed)"),
+    cluster: str = typer.Option(None, "--cluster", help="prove segments on Ray: auto (a local "
+                                "Ray) or ray://host:port (needs zkvm[cluster])"),
+) -> None:
+    """Prove a program on inputs (the same as zkvm run --prove; --cluster proves on Ray)."""
+    run(program=program, input=input, output=None, prove=True, proof=proof, security=security,
+        compare=None, weights=weights, salts=salts, segment_rows=segment_rows,
+        max_memory=max_memory, boundary=boundary, cluster=cluster)
+
+
 @app.command()
 @user_errors
 def inspect(program: str = typer.Argument(..., help="program file (.zkvm) or .zasm")) -> None:
