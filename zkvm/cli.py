@@ -86,29 +86,39 @@ def disasm(
         typer.echo(text, nl=False)
 
 
+#: options shared by ``run --prove`` and ``prove``
+_INPUT = typer.Option(..., "--input", "-i", help="inputs: JSON (floats), .npy or .npz")
+_SECURITY = typer.Option("standard", "--security", help="test | standard | high | proven | onchain")
+_WEIGHTS = typer.Option(None, "--weights", "-w", help="private weights file (.zkw) of a program "
+                        "with private or hashed weights")
+_SEGMENT_ROWS = typer.Option(None, "--segment-rows", help="prove in segments of at most this many "
+                             "cost rows; one bundle proof (docs/segments.md)")
+_MAX_MEMORY = typer.Option(None, "--max-memory", help="prove in segments sized for this prover "
+                           "memory, e.g. 2GiB (docs/segments.md)")
+_BOUNDARY = typer.Option("auto", "--boundary", help="segment boundaries: hashed | public | auto "
+                         "(public only when nothing is private or hashed)")
+_CLUSTER = typer.Option(None, "--cluster", help="prove segments on Ray: auto (a local Ray) or "
+                        "ray://host:port (needs zkvm\\[cluster])")
+
+
 @app.command()
 @user_errors
 def run(
     program: str = typer.Argument(..., help="program file (.zkvm) or .zasm"),
-    input: str = typer.Option(..., "--input", "-i", help="inputs: JSON (floats), .npy or .npz"),
+    input: str = _INPUT,
     output: str = typer.Option(None, "--output", "-o", help="write outputs as JSON here"),
     prove: bool = typer.Option(False, "--prove", help="also prove the run (zkvm verify checks it)"),
     proof: str = typer.Option(None, "--proof", help="proof file to write (default out.proof)"),
-    security: str = typer.Option("standard", "--security", help="test | standard | high | proven | onchain"),
+    security: str = _SECURITY,
     compare: str = typer.Option(None, "--compare", help="ONNX model: print the error vs its "
                                 "reference evaluator on this input (zkvm compile)"),
-    weights: str = typer.Option(None, "--weights", "-w", help="private weights file (.zkw) of a "
-                                "program with private or hashed weights"),
+    weights: str = _WEIGHTS,
     salts: str = typer.Option(None, "--salts", help="JSON salts of hashed inputs/outputs (e.g. "
                               "an earlier PROOF.open.json); default: fresh random salts"),
-    segment_rows: int = typer.Option(None, "--segment-rows", help="prove in segments of at most "
-                                     "this many cost rows; one bundle proof (docs/segments.md)"),
-    max_memory: str = typer.Option(None, "--max-memory", help="prove in segments sized for this "
-                                   "prover memory, e.g. 2GiB (docs/segments.md)"),
-    boundary: str = typer.Option("auto", "--boundary", help="segment boundaries: hashed | public "
-                                 "| auto (public only when nothing is private or hashed)"),
-    cluster: str = typer.Option(None, "--cluster", help="prove segments on Ray: auto (a local "
-                                "Ray) or ray://host:port (needs zkvm[cluster])"),
+    segment_rows: int = _SEGMENT_ROWS,
+    max_memory: str = _MAX_MEMORY,
+    boundary: str = _BOUNDARY,
+    cluster: str = _CLUSTER,
 ) -> None:
     """Execute a program on inputs and print the outputs as floats (and prove it with --prove)."""
     from .io import quantize_inputs, read_real_inputs, write_outputs
@@ -153,20 +163,16 @@ def run(
 @user_errors
 def prove_cmd(
     program: str = typer.Argument(..., help="program file (.zkvm) or .zasm"),
-    input: str = typer.Option(..., "--input", "-i", help="inputs: JSON (floats), .npy or .npz"),
-    proof: str = typer.Option(None, "--proof", "-o", help="proof file to write (default out.proof)"),
-    security: str = typer.Option("standard", "--security", help="test | standard | high | proven | onchain"),
-    weights: str = typer.Option(None, "--weights", "-w", help="private weights file (.zkw) of a "
-                                "program with private or hashed weights"),
+    input: str = _INPUT,
+    proof: str = typer.Option(None, "--proof", "-o", help="proof file to write (default "
+                              "out.proof)"),
+    security: str = _SECURITY,
+    weights: str = _WEIGHTS,
     salts: str = typer.Option(None, "--salts", help="JSON salts of hashed inputs/outputs"),
-    segment_rows: int = typer.Option(None, "--segment-rows", help="prove in segments of at most "
-                                     "this many cost rows; one bundle proof (docs/segments.md)"),
-    max_memory: str = typer.Option(None, "--max-memory", help="prove in segments sized for this "
-                                   "prover memory, e.g. 2GiB (docs/segments.md)"),
-    boundary: str = typer.Option("auto", "--boundary", help="segment boundaries: hashed | public "
-                                 "| auto (public only when nothing is private or hashed)"),
-    cluster: str = typer.Option(None, "--cluster", help="prove segments on Ray: auto (a local "
-                                "Ray) or ray://host:port (needs zkvm[cluster])"),
+    segment_rows: int = _SEGMENT_ROWS,
+    max_memory: str = _MAX_MEMORY,
+    boundary: str = _BOUNDARY,
+    cluster: str = _CLUSTER,
 ) -> None:
     """Prove a program on inputs (the same as zkvm run --prove; --cluster proves on Ray)."""
     run(program=program, input=input, output=None, prove=True, proof=proof, security=security,

@@ -59,6 +59,26 @@ class _Fail(ZkvmUserError):
     """Bad input: one ``error:`` line and exit code 2."""
 
 
+def _verdict(check):
+    """Run ``check()`` and sort what it raises: its result, or ``None`` for an invalid proof.
+
+    A malformed proof file or any other user error is a :class:`_Fail` (one line,
+    exit 2); a failed check (a ``VerificationError``) prints ``INVALID proof: ...``
+    and gives ``None`` (exit 1). Anything else is a bug and propagates.
+    """
+    from zkvm.stark.errors import ProofFormatError, VerificationError
+
+    try:
+        return check()
+    except ProofFormatError as e:
+        raise _Fail(str(e)) from None
+    except VerificationError as e:
+        print(f"INVALID proof: {type(e).__name__}: {e}", file=sys.stderr)
+        return None
+    except ZkvmUserError as e:
+        raise _Fail(str(e)) from None
+
+
 def _read(path: str, what: str) -> bytes:
     try:
         with open(path, "rb") as f:
@@ -98,7 +118,7 @@ def run(proof: str, program: str | None, key: str | None, security: str,
     import zkvm.api as api
     import zkvm.stark.verifier  # noqa: F401  (loaded before the clock starts, as the chips)
     from zkvm.fri.security import SecurityConfig
-    from zkvm.stark.errors import KeyMismatch, ParameterMismatch, ProofFormatError, VerificationError
+    from zkvm.stark.errors import KeyMismatch, ParameterMismatch
     from zkvm.stark.keys import VerifyingKey
     from zkvm.stark.proof import StarkProof
 
@@ -117,7 +137,7 @@ def run(proof: str, program: str | None, key: str | None, security: str,
             raise _Fail("--zk/--no-zk does not apply to a segmented proof (each segment's key "
                         "is derived as its segment program says)")
         return run_bundle(proof, program, key, security, min_security)
-    try:
+    def check():
         p = StarkProof.from_bytes(_read(proof, "proof"))
         vk = VerifyingKey.from_bytes(_read(key, "verifying key")) if key is not None else None
         if vk is not None and vk.security != cfg:
@@ -139,14 +159,11 @@ def run(proof: str, program: str | None, key: str | None, security: str,
             vk = derived
         t0 = time.perf_counter()
         outs = api.verify(p, vk, security=security, min_bits=min_security)
-    except ProofFormatError as e:
-        raise _Fail(str(e)) from None
-    except VerificationError as e:
-        print(f"INVALID proof: {type(e).__name__}: {e}", file=sys.stderr)
+        return p, vk, prog_digest, outs, (time.perf_counter() - t0) * 1e3
+    res = _verdict(check)
+    if res is None:
         return 1
-    except ZkvmUserError as e:
-        raise _Fail(str(e)) from None
-    ms = (time.perf_counter() - t0) * 1e3
+    p, vk, prog_digest, outs, ms = res
     io = vk.meta["io"]
     for t in io["outputs"]:
         v = outs[t["name"]].astype(np.float64) / 2.0 ** t["scale"]
@@ -178,13 +195,13 @@ def run_bundle(proof: str, program: str | None, key: str | None, security: str,
     import zkvm.air.chips  # noqa: F401  (registers the chips)
     import zkvm.segments.api as segapi
     from zkvm.segments.bundle import KEY_MAGIC, is_bundle
-    from zkvm.stark.errors import ProofFormatError, VerificationError
 
     if key is not None and not is_bundle(key, KEY_MAGIC):
         raise _Fail(f"{proof} is a segmented proof (a bundle): its key is a bundle key made by "
                     "zkvm setup PROGRAM --segment-rows N (or verify with --program)")
     t0 = time.perf_counter()
-    try:
+
+    def check():
         prog = None
         if program is not None:
             from zkvm.assembler import load_program
@@ -195,17 +212,13 @@ def run_bundle(proof: str, program: str | None, key: str | None, security: str,
                 from zkvm.segments.verify import check_key_matches
 
                 check_key_matches(key, prog, security)
-            res = segapi.verify_segmented(proof, key=key, security=security, min_bits=min_security)
-        else:
-            res = segapi.verify_segmented(proof, program=prog, security=security,
+            return segapi.verify_segmented(proof, key=key, security=security,
+                                           min_bits=min_security)
+        return segapi.verify_segmented(proof, program=prog, security=security,
                                        min_bits=min_security)
-    except ProofFormatError as e:
-        raise _Fail(str(e)) from None
-    except VerificationError as e:
-        print(f"INVALID proof: {type(e).__name__}: {e}", file=sys.stderr)
+    res = _verdict(check)
+    if res is None:
         return 1
-    except ZkvmUserError as e:
-        raise _Fail(str(e)) from None
     ms = (time.perf_counter() - t0) * 1e3
     for name, v in res["outputs"].items():
         scale = res.get("scales", {}).get(name, 0)
