@@ -41,7 +41,7 @@ from zkvm.stark.keys import VerifyingKey, _canonical
 from zkvm.stark.layout import PHASES, StarkLayout, TableLayout
 
 NONE = 0xFFFF
-SALT_BYTES = 16  # zkvm.stark.prover.SALT_WORDS * 8
+SALT_BYTES = 16  # the leaf salt of zkvm.stark.rand.Randomness.salts
 CHUNK_WORDS = 767  # 767 * 32 + 1 (the STOP byte) <= 24,576 (EIP-170)
 TABLE_STRIDE = 15
 GROUP_STRIDE = 12

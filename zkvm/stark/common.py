@@ -67,5 +67,4 @@ def draw_logup_challenges(tr: Transcript, lay) -> tuple:
     that fingerprint a bus tuple (``lay``: the ``StarkLayout``)."""
     bus_alpha = tr.sample_ext(lay.ext_degree)
     beta = tr.sample_ext(lay.ext_degree)
-    max_tuple = max((t.info.plan.max_tuple for t in lay.tables), default=0)
-    return bus_alpha, powers(beta, max_tuple + 1)[1:]
+    return bus_alpha, powers(beta, lay.max_tuple + 1)[1:]

@@ -36,8 +36,7 @@ def _signed(v: np.ndarray) -> np.ndarray:
 
 def check_bus(lay: StarkLayout, main: dict, pre: dict, pubs: list[list[int]],
               bus_terms: list) -> None:
-    width = 1 + max([t.info.plan.max_tuple for t in lay.tables] + [len(v) for _, v, _ in
-                                                                   bus_terms] + [0])
+    width = 1 + max([lay.max_tuple] + [len(v) for _, v, _ in bus_terms])
     keys, mults, origin = [], [], []
     for t in lay.tables:
         if not t.n_perm:

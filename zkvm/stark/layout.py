@@ -186,6 +186,12 @@ class StarkLayout:
         return sum(t.width(phase) for t in self.groups[log_lde]) + extra
 
     @cached_property
+    def max_tuple(self) -> int:
+        """The longest bus tuple of any table: how many powers of LogUp's ``beta`` are drawn,
+        and the longest public bus term the verifier accepts."""
+        return max((t.info.plan.max_tuple for t in self.tables), default=0)
+
+    @cached_property
     def trees(self) -> list[tuple[str, tuple[int, ...]]]:
         """``(phase, group logs largest first)`` of every non-empty phase tree, in
         commitment order: one mixed-height tree per phase."""

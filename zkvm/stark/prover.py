@@ -54,7 +54,6 @@ from zkvm.stark.proof import PublicValues, StarkProof
 from zkvm.stark.rand import Randomness
 from zkvm.stark.setup import ProvingKey, extend, mixed_groups
 
-SALT_WORDS = 2  # the 16-byte leaf salt (Randomness.salts) in front of each Merkle row
 
 __all__ = ["ProverError", "prove"]  # ProverError is zkvm.stark.errors', re-exported for callers
 
@@ -115,8 +114,7 @@ def _commit(pk: ProvingKey, phase: str, evals: dict[int, np.ndarray], rng: Rando
             parts.append(lde[t.index])
         groups[g] = parts
     tree = MixedMerkleTree(mixed_groups(groups, lay.trees_of(phase), lay.leaf_log(phase),
-                                        rng.salts if salted else None,
-                                        SALT_WORDS if salted else 0),
+                                        rng.salts if salted else None),
                            hash=pk.vk.security.hash)
     return _Committed(coeffs, lde, tree)
 
@@ -346,8 +344,8 @@ def _commit_quotients(run: _Run, main: _Committed, perm: _Committed | None,
             parts.append(masks[g])
         groups[g] = parts
     tree = MixedMerkleTree(mixed_groups(
-        groups, lay.group_logs, lay.leaf_log("quot"), rng.salts if lay.zk else None,
-        SALT_WORDS if lay.zk else 0), hash=pk.vk.security.hash)
+        groups, lay.group_logs, lay.leaf_log("quot"), rng.salts if lay.zk else None),
+        hash=pk.vk.security.hash)
     quot = _Committed(coeffs, lde, tree)
     run.observe(quot)
     return quot, masks

@@ -79,13 +79,13 @@ def leaf_rows(parts_by_group: list[list[np.ndarray]], logs: list[int], leaf_log:
 
 
 def mixed_groups(parts: dict[int, list[np.ndarray]], logs: list[int], leaf_log: int,
-                 salts=None, lead: int = 0) -> list[tuple[np.ndarray, object]]:
+                 salts=None) -> list[tuple[np.ndarray, object]]:
     """``MixedMerkleTree`` groups from each group's column blocks (``log_lde -> parts``).
 
     ``salts(n)`` (zk) gives the salts of ``n`` rows; ``None`` leaves rows unsalted.
     The rows are :class:`zkvm.stark.leaves.LeafRows`: hashed block by block, never
-    written out whole (the same leaves as :func:`leaf_rows` / :func:`group_rows`);
-    ``lead`` is kept for callers and unused (each block gets its own salt room).
+    written out whole (the same leaves as :func:`leaf_rows` / :func:`group_rows`, which
+    materialise them and stay as the tests' reference).
     """
     from zkvm.stark.leaves import LeafRows
 

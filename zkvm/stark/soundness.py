@@ -46,7 +46,7 @@ def layout_counts(lay: StarkLayout, n_public_terms: int = 0) -> LayoutCounts:
         n_batched=max(lay.deep_coefficients_count(g) for g in lay.group_logs),
         n_constraints=sum(t.info.n_constraints for t in lay.tables),
         n_logup_terms=sum(t.n * len(t.info.interactions) for t in lay.tables) + n_public_terms,
-        max_tuple=max((t.info.plan.max_tuple for t in lay.tables), default=0),
+        max_tuple=lay.max_tuple,
     )
 
 

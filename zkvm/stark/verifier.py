@@ -146,8 +146,10 @@ def verify_queries(vk: VerifyingKey, proof: StarkProof, *, min_bits: float | Non
     # 7. Draw the out-of-domain point.
     z = sample_ood_point(tr, D)
     # 8. Every column at z and z*w: each table's constraints hold there.
+    ood_coeffs = []  # per table, its values as coefficient tuples (for DEEP, step 9)
     for t, flat in zip(lay.tables, proof.ood):
         vals = [from_coeffs(flat[D * i:D * i + D]) for i in range(len(flat) // D)]
+        ood_coeffs.append([v.coeffs for v in vals])
         tr.observe_ext(vals)
         check_table_at_z(t, vals, z, alpha, bus_alpha, betas, claimed_of.get(t.index),
                          pubs[t.index])
@@ -164,7 +166,6 @@ def verify_queries(vk: VerifyingKey, proof: StarkProof, *, min_bits: float | Non
     if not tr.check_pow(cfg.deep_pow_bits, proof.deep_pow_nonce):
         raise DeepPowInvalid(f"the DEEP grinding nonce does not give {cfg.deep_pow_bits} bits")
     lam = tr.sample_ext(D)
-    ood_coeffs = [list(zip(*[iter(flat)] * D)) for flat in proof.ood]
     deep = DeepComposer(lay, proof, ood_coeffs, z, lam, vk.pre_roots, cfg.hash)
     try:
         fri_proof = FriProof.from_dict(proof.fri, D)
@@ -216,11 +217,10 @@ def _check_shape(lay: StarkLayout, proof: StarkProof) -> None:
     for t, vals in zip(lay.tables, pub.table_publics):
         need(len(vals) == len(t.air.public_names), f"table {t.air.name!r}: wrong public count")
         need(all(map(_felt, vals)), f"table {t.air.name!r}: public value out of range")
-    max_tuple = max((t.info.plan.max_tuple for t in lay.tables), default=0)
     for term in pub.bus_terms:
         need(isinstance(term, tuple) and len(term) == 3, "a public bus term is not (bus, values, m)")
         bus, vals, m = term
-        need(len(vals) <= max_tuple, "a public bus term is longer than any table's tuples")
+        need(len(vals) <= lay.max_tuple, "a public bus term is longer than any table's tuples")
         need(_felt(bus) and all(map(_felt, vals)), "a public bus term is not canonical")
         need(type(m) is int and -P < m < P, "a public bus multiplicity is not canonical")
     for c in proof.claimed_sums:
