@@ -327,6 +327,33 @@ def test_bundle_of_another_split_is_rejected_by_the_key(bundle, tmp_path):
         segapi.verify_segmented(other, key=paths["vk"], security="test")
 
 
+@pytest.mark.parametrize("edit", ["chain", "io"])
+def test_key_with_edited_chain_or_io_is_not_the_programs(bundle, tmp_path, edit):
+    """--key with --program: the key's header (the chain and the public interface the
+    key-based check reads, which no segment key covers) must be the program's too."""
+    from zkvm.segments.bundle import KEY_MAGIC, BundleWriter
+    from zkvm.segments.verify import check_key_matches
+    from zkvm.stark.errors import KeyMismatch
+
+    prog, _, paths, _ = bundle
+    with BundleReader(paths["vk"], KEY_MAGIC, "key", "key") as r:
+        header, segs = dict(r.header), list(r.segments())
+    if edit == "chain":   # no boundary checked: segments on different values would chain
+        header["chain"] = [{"in": [], "out": c["out"]} for c in header["chain"]]
+    else:
+        header["io"] = {**header["io"], "inputs": []}
+    bad = str(tmp_path / f"{edit}.bvk")
+    with BundleWriter(bad, KEY_MAGIC, "key", header) as w:
+        for kb in segs:
+            w.add(kb)
+    with pytest.raises(KeyMismatch, match="chain of segments"):
+        check_key_matches(bad, prog, "test")
+    assert _cli(paths["proof"], "--key", bad, "--program", paths["zkvm"], "--security",
+                "test") != 0
+    assert _cli(paths["proof"], "--key", paths["vk"], "--program", paths["zkvm"],
+                "--security", "test") == 0
+
+
 # ------------------------------------------------------------------------ files
 
 def test_truncated_and_foreign_files_are_clear_errors(bundle, tmp_path):

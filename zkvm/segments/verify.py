@@ -240,10 +240,13 @@ def setup_bundle(program, params, path: str, security: str = "standard") -> int:
 
 
 def check_key_matches(key_path: str, program, security: str) -> None:
-    """Raise ``KeyMismatch`` unless the bundle key is ``program``'s (same split, same keys)."""
+    """Raise ``KeyMismatch`` unless the bundle key is ``program``'s: the same split, the same
+    chain and public interface (which ``verify_with_key`` reads from the key's header, and
+    no segment key covers), the same preset, and the same segment keys."""
     import zkvm.api as api
     from zkvm.fri.security import SecurityConfig
     from zkvm.segments.plan import SegmentParams, plan
+    from zkvm.segments.prove import chain_spec
     from zkvm.stark.keys import VerifyingKey
 
     with BundleReader(key_path, KEY_MAGIC, "key", "bundle verifying key") as k:
@@ -258,6 +261,12 @@ def check_key_matches(key_path: str, program, security: str) -> None:
         cfg = SecurityConfig.preset(security)
         if h.get("n_segments") != pl.n_segments:
             raise KeyMismatch(f"the key {key_path} has another number of segments")
+        if h.get("security") != security:
+            raise KeyMismatch(f"the key {key_path} is made at {h.get('security')!r}, not at "
+                              f"{security!r}")
+        if h.get("chain") != chain_spec(pl) or h.get("io") != program_io(program):
+            raise KeyMismatch(f"the key {key_path}: its chain of segments or its public inputs "
+                              "and outputs are not this program's")
         for i, kb in enumerate(k.segments()):
             if VerifyingKey.from_bytes(kb).digest() != api.setup(pl.segment_program(i),
                                                                  cfg).vk.digest():
