@@ -359,3 +359,27 @@ def test_argmax_output_is_judged_by_its_indices():
         compile_onnx(m, samples=x, options=coarse)
     coarse.max_error = 0.1
     assert compile_onnx(m, samples=x, options=coarse).report.outputs[0].n_int_diff == 1
+
+
+def test_token_id_samples_drive_the_calibrated_widths_after_an_embedding():
+    """The shadow run must see the token ids themselves (not id 0 for every sample), or the
+    widths after the embedding come from the wrong rows and the compile refuses its own
+    calibration samples (or the program refuses real inputs)."""
+    import onnx  # noqa: F401
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    v, d = 16, 4
+    emb = rng.normal(size=(v, d)).astype(np.float32)
+    emb[0] = 0.01  # id 0's row is tiny: widths fitted to it are far too narrow for the others
+    w = (rng.normal(size=(d, d)) * 3).astype(np.float32)
+    g = helper.make_graph(
+        [helper.make_node("Gather", ["E", "ids"], ["e"]),
+         helper.make_node("MatMul", ["e", "W"], ["y"])],
+        "ids", [helper.make_tensor_value_info("ids", TensorProto.INT64, [1, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, d])],
+        [numpy_helper.from_array(emb, "E"), numpy_helper.from_array(w, "W")])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    res = compile_onnx(m, samples={"ids": rng.integers(1, v, size=(8, 1, 3))})
+    out = res.report.outputs[0]
+    assert out.max_abs <= 1e-2 * (out.ref_hi - out.ref_lo)

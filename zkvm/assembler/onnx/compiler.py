@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from ...io import quantize
 from ...isa.errors import ZkvmError
 from ...isa.program import Program
 from . import ops_linear, ops_math, ops_nn, ops_pad, ops_select, ops_shape  # noqa: F401  (lowerings)
@@ -136,6 +137,10 @@ def compile_onnx(model: Any, calibrate: str | None = None,
         declare = declare_ids if is_index_input(inp.dtype) else _declare_input
         scale, lo, hi = declare(low, name, inp.name, shapes[inp.name], opts)
         declared[name] = (scale, lo, hi)
+        # the shadow run sees every input's samples as the VM will (token ids at scale 0 too)
+        q = quantize(low.calib.samples[inp.name], scale)
+        q = q.reshape((low.calib.n,) + tuple(shapes[inp.name]))
+        b.shadow.input(b, low.env[inp.name].name, q)
         in_map.append((name, inp.name))
     for n in graph.nodes:
         if all(o in graph.constants for o in n.outputs if o):
@@ -246,10 +251,6 @@ def _declare_input(low: Lowering, name: str, onnx_name: str, shape: tuple[int, .
     except ZkvmError as e:
         raise OnnxCompileError(f"input '{onnx_name}': {e}") from None
     low.env[onnx_name] = QT(info.name, info.scale)
-    from ...io import quantize
-
-    q = quantize(low.calib.samples[onnx_name], scale).reshape((low.calib.n,) + tuple(shape))
-    low.b.shadow.input(low.b, info.name, q)
     return scale, lo, hi
 
 

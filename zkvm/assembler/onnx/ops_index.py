@@ -15,8 +15,9 @@ as a lookup into the matrix itself:
 * per token, ``key = id·g + [0, 1, ..., g-1]`` (one ``mul`` by the constant
   ``g`` per token, one broadcast ``add`` per element) and ``y = lut key``.
 
-Cost, for ``T`` tokens and a ``[V, d]`` matrix: ``T·d`` lut rows, ``T·d``
-add rows and ``T`` mul rows per group, plus ``V·d`` preprocessed table rows
+Cost, for ``T`` tokens and a ``[V, d]`` matrix: ``T·d`` lut rows, and for
+each distinct group width ``g`` (at most two) ``T·g`` add rows and ``T`` mul
+rows (the key is shared by every group of that width), plus ``V·d`` preprocessed table rows
 (the matrix itself, committed once in the verifying key). A one-hot matmul
 would cost ``T·V·d`` multiply-accumulates instead. The instructions are the
 same whether the ids are public or private (a private id is range-checked to
@@ -170,16 +171,18 @@ def gather_rows(c: Lowering, table: np.ndarray, ids: QT, axis: int, out_shape: t
     t = math.prod(c.pshape(ids))
     col = _reshape(c, ids, (t, 1), c.out_name("ids"))
     g = max(1, min(d, MAX_TABLE // v))
-    parts = []
+    parts, keys = [], {}   # the key id * dg + j depends on the group width alone: one per width
     for j0 in range(0, d, g):
         dg = min(g, d - j0)
         tab = np.ascontiguousarray(q[:, j0:j0 + dg]).reshape(-1)
-        key = col
-        if dg > 1:
-            k = c.emit("mul", [col, c.weight(np.array(float(dg)), f"ids_x{dg}", scale=0)],
-                       c.out_name(f"k{j0}"))
-            key = c.emit("add", [k, c.weight(np.arange(dg, dtype=np.float64)[None, :],
-                                             f"cols{dg}", scale=0)], c.out_name(f"key{j0}"))
+        if dg not in keys:
+            keys[dg] = col
+            if dg > 1:
+                k = c.emit("mul", [col, c.weight(np.array(float(dg)), f"ids_x{dg}", scale=0)],
+                           c.out_name(f"k{dg}"))
+                keys[dg] = c.emit("add", [k, c.weight(np.arange(dg, dtype=np.float64)[None, :],
+                                                      f"cols{dg}", scale=0)], c.out_name(f"key{dg}"))
+        key = keys[dg]
         parts.append(c.emit("lut", [key], c.out_name(f"emb{j0}"),
                             {"fn": TABLE_FN, "range": [0, v * dg - 1], "scale": s,
                              "table": tab}))
