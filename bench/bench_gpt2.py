@@ -253,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-prove", action="store_true")
     ap.add_argument("--skip-verify", action="store_true")
     ap.add_argument("--dir", default="/tmp/zkvm-gpt2-bench")
-    ap.add_argument("--out", default="bench/results/gpt2.json")
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "gpt2.json"))
     ap.add_argument("--child", choices=("compile", "prove"), help=argparse.SUPPRESS)
     ap.add_argument("--child-layers", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--child-program", help=argparse.SUPPRESS)

@@ -42,9 +42,7 @@ from zkvm.platform_info import cpu_model
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-if sys.path and os.path.abspath(sys.path[0]) == HERE:
-    sys.path[0] = ROOT        # bench/models.py must not shadow the repository's models/ package
-elif ROOT not in sys.path:
+if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 RESULTS = os.path.join(HERE, "results")

@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="prove this many times (median wall, CPU and peak; >= 3 for the docs)")
     ap.add_argument("--sweep", action="store_true",
                     help="also compile with --worst-case and with 12/24-bit weights (8 samples)")
-    ap.add_argument("--out", default="bench/results/resnet.json")
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "resnet.json"))
     a = ap.parse_args(argv)
     import numpy as np
 

@@ -19,9 +19,11 @@ bench/results/segments.json (and segments_fit.json / segments_ray.json).
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -151,6 +153,7 @@ def main() -> None:
         return
     os.makedirs(os.path.dirname(a.out), exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="bench_segments_")
+    atexit.register(shutil.rmtree, tmp, True)   # proofs and keys of every run
     if a.fit:
         return run_fit(a, tmp)
     if a.ray:

@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("model", choices=list(MODELS))
     ap.add_argument("-o", "--output", required=True, help="program file to write (.zkvm)")
     ap.add_argument("--private-input", action="store_true", help="make the input private")
-    ap.add_argument("--weights", help="float weights .npz (default: models/weights/MODEL.npz)")
+    ap.add_argument("--weights", help="float weights .npz (default: zkvm/examples/weights/MODEL.npz)")
     ap.add_argument("--weight-bits", type=int, choices=[8, 16], default=QuantConfig.weight_bits)
     ap.add_argument("--sample", type=int, default=0, help="held-out image for the sample input")
     vis = ["public", "private", "hashed"]

@@ -1,11 +1,11 @@
 """Train an example model in plain numpy and save its float weights.
 
-    python -m models.train mlp|cnn|tiny|all [-o models/weights/NAME.npz]
+    python -m models.train mlp|cnn|tiny|all [-o zkvm/examples/weights/NAME.npz]
 
 Minibatch Adam (Kingma & Ba, 2015) on softmax cross-entropy with L2 weight
 decay (which keeps weights small, so they quantize well), seeded by the
 model's spec: the same numpy version gives the same weights. The trained
-weights are committed in ``models/weights/`` (float32), so building a
+weights are committed in ``zkvm/examples/weights/`` (float32), so building a
 program never needs training.
 """
 
@@ -74,7 +74,7 @@ def save_weights(params: dict[str, np.ndarray], path: str) -> None:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m models.train", description=__doc__.split("\n")[0])
     ap.add_argument("model", choices=[*MODELS, "all"])
-    ap.add_argument("-o", "--output", help="weights file (default: models/weights/NAME.npz)")
+    ap.add_argument("-o", "--output", help="weights file (default: zkvm/examples/weights/NAME.npz)")
     args = ap.parse_args(argv)
     names = list(MODELS) if args.model == "all" else [args.model]
     if args.output and len(names) > 1:

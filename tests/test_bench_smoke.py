@@ -1,4 +1,5 @@
-"""Smoke tests of the model benchmark harness (bench/bench_models.py, zkvm/examples/models.py).
+"""Smoke tests of the benchmark harnesses: the model suite (zkvm.examples.suite, behind
+bench/bench_models.py) and bench/bench_segments.py.
 
 No timing is asserted: only that the harness runs and writes well-formed rows.
 """

@@ -56,7 +56,8 @@ def test_user_errors_are_one_family():
     assert issubclass(StatementError, ValueError)   # callers catching ValueError still do
 
 
-def test_user_error_in_the_app_is_one_line_exit_2(tmp_path):
+def test_user_error_in_the_app_is_one_line_exit_2(tmp_path, monkeypatch):
+    monkeypatch.delenv("ZKVM_DEBUG", raising=False)
     bad = tmp_path / "bad.zkvm"
     bad.write_bytes(b"not a program at all")
     r = runner.invoke(app, ["inspect", str(bad)])
@@ -66,6 +67,7 @@ def test_user_error_in_the_app_is_one_line_exit_2(tmp_path):
 
 def test_internal_error_in_the_app_is_reported_as_a_bug(xor, monkeypatch):
     """A bare ValueError from inside zkvm is a bug, not a user error."""
+    monkeypatch.delenv("ZKVM_DEBUG", raising=False)
     monkeypatch.setattr(zkvm.assembler, "disassemble", _boom)
     r = runner.invoke(app, ["disasm", str(xor / "xor.zasm")])
     assert r.exit_code == EXIT_INTERNAL, (r.stdout, r.stderr)

@@ -1,8 +1,8 @@
 """The example models (models/): shipped data, committed weights, their programs on the VM.
 
 No training and no download happens here: programs are built from the weights
-committed in models/weights/ and run on the held-out split of the digits
-shipped in models/data/digits.npz.
+committed in zkvm/examples/weights/ and run on the held-out split of the digits
+shipped in zkvm/examples/data/digits.npz.
 """
 
 from __future__ import annotations

@@ -11,16 +11,12 @@ the statement of every program with a matmul.
 from __future__ import annotations
 
 import hashlib
-import os
 
 import msgpack
 import pytest
+from test_e2e import load
 
 import zkvm.api as api
-from zkvm.assembler import assemble, assemble_file
-from zkvm.io import quantize_inputs, read_real_inputs
-
-ROOT = os.path.join(os.path.dirname(__file__), "..", "programs")
 
 GOLDEN = {  # (program, private input, preset): sha256 of the proof's payload (the file
     # without its envelope, which names the zkvm version), first 32 hex digits
@@ -30,20 +26,9 @@ GOLDEN = {  # (program, private input, preset): sha256 of the proof's payload (t
 }
 
 
-def _load(name: str, private: bool):
-    path = os.path.join(ROOT, f"{name}.zasm")
-    if private:
-        with open(path) as f:
-            prog = assemble(f.read().replace(" public", " private"), filename=path, base_dir=ROOT)
-    else:
-        prog = assemble_file(path)
-    return prog, quantize_inputs(read_real_inputs(os.path.join(ROOT, f"{name}.input.json"), prog),
-                                 prog)
-
-
 @pytest.mark.parametrize(("name", "private", "preset"), list(GOLDEN))
 def test_seeded_proof_bytes_are_unchanged(name, private, preset):
-    prog, ints = _load(name, private)
+    prog, ints = load(name, private)
     key = api.setup(prog, preset)
     proof = api.prove(prog, ints, preset, key=key, seed=b"golden")
     api.verify(proof, key.vk, security=preset)

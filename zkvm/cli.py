@@ -164,8 +164,7 @@ def run(
 def prove_cmd(
     program: str = typer.Argument(..., help="program file (.zkvm) or .zasm"),
     input: str = _INPUT,
-    proof: str = typer.Option(None, "--proof", "-o", help="proof file to write (default "
-                              "out.proof)"),
+    proof: str = typer.Option(None, "--proof", help="proof file to write (default out.proof)"),
     security: str = _SECURITY,
     weights: str = _WEIGHTS,
     salts: str = typer.Option(None, "--salts", help="JSON salts of hashed inputs/outputs"),

@@ -1,4 +1,4 @@
-"""The handwritten digits shipped in ``models/data/digits.npz``, in the shapes the models use.
+"""The handwritten digits shipped in ``zkvm/examples/data/digits.npz``, in the shapes the models use.
 
 The file holds the 1797 8x8 optdigits images (pixels 0..16) and their labels
 (see ``models/data/make_digits.py`` for source and licence). Nothing is ever

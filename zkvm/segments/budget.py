@@ -72,9 +72,3 @@ def rows_for_memory(budget: int | str, n_params: int = 0, zk: bool = False) -> i
         raise SegmentError(f"a memory budget of {b / 2**20:.0f} MiB is below what the prover "
                            f"needs for the smallest segment (~{need / 2**20:.0f} MiB)")
     return min(rows, MAX_SEGMENT_ROWS)
-
-
-def modelled_peak(segment_rows: int, n_params: int = 0, zk: bool = False) -> int:
-    """The model's peak bytes for a largest segment of ``segment_rows`` cost rows."""
-    per_row = BYTES_PER_ROW_ZK if zk else BYTES_PER_ROW
-    return int(BASE_BYTES + BYTES_PER_PARAM * n_params + per_row * segment_rows)

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import cached_property
 
 import numpy as np
 
@@ -217,10 +216,6 @@ class Plan:
     @property
     def n_segments(self) -> int:
         return len(self.segments)
-
-    @cached_property
-    def boundary_names(self) -> list[str]:
-        return list(self.producer)
 
     def crossing_visibility(self, name: str) -> str:
         """Visibility of a crossing tensor on both sides of its boundaries.

@@ -52,11 +52,10 @@ def _check_header(h: dict, program_digest: bytes, params: dict, n: int, security
     if h.get("security") != security:
         raise KeyMismatch(f"the bundle is labelled {h.get('security')!r} security, the key is "
                           f"{security!r}")
-    for k in ("inputs",):
-        v = h.get(k)
-        if not isinstance(v, dict) or not all(
-                isinstance(x, list) and all(isinstance(e, int) for e in x) for x in v.values()):
-            raise BundleFormatError(f"bundle header field {k!r} must map names to integer lists")
+    v = h.get("inputs")
+    if not isinstance(v, dict) or not all(
+            isinstance(x, list) and all(isinstance(e, int) for e in x) for x in v.values()):
+        raise BundleFormatError("bundle header field 'inputs' must map names to integer lists")
 
 
 def check_chain(header: dict, chain: list[dict], io: dict, pairs: Iterator[tuple[Any, bytes]],
