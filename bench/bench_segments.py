@@ -4,6 +4,10 @@
     python bench/bench_segments.py --widths 512,1024,2048,4096 --max-memory 2GiB
     python bench/bench_segments.py --fit                 # refit zkvm/segments/budget.py
     python bench/bench_segments.py --ray 1024            # 2-worker local Ray vs one process
+    python bench/bench_segments.py --against /tmp/base --widths 1024,2048 --max-memory 768MiB
+                                  # this tree against another checkout, interleaved: the API
+                                  # and ``zkvm run --prove`` in segments, wall and CPU seconds
+    python bench/bench_segments.py --ship 2048 --max-memory 2GiB   # run vs ship an execution
 
 Every run is a fresh child process (``--child``), so its peak RSS
 (``ru_maxrss``: interpreter, numba, the program and the prover) is the run's
@@ -30,7 +34,9 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+#: the checkout whose zkvm a child imports (``--against`` runs children of another one)
+ROOT = os.environ.get("ZKVM_BENCH_ROOT") or HERE
 sys.path.insert(0, ROOT)
 
 
@@ -69,8 +75,10 @@ def child(task: dict) -> dict:
             segapi.prove_segmented(prog, x, task["proof"], segment_rows=task.get("rows"),
                                 max_memory=task.get("max_memory"), boundary=task["boundary"],
                                 security=task["security"], cluster=task.get("cluster"))
-        t0 = time.perf_counter()
-        if task.get("rows") or task.get("max_memory"):
+        t0, c0 = time.perf_counter(), time.process_time()
+        if task.get("cli"):   # zkvm run --prove in segments, as a user runs it (outputs included)
+            _cli_prove(prog, x, task)
+        elif task.get("rows") or task.get("max_memory"):
             rep = segapi.prove_segmented(prog, x, task["proof"], segment_rows=task.get("rows"),
                                       max_memory=task.get("max_memory"),
                                       boundary=task["boundary"], security=task["security"],
@@ -82,6 +90,7 @@ def child(task: dict) -> dict:
             with open(task["proof"], "wb") as f:
                 f.write(proof.to_bytes())
         out["seconds"] = time.perf_counter() - t0
+        out["cpu_seconds"] = time.process_time() - c0   # every thread of this process
         out["bytes"] = os.path.getsize(task["proof"])
     elif task["do"] == "setup":
         prog = Program.load(task["program"])
@@ -110,9 +119,33 @@ def child(task: dict) -> dict:
     return out
 
 
-def run_child(task: dict) -> dict:
+def _cli_prove(prog, x: dict, task: dict) -> None:
+    """``zkvm run PROGRAM -i X --prove --max-memory M`` in this process (output discarded)."""
+    import contextlib
+    import io
+
+    import numpy as np
+    from typer.testing import CliRunner
+
+    from zkvm.cli import app
+
+    real = task["proof"] + ".x.npy"
+    np.save(real, x["x"] / 2.0 ** prog.tensors["x"].scale)
+    seg = ["--segment-rows", str(task["rows"])] if task.get("rows") else \
+        ["--max-memory", task["max_memory"]]
+    with contextlib.redirect_stderr(io.StringIO()):
+        r = CliRunner().invoke(app, ["run", task["program"], "-i", real, "--prove", *seg,
+                                     "--boundary", task["boundary"], "--security",
+                                     task["security"], "--proof", task["proof"]])
+    if r.exit_code != 0:
+        raise SystemExit(f"zkvm run --prove failed: {r.output[-2000:]}")
+
+
+def run_child(task: dict, root: str | None = None) -> dict:
+    """``task`` in a fresh process importing the zkvm of ``root`` (default: this checkout)."""
+    env = dict(os.environ, ZKVM_BENCH_ROOT=root or HERE)
     r = subprocess.run([sys.executable, __file__, "--child", json.dumps(task)],
-                       capture_output=True, text=True, cwd=ROOT)
+                       capture_output=True, text=True, cwd=root or HERE, env=env)
     if r.returncode != 0:
         raise RuntimeError(f"child {task['do']} failed:\n{r.stderr[-3000:]}")
     return json.loads(r.stdout.strip().splitlines()[-1])
@@ -146,7 +179,11 @@ def main() -> None:
     ap.add_argument("--fit", action="store_true", help="fit the budget model instead")
     ap.add_argument("--refit", action="store_true", help="with --fit: reuse the last points")
     ap.add_argument("--ray", type=int, default=None, help="width: Ray speed-up run instead")
-    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "segments.json"))
+    ap.add_argument("--against", default=None,
+                    help="another checkout: segmented proving here and there, interleaved")
+    ap.add_argument("--ship", type=int, default=None,
+                    help="width: per segment, running it against shipping its execution")
+    ap.add_argument("--out", default=os.path.join(HERE, "bench", "results", "segments.json"))
     a = ap.parse_args()
     if a.child:
         print(json.dumps(child(json.loads(a.child))))
@@ -158,6 +195,10 @@ def main() -> None:
         return run_fit(a, tmp)
     if a.ray:
         return run_ray(a, tmp)
+    if a.against:
+        return run_against(a, tmp)
+    if a.ship:
+        return run_ship(a)
     rows_out = []
     seg = {"rows": a.rows} if a.rows else {"max_memory": a.max_memory}
     for n in [int(w) for w in a.widths.split(",")]:
@@ -312,6 +353,80 @@ def run_ray(a, tmp: str) -> None:
     res["load_avg_end"] = os.getloadavg()
     with open(a.out.replace("segments.json", "segments_ray.json"), "w") as fh:
         json.dump(res, fh, indent=1)
+
+
+def run_against(a, tmp: str) -> None:
+    """Segmented proving with this checkout and with ``--against`` (e.g. the commit before a
+    change), alternating run by run, through the API and through ``zkvm run --prove``; each
+    checkout's first run of a kind is an untimed warm-up (its numba cache is its own)."""
+    seg = {"rows": a.rows} if a.rows else {"max_memory": a.max_memory}
+    trees = {"new": HERE, "base": os.path.abspath(a.against)}
+    res: dict = {"against": trees["base"], "load_avg_start": os.getloadavg(), "widths": []}
+    print("| width | segs | path | base wall s | new wall s | new/base | base CPU s | new CPU s | "
+          "new/base |")
+    print("|" + " --- |" * 9)
+    for n in [int(w) for w in a.widths.split(",")]:
+        f = {k: os.path.join(tmp, f"{n}.{k}") for k in ("zkvm", "npy", "bundle")}
+        run_child({"do": "build", "n": n, "program": f["zkvm"], "input": f["npy"]})
+        base = {"do": "prove", "program": f["zkvm"], "input": f["npy"], "proof": f["bundle"],
+                "boundary": a.boundary, "security": a.security, **seg}
+        row: dict = {"width": n}
+        for path in ("api", "cli"):
+            task = {**base, "cli": path == "cli"}
+            got: dict = {"base": [], "new": []}
+            for i in range(a.runs + 1):
+                for who in (("base", "new") if i % 2 else ("new", "base")):
+                    r = run_child(task, trees[who])
+                    if i:
+                        got[who].append(r)
+            med = {who: {k: statistics.median(r[k] for r in got[who])
+                         for k in ("seconds", "cpu_seconds", "peak_mib")} for who in got}
+            row[path] = {"runs": got, "median": med, "segments": got["new"][0].get("segments")}
+            b, w = med["base"], med["new"]
+            print(f"| {n} | {row[path]['segments'] or '-'} | {path} | {b['seconds']:.2f} | "
+                  f"{w['seconds']:.2f} | {w['seconds'] / b['seconds']:.3f} | "
+                  f"{b['cpu_seconds']:.2f} | {w['cpu_seconds']:.2f} | "
+                  f"{w['cpu_seconds'] / b['cpu_seconds']:.3f} |", flush=True)
+        res["widths"].append(row)
+    res["load_avg_end"] = os.getloadavg()
+    res.update(runs=a.runs, security=a.security, boundary=a.boundary, **seg)
+    out = a.out.replace("segments.json", "segments_against.json")
+    with open(out, "w") as fh:
+        json.dump(res, fh, indent=1)
+    print(f"medians of {a.runs} interleaved runs per checkout; wrote {out}")
+
+
+def run_ship(a) -> None:
+    """Per segment of the MLP of width ``--ship``: the VM run, against pickling its execution
+    (what a Ray task would ship instead of running it; ``zkvm.segments.cluster``)."""
+    import pickle
+
+    import numpy as np
+
+    import zkvm.segments.api as segapi
+    from zkvm.runtime import execute
+    from zkvm.segments.plan import plan
+
+    m = model(a.ship)
+    params = segapi.segment_params(m.program, a.rows, None if a.rows else a.max_memory,
+                                   a.boundary)
+    pl = plan(m.program, params)
+    live: dict = {}
+    print("| segment | cost rows | execute s | pickle s | execution MiB | program file MiB |")
+    print("|" + " --- |" * 6)
+    for i in range(pl.n_segments):
+        sp = pl.segment_program(i)
+        seg_in = {t.name: live[t.name] if t.name in live else np.asarray(m.inputs[t.name])
+                  for t in sp.inputs}
+        t0 = time.perf_counter()
+        ex = execute(sp, seg_in)
+        te = time.perf_counter() - t0
+        live.update({o: ex.values[o] for o in sp.outputs})
+        t0 = time.perf_counter()
+        size = len(pickle.dumps((ex.values, ex.events, ex.memory), protocol=5))
+        tp = time.perf_counter() - t0
+        print(f"| {i} | {pl.segments[i].cost} | {te:.3f} | {tp:.3f} | {size / 2**20:.1f} | "
+              f"{len(sp.to_bytes()) / 2**20:.1f} |", flush=True)
 
 
 if __name__ == "__main__":
