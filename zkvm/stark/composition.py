@@ -79,14 +79,15 @@ def quotient_chunks(t: TableLayout, main: tuple, pre: tuple, perm: tuple, public
     zh = np.tile(K.sub(period, np.uint64(1)), n)
     sel = _selectors(t, xs, zh)
     qq = _on_quotient_domain(*perm, t) if t.n_perm else None
-    stride = max(1, (1 << t.log_lde) // m)  # every column is read in place from its LDE
-    if stride > 1 and pq is not None and pq.shape[1] == m:
-        # the key keeps only the quotient points of its columns (zkvm.stark.setup): read the
-        # others at the same points
-        mq, qq = (None if a is None else np.ascontiguousarray(a[:, ::stride]) for a in (mq, qq))
-        stride = 1
+    # the main and LogUp columns are read in place from their LDEs (point i of the quotient
+    # domain at entry i * lde_stride; 1 when _on_quotient_domain made them); the proving key
+    # keeps only the quotient points of the preprocessed ones (zkvm.stark.setup: stride 1)
+    lde_stride = max(1, (1 << t.log_lde) // m)
+    if pq is not None and pq.shape[1] != m:
+        raise ProverError(f"table {t.air.name!r}: the proving key's preprocessed columns hold "
+                          f"{pq.shape[1]} points, not the {m} of the quotient domain")
     acc = constraint_sum(t, mq, pq, qq, sel, step, public, alpha, bus_alpha, betas, claimed,
-                         stride=stride)
+                         stride=(lde_stride, 1, lde_stride))
     q = K.ext_mul_base(acc, K.batch_inv(zh))
     qc = coset_intt(np.ascontiguousarray(q.T), t.shift)  # (d, m) coefficients
     bound = t.n_chunks * n
