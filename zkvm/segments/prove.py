@@ -36,8 +36,10 @@ class SegmentJob:
     salts: dict[str, list[int]]
     security: str
     seed: bytes | None = None
-    #: the driver's run of ``program`` on ``inputs`` (in this process only; a worker re-runs it)
+    #: the driver's run of ``program`` on ``inputs`` and the proving key it derived first
+    #: (in this process only; a worker derives and runs them itself)
     execution: Any = None
+    key: Any = None
 
 
 @dataclass
@@ -76,11 +78,11 @@ def prove_segment(job: SegmentJob) -> SegmentResult:
     from zkvm.isa.program import Program
 
     prog = Program.from_bytes(job.program) if isinstance(job.program, bytes) else job.program
-    ex, job.execution = job.execution, None
+    ex, key, job.execution, job.key = job.execution, job.key, None, None
     rep = api.ProveReport()
     proof = api.prove(prog, job.inputs, job.security, salts=job.salts, seed=job.seed,
-                      execution=ex, report=rep)
-    del ex
+                      execution=ex, key=key, report=rep)
+    del ex, key
     return SegmentResult(proof.to_bytes(), {k: [int(x) for x in v] for k, v in rep.digests.items()
                                             if k in job.salts})
 
@@ -107,8 +109,11 @@ def jobs(pl: Plan, inputs: dict[str, Any], security: str, salts: dict[str, list[
     crossing tensor is dropped after its last reader, so the driver holds one
     segment program and the live boundary tensors, never the whole model's
     activations or traces. With ``keep_execution`` the job carries that
-    execution, so the prover does not run the segment again.
+    execution, so the prover does not run the segment again, and the segment's
+    proving key, derived before the run so that the key derivation's transient
+    peak (whole preprocessed extensions) does not meet a live run.
     """
+    import zkvm.api as api
     from zkvm.hash.poseidon2 import random_salt
     from zkvm.isa.errors import ExecutionError
     from zkvm.runtime import execute
@@ -123,8 +128,9 @@ def jobs(pl: Plan, inputs: dict[str, Any], security: str, salts: dict[str, list[
     report.outputs = {}
     report.inputs = {}
     for i in range(pl.n_segments):
-        t0 = time.perf_counter()
         sp = pl.segment_program(i)
+        key = api.setup(sp, security) if keep_execution else None
+        t0 = time.perf_counter()
         seg_in = {}
         for t in sp.inputs:
             if t.name in live:
@@ -156,8 +162,8 @@ def jobs(pl: Plan, inputs: dict[str, Any], security: str, salts: dict[str, list[
         report.timings["execute"] = report.timings.get("execute", 0.0) + time.perf_counter() - t0
         job = SegmentJob(i, sp, seg_in, seg_salts, security,
                          None if seed is None else seed + i.to_bytes(4, "little"),
-                         ex if keep_execution else None)
-        del sp, seg_in, ex
+                         ex if keep_execution else None, key)
+        del sp, seg_in, ex, key
         for name in [n for n, last in last_use.items() if last == i and n in live]:
             del live[name]
         yield job
