@@ -363,8 +363,8 @@ def run_against(a, tmp: str) -> None:
     trees = {"new": HERE, "base": os.path.abspath(a.against)}
     res: dict = {"against": trees["base"], "load_avg_start": os.getloadavg(), "widths": []}
     print("| width | segs | path | base wall s | new wall s | new/base | base CPU s | new CPU s | "
-          "new/base |")
-    print("|" + " --- |" * 9)
+          "new/base | peak MiB base / new |")
+    print("|" + " --- |" * 10)
     for n in [int(w) for w in a.widths.split(",")]:
         f = {k: os.path.join(tmp, f"{n}.{k}") for k in ("zkvm", "npy", "bundle")}
         run_child({"do": "build", "n": n, "program": f["zkvm"], "input": f["npy"]})
@@ -386,7 +386,8 @@ def run_against(a, tmp: str) -> None:
             print(f"| {n} | {row[path]['segments'] or '-'} | {path} | {b['seconds']:.2f} | "
                   f"{w['seconds']:.2f} | {w['seconds'] / b['seconds']:.3f} | "
                   f"{b['cpu_seconds']:.2f} | {w['cpu_seconds']:.2f} | "
-                  f"{w['cpu_seconds'] / b['cpu_seconds']:.3f} |", flush=True)
+                  f"{w['cpu_seconds'] / b['cpu_seconds']:.3f} | {b['peak_mib']:.0f} / "
+                  f"{w['peak_mib']:.0f} |", flush=True)
         res["widths"].append(row)
     res["load_avg_end"] = os.getloadavg()
     res.update(runs=a.runs, security=a.security, boundary=a.boundary, **seg)
@@ -427,6 +428,16 @@ def run_ship(a) -> None:
         tp = time.perf_counter() - t0
         print(f"| {i} | {pl.segments[i].cost} | {te:.3f} | {tp:.3f} | {size / 2**20:.1f} | "
               f"{len(sp.to_bytes()) / 2**20:.1f} |", flush=True)
+    del ex, live
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:   # the runs' share of proving the whole bundle
+        rep = segapi.prove_segmented(m.program, m.inputs, os.path.join(d, "b.proof"),
+                                     segment_rows=params.segment_rows,
+                                     boundary=params.boundary, security=a.security)
+    print(f"proving the bundle ({a.security}): {rep.timings['prove']:.2f} s, of which the "
+          f"segments' VM runs {rep.timings['execute']:.2f} s "
+          f"({100 * rep.timings['execute'] / rep.timings['prove']:.1f}%)")
 
 
 if __name__ == "__main__":

@@ -15,9 +15,9 @@ an execution holds every tensor, the events and a flat int64 memory image
 with the weights in it, about 8x the segment's program file, and pickling it
 alone takes about as long as running it, before it crosses the network and
 is unpickled; the driver would also hold ``max_in_flight`` of them. Running
-it costs the worker well under a percent of the segment's proving time
-(``python bench/bench_segments.py --ship 2048 --max-memory 2GiB`` prints
-these figures per segment). The driver keeps at most
+it costs the worker about 1% of the segment's proving time (``python
+bench/bench_segments.py --ship 2048 --max-memory 2GiB`` prints these figures
+per segment; docs/segments.md). The driver keeps at most
 ``max_in_flight`` jobs submitted (each holds its segment's weights), and
 yields the proofs in segment order, so ``zkvm.segments.prove`` writes exactly
 the same bundle as a single process.
