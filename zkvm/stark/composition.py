@@ -50,6 +50,13 @@ def _on_quotient_domain(lde: np.ndarray | None, coeffs: np.ndarray | None, t: Ta
     return coset_ntt(padded, t.shift)
 
 
+def gather(cols: np.ndarray | None, stride: int) -> np.ndarray | None:
+    """Every ``stride``-th point of ``cols`` (contiguous; ``cols`` itself for stride 1)."""
+    if cols is None or stride == 1:
+        return cols
+    return np.ascontiguousarray(cols[:, ::stride])
+
+
 def quotient_chunks(t: TableLayout, main: tuple, pre: tuple, perm: tuple, public: list[int],
                     alpha: Ext, bus_alpha: Ext, betas: list[Ext], claimed: Ext | None,
                     rng: Randomness, zk: bool, allow_invalid: bool = False) -> np.ndarray:
@@ -79,15 +86,19 @@ def quotient_chunks(t: TableLayout, main: tuple, pre: tuple, perm: tuple, public
     zh = np.tile(K.sub(period, np.uint64(1)), n)
     sel = _selectors(t, xs, zh)
     qq = _on_quotient_domain(*perm, t) if t.n_perm else None
-    # the main and LogUp columns are read in place from their LDEs (point i of the quotient
-    # domain at entry i * lde_stride; 1 when _on_quotient_domain made them); the proving key
-    # keeps only the quotient points of the preprocessed ones (zkvm.stark.setup: stride 1)
+    # Point i of the quotient domain is entry i * lde_stride of the main and LogUp LDEs (1 when
+    # _on_quotient_domain made them) and entry i of the preprocessed columns, of which the
+    # proving key keeps only these points (zkvm.stark.setup). The main and LogUp columns are
+    # gathered at their stride once here rather than read strided by the kernel (its
+    # per-phase strides allow either): one strided pass, then contiguous reads of the current
+    # and next rows, is the cheaper of the two (python bench/bench_quotient_read.py).
     lde_stride = max(1, (1 << t.log_lde) // m)
     if pq is not None and pq.shape[1] != m:
         raise ProverError(f"table {t.air.name!r}: the proving key's preprocessed columns hold "
                           f"{pq.shape[1]} points, not the {m} of the quotient domain")
+    mq, qq = (gather(a, lde_stride) for a in (mq, qq))
     acc = constraint_sum(t, mq, pq, qq, sel, step, public, alpha, bus_alpha, betas, claimed,
-                         stride=(lde_stride, 1, lde_stride))
+                         stride=(1, 1, 1))
     q = K.ext_mul_base(acc, K.batch_inv(zh))
     qc = coset_intt(np.ascontiguousarray(q.T), t.shift)  # (d, m) coefficients
     bound = t.n_chunks * n
