@@ -114,3 +114,22 @@ def test_cli_run_prove_proves_the_run_it_printed(runs, tmp_path):
                                  "--proof", str(tmp_path / "p.proof")])
     assert r.exit_code == 0, r.output
     assert runs == [prog.digest]   # executed once, for the outputs and the proof
+
+
+def test_execution_with_other_hidden_weights_is_refused():
+    """Same program digest (the hidden weights are not in it), other private weight values."""
+    from zkvm.assembler import assemble
+    from zkvm.isa.weights_file import PrivateWeights
+
+    src = """
+input x : i8[1,4] scale 0 public
+weight w : i8[4,2] scale 0 private = [[1, 2], [3, 4], [5, 6], [7, 8]]
+y = matmul x, w
+output y
+"""
+    prog = assemble(src)
+    other = prog.bind_weights(PrivateWeights({"w": prog.weights["w"] + 1}), check=False)
+    assert other.digest == prog.digest
+    x = {"x": np.array([[1, -2, 3, -4]])}
+    with pytest.raises(api.ExecutionMismatch, match="hidden weight 'w'"):
+        api.prove(prog, x, "test", execution=execute(other, x))
