@@ -167,8 +167,17 @@ def jobs(pl: Plan, inputs: dict[str, Any], security: str, salts: dict[str, list[
         for name in [n for n, last in last_use.items() if last == i and n in live]:
             del live[name]
         yield job
+        del job   # before the next segment's key and run: its program goes with it
     user = {t.name for t in pl.program.inputs} | set(pl.program.outputs)
     report.salts = {k: v for k, v in salts.items() if k in user}
+
+
+def _in_process(jobs_: Iterator[SegmentJob]) -> Iterator[SegmentResult]:
+    """Prove each job here, letting go of it before the next is made."""
+    for job in jobs_:
+        res = prove_segment(job)
+        del job
+        yield res
 
 
 def prove_bundle(program, inputs: dict[str, Any], path: str, params: SegmentParams,
@@ -221,7 +230,7 @@ def prove_bundle(program, inputs: dict[str, Any], path: str, params: SegmentPara
     with BundleWriter(path, PROOF_MAGIC, "bundle", header) as w:
         it = jobs(pl, inputs, sec_name, salts, seed, rep, _segment,
                   keep_execution=executor is None)
-        results = executor.run(it) if executor is not None else (prove_segment(j) for j in it)
+        results = executor.run(it) if executor is not None else _in_process(it)
         last = time.perf_counter()
         rep.digests = {}
         for i, res in enumerate(results):
