@@ -69,7 +69,7 @@ def child(task: dict) -> dict:
             segapi.prove_segmented(prog, x, task["proof"], segment_rows=task.get("rows"),
                                 max_memory=task.get("max_memory"), boundary=task["boundary"],
                                 security=task["security"], cluster=task.get("cluster"))
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), _cpu_self()
         if task.get("rows") or task.get("max_memory"):
             rep = segapi.prove_segmented(prog, x, task["proof"], segment_rows=task.get("rows"),
                                       max_memory=task.get("max_memory"),
@@ -82,6 +82,7 @@ def child(task: dict) -> dict:
             with open(task["proof"], "wb") as f:
                 f.write(proof.to_bytes())
         out["seconds"] = time.perf_counter() - t0
+        out["cpu_s"] = _cpu_self() - c0
         out["bytes"] = os.path.getsize(task["proof"])
     elif task["do"] == "setup":
         prog = Program.load(task["program"])
@@ -91,6 +92,8 @@ def child(task: dict) -> dict:
         else:
             with open(task["key"], "wb") as f:
                 f.write(api.setup(prog, task["security"]).vk.to_bytes())
+    elif task["do"] == "shape":
+        out.update(key_shape(task["key"]))
     elif task["do"] == "verify":
         from zkvm import cli_verify
 
@@ -110,24 +113,116 @@ def child(task: dict) -> dict:
     return out
 
 
+def _cpu_self() -> float:
+    """User + system seconds of this process so far (every thread: numba's too)."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def key_shape(path: str) -> dict:
+    """Trace sizes a (plain or bundle) verifying key fixes: what the prover commits.
+
+    ``cells``: main and preprocessed cells of every table at its padded
+    (power-of-two) height, summed over segments; ``cells_log``: the same
+    weighted by ``log_height`` (the ``n log n`` of the NTTs and Merkle trees);
+    ``rows``: padded rows. LogUp and quotient columns are left out (a few per
+    table).
+    """
+    from zkvm.air.registry import build
+    from zkvm.segments.bundle import KEY_MAGIC, BundleReader, is_bundle
+    from zkvm.stark.keys import VerifyingKey
+
+    if is_bundle(path, KEY_MAGIC):
+        with BundleReader(path, KEY_MAGIC, "key", "bundle verifying key") as k:
+            keys = [VerifyingKey.from_bytes(kb) for kb in k.segments()]
+    else:
+        with open(path, "rb") as f:
+            keys = [VerifyingKey.from_bytes(f.read())]
+    out = {"rows": 0, "cells": 0, "cells_log": 0, "tables": 0}
+    for vk in keys:
+        for spec in vk.tables:
+            air = build(spec)
+            n = 1 << spec["log_height"]
+            cells = n * (air.main_layout.width + air.pre_layout.width)
+            out["rows"] += n
+            out["cells"] += cells
+            out["cells_log"] += cells * spec["log_height"]
+            out["tables"] += 1
+    return out
+
+
 def run_child(task: dict) -> dict:
+    """Run ``task`` in a fresh process; adds ``process_cpu_s`` (its whole user + sys time)."""
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     r = subprocess.run([sys.executable, __file__, "--child", json.dumps(task)],
                        capture_output=True, text=True, cwd=ROOT)
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     if r.returncode != 0:
         raise RuntimeError(f"child {task['do']} failed:\n{r.stderr[-3000:]}")
-    return json.loads(r.stdout.strip().splitlines()[-1])
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    out["process_cpu_s"] = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
+    return out
 
 
-def fit(xs: list[float], ys: list[float]) -> tuple[float, float, float]:
-    """Least squares ``y = a + b x``; returns (a, b, R^2)."""
-    n = len(xs)
-    mx, my = sum(xs) / n, sum(ys) / n
-    sxx = sum((x - mx) ** 2 for x in xs)
-    b = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx if sxx else 0.0
-    a = my - b * mx
-    ss = sum((y - my) ** 2 for y in ys)
-    res = sum((y - a - b * x) ** 2 for x, y in zip(xs, ys))
-    return a, b, (1 - res / ss) if ss else 1.0
+def fit_model(features: list[list[float]], ys: list[float]) -> dict:
+    """Least squares ``y = c0 + c1 f1 + c2 f2 ...`` over points (rows of ``features``).
+
+    Returns ``coef`` (intercept first), ``r2``, ``max_rel_resid`` (the largest
+    ``|y - fit| / y``), ``rel_resid`` per point and ``n`` points.
+    """
+    import numpy as np
+
+    y = np.asarray(ys, dtype=float)
+    m = np.column_stack([np.ones(len(y)), np.asarray(features, dtype=float)])
+    if len(y) < m.shape[1]:
+        raise ValueError(f"{len(y)} points cannot fit {m.shape[1]} coefficients")
+    c = np.linalg.lstsq(m, y, rcond=None)[0]
+    res = y - m @ c
+    ss = float(((y - y.mean()) ** 2).sum())
+    rel = res / y
+    return {"coef": [float(v) for v in c], "r2": 1 - float((res ** 2).sum()) / ss if ss else 1.0,
+            "max_rel_resid": float(np.abs(rel).max()), "rel_resid": [float(v) for v in rel],
+            "n": len(y)}
+
+
+# The cost models fitted on the per-width medians: name, features of a point
+# (``kind`` "plain" or "seg": the trace shape is that run's), and the formula.
+MODELS = (
+    ("linear", lambda r, k: [r["macs"]], "a + b MACs"),
+    ("nlogn", lambda r, k: [r["macs"], r[f"{k}_cells_log"]],
+     "a + b MACs + c cells log2(rows)"),
+    ("cells", lambda r, k: [r[f"{k}_cells"]], "a + b cells (padded)"),
+)
+
+
+def cost_fits(rows: list[dict]) -> list[dict]:
+    """Every model of ``MODELS`` on wall and CPU seconds, plain and segmented."""
+    fits = []
+    for kind in ("plain", "seg"):
+        for measure in ("s", "cpu_s"):
+            for name, feats, formula in MODELS:
+                if any(f"{kind}_cells" not in r for r in rows) and name != "linear":
+                    continue
+                n_coef = len(feats(rows[0], kind)) + 1
+                if len(rows) < n_coef + 1:    # an exact fit says nothing
+                    continue
+                f = fit_model([feats(r, kind) for r in rows], [r[f"{kind}_{measure}"]
+                                                               for r in rows])
+                fits.append({"kind": kind, "measure": "wall" if measure == "s" else "cpu",
+                             "model": name, "formula": formula, **f})
+    return fits
+
+
+def print_fits(fits: list[dict]) -> None:
+    print("| run | seconds | model | intercept s | per M MACs s | c | R² | max rel. resid. |")
+    print("|" + " --- |" * 8)
+    for f in fits:
+        c = f["coef"]
+        per = f"{c[1] * 1e6:.3f}" if f["model"] != "cells" else f"({c[1] * 1e6:.3f}/M cells)"
+        extra = f"{c[2] * 1e6:.4f}/M" if len(c) > 2 else "-"
+        print(f"| {'segmented' if f['kind'] == 'seg' else 'plain'} | {f['measure']} | "
+              f"{f['formula']} | {c[0]:.2f} | {per} | {extra} | {f['r2']:.4f} | "
+              f"{f['max_rel_resid'] * 100:.1f}% |")
 
 
 def main() -> None:
@@ -138,7 +233,10 @@ def main() -> None:
     ap.add_argument("--max-memory", default="2GiB")
     ap.add_argument("--boundary", default="auto", help="hashed | public | auto")
     ap.add_argument("--security", default="standard")
-    ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--runs", type=int, default=1,
+                    help="rounds; each proves every width plain and segmented (medians)")
+    ap.add_argument("--cap-runs", default="",
+                    help="W:N,...: width W only in the first N rounds (e.g. 4096:3)")
     ap.add_argument("--no-verify", action="store_true")
     ap.add_argument("--plain-zk", action="store_true",
                     help="prove the unsegmented runs zero-knowledge (to compare with hashed "
@@ -158,62 +256,116 @@ def main() -> None:
         return run_fit(a, tmp)
     if a.ray:
         return run_ray(a, tmp)
-    rows_out = []
-    seg = {"rows": a.rows} if a.rows else {"max_memory": a.max_memory}
-    for n in [int(w) for w in a.widths.split(",")]:
-        f = {k: os.path.join(tmp, f"{n}.{k}") for k in ("zkvm", "npy", "proof", "bundle", "vk",
-                                                         "bvk")}
-        b = run_child({"do": "build", "n": n, "program": f["zkvm"], "input": f["npy"]})
-        base = {"program": f["zkvm"], "input": f["npy"], "security": a.security,
-                "boundary": a.boundary}
-        plain, segd = [], []
-        for _ in range(a.runs):
-            plain.append(run_child({**base, "do": "prove", "proof": f["proof"],
-                                    "zk": True if a.plain_zk else None}))
-            segd.append(run_child({**base, "do": "prove", "proof": f["bundle"], **seg}))
-        row = {"width": n, "params": b["params"], "macs": b["macs"],
-               "plain_s": statistics.median(r["seconds"] for r in plain),
-               "plain_peak_mib": statistics.median(r["peak_mib"] for r in plain),
-               "plain_kib": plain[0]["bytes"] / 1024,
-               "seg_s": statistics.median(r["seconds"] for r in segd),
-               "seg_peak_mib": statistics.median(r["peak_mib"] for r in segd),
-               "seg_kib": segd[0]["bytes"] / 1024, "segments": segd[0]["segments"],
-               "max_cost": segd[0]["max_cost"], "runs": a.runs}
-        if not a.no_verify and not a.plain_zk:
-            run_child({**base, "do": "setup", "key": f["vk"]})
-            from zkvm.segments.budget import rows_for_memory
+    run_cost(a, tmp)
 
-            seg_rows = a.rows or rows_for_memory(a.max_memory, b["params"],
-                                                 a.boundary == "hashed")
-            run_child({**base, "do": "setup", "key": f["bvk"], "rows": seg_rows})
-            for kind, proof, key in (("plain", f["proof"], f["vk"]), ("seg", f["bundle"],
-                                                                      f["bvk"])):
-                for mode in ("program", "key"):
-                    r = run_child({**base, "do": "verify", "mode": mode, "proof": proof,
-                                   "key": key})
-                    row[f"{kind}_verify_{mode}_s"] = r["seconds"]
-                    row[f"{kind}_verify_{mode}_mib"] = r["peak_mib"]
+
+def _caps(spec: str, runs: int) -> dict[int, int]:
+    caps = {}
+    for item in filter(None, spec.split(",")):
+        w, _, n = item.partition(":")
+        if not (w.strip().isdigit() and n.strip().isdigit() and int(n) >= 1):
+            raise SystemExit(f"--cap-runs: expected W:N (e.g. 4096:3), got {item!r}")
+        caps[int(w)] = min(int(n), runs)
+    return caps
+
+
+def run_cost(a, tmp: str) -> None:
+    """Plain against segmented proving per width, in interleaved rounds; medians; fits.
+
+    Each round proves every width, plain and segmented; the order of the two
+    alternates between rounds and the widths run forwards then backwards, so
+    a drift in the machine's load does not land on one side. One untimed
+    warm-up pair at the smallest width fills numba's caches first.
+    """
+    load_start = os.getloadavg()
+    widths = [int(w) for w in a.widths.split(",")]
+    caps = _caps(a.cap_runs, a.runs)
+    seg = {"rows": a.rows} if a.rows else {"max_memory": a.max_memory}
+    files, base, built = {}, {}, {}
+    for n in widths:
+        files[n] = {k: os.path.join(tmp, f"{n}.{k}") for k in ("zkvm", "npy", "proof", "bundle",
+                                                                "vk", "bvk")}
+        built[n] = run_child({"do": "build", "n": n, "program": files[n]["zkvm"],
+                              "input": files[n]["npy"]})
+        base[n] = {"program": files[n]["zkvm"], "input": files[n]["npy"],
+                   "security": a.security, "boundary": a.boundary}
+    plain_task = {"do": "prove", "zk": True if a.plain_zk else None}
+    w0 = min(widths)
+    run_child({**base[w0], **plain_task, "proof": files[w0]["proof"]})      # warm-up
+    run_child({**base[w0], "do": "prove", "proof": files[w0]["bundle"], **seg})
+    runs: dict[int, dict[str, list]] = {n: {"plain": [], "seg": []} for n in widths}
+    for rnd in range(a.runs):
+        order = widths if rnd % 2 == 0 else widths[::-1]
+        for n in order:
+            if rnd >= caps.get(n, a.runs):
+                continue
+            pair = [("plain", {**base[n], **plain_task, "proof": files[n]["proof"]}),
+                    ("seg", {**base[n], "do": "prove", "proof": files[n]["bundle"], **seg})]
+            for kind, task in (pair if rnd % 2 == 0 else pair[::-1]):
+                runs[n][kind].append(run_child(task))
+            print(f"round {rnd + 1}/{a.runs} width {n}: plain {runs[n]['plain'][-1]['seconds']:.2f}"
+                  f" s, segmented {runs[n]['seg'][-1]['seconds']:.2f} s (load "
+                  f"{os.getloadavg()[0]:.1f})", flush=True)
+    rows_out = []
+    for n in widths:
+        plain, segd = runs[n]["plain"], runs[n]["seg"]
+        med = statistics.median
+        row = {"width": n, "params": built[n]["params"], "macs": built[n]["macs"],
+               "runs": len(plain), "plain_kib": plain[0]["bytes"] / 1024,
+               "seg_kib": segd[0]["bytes"] / 1024, "segments": segd[0]["segments"],
+               "max_cost": segd[0]["max_cost"], "plain_runs": plain, "seg_runs": segd}
+        for kind, rs in (("plain", plain), ("seg", segd)):
+            row[f"{kind}_s"] = med(r["seconds"] for r in rs)
+            row[f"{kind}_cpu_s"] = med(r["cpu_s"] for r in rs)
+            row[f"{kind}_process_cpu_s"] = med(r["process_cpu_s"] for r in rs)
+            row[f"{kind}_peak_mib"] = med(r["peak_mib"] for r in rs)
+        # per-round ratios (the two runs of a pair ran back to back)
+        row["ratio_s"] = med(s["seconds"] / p["seconds"] for p, s in zip(plain, segd))
+        row["ratio_cpu"] = med(s["cpu_s"] / p["cpu_s"] for p, s in zip(plain, segd))
+        if not a.plain_zk:
+            shape_keys(a, n, built[n], base[n], files[n], row)
         rows_out.append(row)
-        print_table(rows_out)
-    fits = []
-    if len(rows_out) >= 2:
-        for kind in ("plain", "seg"):
-            a0, b0, r2 = fit([r["macs"] for r in rows_out], [r[f"{kind}_s"] for r in rows_out])
-            print(f"{kind}: time = {a0:.2f} s + {b0 * 1e6:.3f} s per million MACs (R^2 = {r2:.4f})")
-            fits.append({"fit": kind, "intercept_s": a0, "s_per_mmac": b0 * 1e6, "r2": r2})
+    print_table(rows_out)
+    fits = cost_fits(rows_out) if len(rows_out) >= 3 else []
+    if fits:
+        print_fits(fits)
+    load_end = os.getloadavg()
+    print(f"load average (1, 5, 15 min): start {', '.join(f'{v:.1f}' for v in load_start)}; "
+          f"end {', '.join(f'{v:.1f}' for v in load_end)}")
     doc = {"security": a.security, "boundary": a.boundary, "plain_zk": a.plain_zk, **seg,
-           "rows": rows_out,
-           "fits": fits, "load_avg": os.getloadavg()}
+           "runs": a.runs, "cap_runs": caps, "rows": rows_out, "fits": fits,
+           "load_avg_start": load_start, "load_avg_end": load_end}
     with open(a.out, "w") as fh:
         json.dump(doc, fh, indent=1)
     print(f"wrote {a.out}")
 
 
+def shape_keys(a, n: int, built: dict, base: dict, f: dict, row: dict) -> None:
+    """Derive both keys (untimed); record their trace shapes and, unless
+    ``--no-verify``, time ``zkvm verify`` with ``--program`` and ``--key``."""
+    from zkvm.segments.budget import rows_for_memory
+
+    run_child({**base, "do": "setup", "key": f["vk"]})
+    seg_rows = a.rows or rows_for_memory(a.max_memory, built["params"], a.boundary == "hashed")
+    run_child({**base, "do": "setup", "key": f["bvk"], "rows": seg_rows})
+    for kind, key in (("plain", f["vk"]), ("seg", f["bvk"])):
+        sh = run_child({"do": "shape", "key": key})
+        for k in ("rows", "cells", "cells_log", "tables"):
+            row[f"{kind}_{k}"] = sh[k]
+    if a.no_verify:
+        return
+    for kind, proof, key in (("plain", f["proof"], f["vk"]), ("seg", f["bundle"], f["bvk"])):
+        for mode in ("program", "key"):
+            r = run_child({**base, "do": "verify", "mode": mode, "proof": proof, "key": key})
+            row[f"{kind}_verify_{mode}_s"] = r["seconds"]
+            row[f"{kind}_verify_{mode}_mib"] = r["peak_mib"]
+
+
 def print_table(rows: list[dict]) -> None:
-    print("| width | params | MACs | plain s | seg s | ratio | plain peak MiB | seg peak MiB | "
-          "segs | plain KiB | bundle KiB | verify --program plain/seg s (MiB) | "
-          "verify --key plain/seg s (MiB) |")
-    print("|" + " --- |" * 13)
+    print("| width | params | MACs | runs | plain s | seg s | ratio | plain cpu s | seg cpu s | "
+          "cpu ratio | plain peak MiB | seg peak MiB | segs | plain KiB | bundle KiB | "
+          "verify --program plain/seg s (MiB) | verify --key plain/seg s (MiB) |")
+    print("|" + " --- |" * 17)
     for r in rows:
         v = ""
         for mode in ("program", "key"):
@@ -223,10 +375,11 @@ def print_table(rows: list[dict]) -> None:
                       f"({r[pv + '_mib']:.0f} / {r[sv + '_mib']:.0f}) |")
             else:
                 v += " - |"
-        print(f"| {r['width']} | {r['params']:,} | {r['macs']:,} | {r['plain_s']:.2f} | "
-              f"{r['seg_s']:.2f} | {r['seg_s'] / r['plain_s']:.2f} | {r['plain_peak_mib']:.0f} | "
-              f"{r['seg_peak_mib']:.0f} | {r['segments']} | {r['plain_kib']:.0f} | "
-              f"{r['seg_kib']:.0f} |{v}", flush=True)
+        print(f"| {r['width']} | {r['params']:,} | {r['macs']:,} | {r['runs']} | "
+              f"{r['plain_s']:.2f} | {r['seg_s']:.2f} | {r['ratio_s']:.2f} | "
+              f"{r['plain_cpu_s']:.2f} | {r['seg_cpu_s']:.2f} | {r['ratio_cpu']:.2f} | "
+              f"{r['plain_peak_mib']:.0f} | {r['seg_peak_mib']:.0f} | {r['segments']} | "
+              f"{r['plain_kib']:.0f} | {r['seg_kib']:.0f} |{v}", flush=True)
 
 
 def run_fit(a, tmp: str) -> None:
