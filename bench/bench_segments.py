@@ -185,43 +185,54 @@ def fit_model(features: list[list[float]], ys: list[float]) -> dict:
             "n": len(y)}
 
 
-# The cost models fitted on the per-width medians: name, features of a point
-# (``kind`` "plain" or "seg": the trace shape is that run's), and the formula.
+# The cost models fitted on the per-width medians: name, the run kinds it is
+# fitted for, its coefficients after the intercept ``a``, the features of a point (``k``: "plain" or "seg", whose trace
+# shape and segment count are used) and the formula printed.
 MODELS = (
-    ("linear", lambda r, k: [r["macs"]], "a + b MACs"),
-    ("nlogn", lambda r, k: [r["macs"], r[f"{k}_cells_log"]],
-     "a + b MACs + c cells log2(rows)"),
-    ("cells", lambda r, k: [r[f"{k}_cells"]], "a + b cells (padded)"),
+    ("linear", ("plain", "seg"), "b", lambda r, k: [r["macs"]], "a + b MACs"),
+    ("linear+segments", ("seg",), "bd", lambda r, k: [r["macs"], r["segments"]],
+     "a + b MACs + d segments"),
+    ("nlogn", ("plain",), "c", lambda r, k: [r[f"{k}_cells_log"]],
+     "a + c Σ cells log2(height)"),
+    ("nlogn+segments", ("seg",), "cd", lambda r, k: [r[f"{k}_cells_log"], r["segments"]],
+     "a + c Σ cells log2(height) + d segments"),
 )
 
 
 def cost_fits(rows: list[dict]) -> list[dict]:
-    """Every model of ``MODELS`` on wall and CPU seconds, plain and segmented."""
+    """Every model of ``MODELS`` on wall and CPU seconds, plain and segmented.
+
+    A model needs one more point than it has coefficients (an exact fit says
+    nothing); the trace-shape models need the keys' shapes (``shape_keys``).
+    """
     fits = []
     for kind in ("plain", "seg"):
         for measure in ("s", "cpu_s"):
-            for name, feats, formula in MODELS:
-                if any(f"{kind}_cells" not in r for r in rows) and name != "linear":
+            for name, kinds, coefs, feats, formula in MODELS:
+                if kind not in kinds or ("c" in coefs and
+                                         any(f"{kind}_cells_log" not in r for r in rows)):
                     continue
-                n_coef = len(feats(rows[0], kind)) + 1
-                if len(rows) < n_coef + 1:    # an exact fit says nothing
+                if len(rows) < len(feats(rows[0], kind)) + 2:
                     continue
                 f = fit_model([feats(r, kind) for r in rows], [r[f"{kind}_{measure}"]
                                                                for r in rows])
                 fits.append({"kind": kind, "measure": "wall" if measure == "s" else "cpu",
-                             "model": name, "formula": formula, **f})
+                             "model": name, "formula": formula, "coef_names": "a" + coefs,
+                             **f})
     return fits
 
 
 def print_fits(fits: list[dict]) -> None:
-    print("| run | seconds | model | intercept s | per M MACs s | c | R² | max rel. resid. |")
-    print("|" + " --- |" * 8)
+    print("| run | seconds | model | a (s) | b (s per M MACs) | c (s per G cell-logs) | "
+          "d (s per segment) | R² | largest rel. residual |")
+    print("|" + " --- |" * 9)
     for f in fits:
-        c = f["coef"]
-        per = f"{c[1] * 1e6:.3f}" if f["model"] != "cells" else f"({c[1] * 1e6:.3f}/M cells)"
-        extra = f"{c[2] * 1e6:.4f}/M" if len(c) > 2 else "-"
+        c = dict(zip(f["coef_names"], f["coef"]))
+        cell = {"a": lambda v: f"{v:.2f}", "b": lambda v: f"{v * 1e6:.3f}",
+                "c": lambda v: f"{v * 1e9:.1f}", "d": lambda v: f"{v:.2f}"}
+        vals = " | ".join(cell[t](c[t]) if t in c else "-" for t in ("a", "b", "c", "d"))
         print(f"| {'segmented' if f['kind'] == 'seg' else 'plain'} | {f['measure']} | "
-              f"{f['formula']} | {c[0]:.2f} | {per} | {extra} | {f['r2']:.4f} | "
+              f"{f['formula']} | {vals} | {f['r2']:.4f} | "
               f"{f['max_rel_resid'] * 100:.1f}% |")
 
 
@@ -242,7 +253,9 @@ def main() -> None:
                     help="prove the unsegmented runs zero-knowledge (to compare with hashed "
                          "boundaries, whose segments are); skips verification")
     ap.add_argument("--fit", action="store_true", help="fit the budget model instead")
-    ap.add_argument("--refit", action="store_true", help="with --fit: reuse the last points")
+    ap.add_argument("--refit", action="store_true",
+                    help="reuse the last run's points (--out): refit the cost models, or with "
+                         "--fit the budget model")
     ap.add_argument("--ray", type=int, default=None, help="width: Ray speed-up run instead")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "segments.json"))
     a = ap.parse_args()
@@ -254,6 +267,8 @@ def main() -> None:
     atexit.register(shutil.rmtree, tmp, True)   # proofs and keys of every run
     if a.fit:
         return run_fit(a, tmp)
+    if a.refit:
+        return refit_cost(a.out)
     if a.ray:
         return run_ray(a, tmp)
     run_cost(a, tmp)
@@ -338,6 +353,19 @@ def run_cost(a, tmp: str) -> None:
     with open(a.out, "w") as fh:
         json.dump(doc, fh, indent=1)
     print(f"wrote {a.out}")
+
+
+def refit_cost(path: str) -> None:
+    """Refit the cost models on the medians a previous run wrote to ``path``."""
+    with open(path) as fh:
+        doc = json.load(fh)
+    print_table(doc["rows"])
+    doc["fits"] = cost_fits(doc["rows"]) if len(doc["rows"]) >= 3 else []
+    print_fits(doc["fits"])
+    print("load average (1, 5, 15 min): start {}; end {}".format(
+        *(", ".join(f"{v:.1f}" for v in doc[k]) for k in ("load_avg_start", "load_avg_end"))))
+    with open(path, "w") as fh:
+        json.dump(doc, fh, indent=1)
 
 
 def shape_keys(a, n: int, built: dict, base: dict, f: dict, row: dict) -> None:

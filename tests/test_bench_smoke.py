@@ -137,5 +137,56 @@ def test_bench_segments_runs_at_a_toy_size(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     row, = json.loads(out.read_text())["rows"]
     assert row["segments"] > 1 and row["width"] == 64
-    for k in ("plain_s", "seg_s", "plain_peak_mib", "seg_peak_mib", "seg_verify_key_s"):
+    for k in ("plain_s", "seg_s", "plain_cpu_s", "seg_cpu_s", "plain_process_cpu_s",
+              "plain_peak_mib", "seg_peak_mib", "seg_verify_key_s"):
         assert isinstance(row[k], float) and row[k] > 0, k
+    assert row["seg_tables"] > row["plain_tables"] and row["seg_cells"] > 0
+
+
+def _bench_segments():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "bench_segments", os.path.join(ROOT, "bench", "bench_segments.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_cost_fit_recovers_known_coefficients_and_flags_the_worst_point():
+    """bench_segments.fit_model: exact data is fitted exactly; one perturbed point is the
+    largest relative residual; cost_fits fits every model on wall and CPU, both kinds."""
+    bs = _bench_segments()
+    rng = np.random.default_rng(3)
+    macs = [0.3e6, 0.7e6, 1.3e6, 1.9e6, 3.1e6, 5.8e6, 12e6]
+    cl = [m * 2.0 * math.log2(m) for m in macs]
+    ys = [0.5 + 2e-6 * m + 1e-9 * c for m, c in zip(macs, cl)]
+    f = bs.fit_model([[m, c] for m, c in zip(macs, cl)], ys)
+    assert f["coef"] == pytest.approx([0.5, 2e-6, 1e-9], rel=1e-6, abs=1e-9)
+    assert f["r2"] == pytest.approx(1.0) and f["max_rel_resid"] < 1e-9
+    lin = bs.fit_model([[m] for m in macs], [1 + 1e-6 * m for m in macs])
+    noisy = [1 + 1e-6 * m for m in macs]
+    noisy[2] *= 1.5
+    g = bs.fit_model([[m] for m in macs], noisy)
+    assert lin["r2"] == pytest.approx(1.0) and g["r2"] < 0.99
+    assert int(np.argmax(np.abs(g["rel_resid"]))) == 2
+    rows = [{"macs": m, **{f"{k}_{q}": float(rng.uniform(1, 2)) + m * 1e-6
+                           for k in ("plain", "seg") for q in ("s", "cpu_s")},
+             "segments": i // 2 + 1, "plain_cells_log": c, "seg_cells_log": 1.2 * c}
+            for i, (m, c) in enumerate(zip(macs, cl))]
+    fits = bs.cost_fits(rows)
+    assert {(x["kind"], x["measure"], x["model"]) for x in fits} == {
+        (k, q, m) for q in ("wall", "cpu") for k, ms in (
+            ("plain", ("linear", "nlogn")), ("seg", ("linear", "linear+segments",
+                                                     "nlogn+segments"))) for m in ms}
+    with pytest.raises(ValueError, match="cannot fit"):
+        bs.fit_model([[1.0, 2.0]], [1.0])
+
+
+def test_cap_runs_is_parsed_and_bad_values_are_refused():
+    bs = _bench_segments()
+    assert bs._caps("4096:3,3072:2", 5) == {4096: 3, 3072: 2}
+    assert bs._caps("4096:9", 5) == {4096: 5} and bs._caps("", 5) == {}
+    for bad in ("4096", "4096:0", "x:2"):
+        with pytest.raises(SystemExit, match="--cap-runs"):
+            bs._caps(bad, 5)
