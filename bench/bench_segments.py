@@ -2,18 +2,26 @@
 
     python bench/bench_segments.py                       # MLP 784->N->N->10, N = 512..2048
     python bench/bench_segments.py --widths 512,1024,2048,4096 --max-memory 2GiB
+    python bench/bench_segments.py --widths 256,512,768,1024,1536,2048,3072,4096 \
+        --runs 5 --cap-runs 4096:3 --no-verify           # the cost fit (docs/segments.md)
+    python bench/bench_segments.py --refit --merge A.json,B.json --out P.json  # pool runs
     python bench/bench_segments.py --fit                 # refit zkvm/segments/budget.py
     python bench/bench_segments.py --ray 1024            # 2-worker local Ray vs one process
 
 Every run is a fresh child process (``--child``), so its peak RSS
 (``ru_maxrss``: interpreter, numba, the program and the prover) is the run's
-own. For each width the unsegmented and segmented runs alternate
-(``--runs`` times; medians), which keeps ratios fair on a shared, noisy
-machine. Verification is measured the way ``zkvm verify`` does it: with
-``--program`` (the key derived from the program file) and with ``--key``
-(a key file; streamed per segment for a bundle). The cost-linearity fit is
-least squares of time on MACs across the widths. Writes
-bench/results/segments.json (and segments_fit.json / segments_ray.json).
+own, and its CPU seconds (user + sys of every thread, around the proving call;
+``process_cpu_s``: the whole child) are its own: on a shared machine CPU time
+moves far less with other load than wall time. ``--runs`` rounds each prove
+every width unsegmented and segmented back to back (the pair's order and the
+widths' order alternate between rounds); medians per width, ratios per pair.
+Verification is measured the way ``zkvm verify`` does it: with ``--program``
+(the key derived from the program file) and with ``--key`` (a key file;
+streamed per segment for a bundle). Both keys are derived once per width
+(untimed) for the trace shapes the cost models use (``bench/segments_cost.py``:
+least squares of wall and CPU seconds on MACs, and on committed cells
+``n log n`` plus segments). Writes bench/results/segments.json (and
+segments_fit.json / segments_ray.json).
 """
 
 from __future__ import annotations
@@ -32,6 +40,16 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from segments_cost import (
+    cost_fits,
+    print_fits,
+    print_largest,
+    print_table,
+    refit_cost,
+    summarize,
+)
 
 
 def model(n: int):
@@ -164,78 +182,6 @@ def run_child(task: dict) -> dict:
     return out
 
 
-def fit_model(features: list[list[float]], ys: list[float]) -> dict:
-    """Least squares ``y = c0 + c1 f1 + c2 f2 ...`` over points (rows of ``features``).
-
-    Returns ``coef`` (intercept first), ``r2``, ``max_rel_resid`` (the largest
-    ``|y - fit| / y``), ``rel_resid`` per point and ``n`` points.
-    """
-    import numpy as np
-
-    y = np.asarray(ys, dtype=float)
-    m = np.column_stack([np.ones(len(y)), np.asarray(features, dtype=float)])
-    if len(y) < m.shape[1]:
-        raise ValueError(f"{len(y)} points cannot fit {m.shape[1]} coefficients")
-    c = np.linalg.lstsq(m, y, rcond=None)[0]
-    res = y - m @ c
-    ss = float(((y - y.mean()) ** 2).sum())
-    rel = res / y
-    return {"coef": [float(v) for v in c], "r2": 1 - float((res ** 2).sum()) / ss if ss else 1.0,
-            "max_rel_resid": float(np.abs(rel).max()), "rel_resid": [float(v) for v in rel],
-            "n": len(y)}
-
-
-# The cost models fitted on the per-width medians: name, the run kinds it is
-# fitted for, its coefficients after the intercept ``a``, the features of a point (``k``: "plain" or "seg", whose trace
-# shape and segment count are used) and the formula printed.
-MODELS = (
-    ("linear", ("plain", "seg"), "b", lambda r, k: [r["macs"]], "a + b MACs"),
-    ("linear+segments", ("seg",), "bd", lambda r, k: [r["macs"], r["segments"]],
-     "a + b MACs + d segments"),
-    ("nlogn", ("plain",), "c", lambda r, k: [r[f"{k}_cells_log"]],
-     "a + c Σ cells log2(height)"),
-    ("nlogn+segments", ("seg",), "cd", lambda r, k: [r[f"{k}_cells_log"], r["segments"]],
-     "a + c Σ cells log2(height) + d segments"),
-)
-
-
-def cost_fits(rows: list[dict]) -> list[dict]:
-    """Every model of ``MODELS`` on wall and CPU seconds, plain and segmented.
-
-    A model needs one more point than it has coefficients (an exact fit says
-    nothing); the trace-shape models need the keys' shapes (``shape_keys``).
-    """
-    fits = []
-    for kind in ("plain", "seg"):
-        for measure in ("s", "cpu_s"):
-            for name, kinds, coefs, feats, formula in MODELS:
-                if kind not in kinds or ("c" in coefs and
-                                         any(f"{kind}_cells_log" not in r for r in rows)):
-                    continue
-                if len(rows) < len(feats(rows[0], kind)) + 2:
-                    continue
-                f = fit_model([feats(r, kind) for r in rows], [r[f"{kind}_{measure}"]
-                                                               for r in rows])
-                fits.append({"kind": kind, "measure": "wall" if measure == "s" else "cpu",
-                             "model": name, "formula": formula, "coef_names": "a" + coefs,
-                             **f})
-    return fits
-
-
-def print_fits(fits: list[dict]) -> None:
-    print("| run | seconds | model | a (s) | b (s per M MACs) | c (s per G cell-logs) | "
-          "d (s per segment) | R² | largest rel. residual |")
-    print("|" + " --- |" * 9)
-    for f in fits:
-        c = dict(zip(f["coef_names"], f["coef"]))
-        cell = {"a": lambda v: f"{v:.2f}", "b": lambda v: f"{v * 1e6:.3f}",
-                "c": lambda v: f"{v * 1e9:.1f}", "d": lambda v: f"{v:.2f}"}
-        vals = " | ".join(cell[t](c[t]) if t in c else "-" for t in ("a", "b", "c", "d"))
-        print(f"| {'segmented' if f['kind'] == 'seg' else 'plain'} | {f['measure']} | "
-              f"{f['formula']} | {vals} | {f['r2']:.4f} | "
-              f"{f['max_rel_resid'] * 100:.1f}% |")
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--child", help=argparse.SUPPRESS)
@@ -256,6 +202,9 @@ def main() -> None:
     ap.add_argument("--refit", action="store_true",
                     help="reuse the last run's points (--out): refit the cost models, or with "
                          "--fit the budget model")
+    ap.add_argument("--merge", default="",
+                    help="with --refit: pool the runs of these result files (A.json,B.json: "
+                         "the same command run again) into --out")
     ap.add_argument("--ray", type=int, default=None, help="width: Ray speed-up run instead")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "segments.json"))
     a = ap.parse_args()
@@ -268,7 +217,7 @@ def main() -> None:
     if a.fit:
         return run_fit(a, tmp)
     if a.refit:
-        return refit_cost(a.out)
+        return refit_cost(a.out, a.merge)
     if a.ray:
         return run_ray(a, tmp)
     run_cost(a, tmp)
@@ -324,19 +273,10 @@ def run_cost(a, tmp: str) -> None:
     rows_out = []
     for n in widths:
         plain, segd = runs[n]["plain"], runs[n]["seg"]
-        med = statistics.median
-        row = {"width": n, "params": built[n]["params"], "macs": built[n]["macs"],
-               "runs": len(plain), "plain_kib": plain[0]["bytes"] / 1024,
-               "seg_kib": segd[0]["bytes"] / 1024, "segments": segd[0]["segments"],
-               "max_cost": segd[0]["max_cost"], "plain_runs": plain, "seg_runs": segd}
-        for kind, rs in (("plain", plain), ("seg", segd)):
-            row[f"{kind}_s"] = med(r["seconds"] for r in rs)
-            row[f"{kind}_cpu_s"] = med(r["cpu_s"] for r in rs)
-            row[f"{kind}_process_cpu_s"] = med(r["process_cpu_s"] for r in rs)
-            row[f"{kind}_peak_mib"] = med(r["peak_mib"] for r in rs)
-        # per-round ratios (the two runs of a pair ran back to back)
-        row["ratio_s"] = med(s["seconds"] / p["seconds"] for p, s in zip(plain, segd))
-        row["ratio_cpu"] = med(s["cpu_s"] / p["cpu_s"] for p, s in zip(plain, segd))
+        row = summarize({"width": n, "params": built[n]["params"], "macs": built[n]["macs"],
+                         "plain_kib": plain[0]["bytes"] / 1024,
+                         "seg_kib": segd[0]["bytes"] / 1024, "segments": segd[0]["segments"],
+                         "max_cost": segd[0]["max_cost"]}, plain, segd)
         if not a.plain_zk:
             shape_keys(a, n, built[n], base[n], files[n], row)
         rows_out.append(row)
@@ -344,6 +284,7 @@ def run_cost(a, tmp: str) -> None:
     fits = cost_fits(rows_out) if len(rows_out) >= 3 else []
     if fits:
         print_fits(fits)
+    print_largest(rows_out)
     load_end = os.getloadavg()
     print(f"load average (1, 5, 15 min): start {', '.join(f'{v:.1f}' for v in load_start)}; "
           f"end {', '.join(f'{v:.1f}' for v in load_end)}")
@@ -353,19 +294,6 @@ def run_cost(a, tmp: str) -> None:
     with open(a.out, "w") as fh:
         json.dump(doc, fh, indent=1)
     print(f"wrote {a.out}")
-
-
-def refit_cost(path: str) -> None:
-    """Refit the cost models on the medians a previous run wrote to ``path``."""
-    with open(path) as fh:
-        doc = json.load(fh)
-    print_table(doc["rows"])
-    doc["fits"] = cost_fits(doc["rows"]) if len(doc["rows"]) >= 3 else []
-    print_fits(doc["fits"])
-    print("load average (1, 5, 15 min): start {}; end {}".format(
-        *(", ".join(f"{v:.1f}" for v in doc[k]) for k in ("load_avg_start", "load_avg_end"))))
-    with open(path, "w") as fh:
-        json.dump(doc, fh, indent=1)
 
 
 def shape_keys(a, n: int, built: dict, base: dict, f: dict, row: dict) -> None:
@@ -387,27 +315,6 @@ def shape_keys(a, n: int, built: dict, base: dict, f: dict, row: dict) -> None:
             r = run_child({**base, "do": "verify", "mode": mode, "proof": proof, "key": key})
             row[f"{kind}_verify_{mode}_s"] = r["seconds"]
             row[f"{kind}_verify_{mode}_mib"] = r["peak_mib"]
-
-
-def print_table(rows: list[dict]) -> None:
-    print("| width | params | MACs | runs | plain s | seg s | ratio | plain cpu s | seg cpu s | "
-          "cpu ratio | plain peak MiB | seg peak MiB | segs | plain KiB | bundle KiB | "
-          "verify --program plain/seg s (MiB) | verify --key plain/seg s (MiB) |")
-    print("|" + " --- |" * 17)
-    for r in rows:
-        v = ""
-        for mode in ("program", "key"):
-            if f"plain_verify_{mode}_s" in r:
-                pv, sv = f"plain_verify_{mode}", f"seg_verify_{mode}"
-                v += (f" {r[pv + '_s']:.2f} / {r[sv + '_s']:.2f} "
-                      f"({r[pv + '_mib']:.0f} / {r[sv + '_mib']:.0f}) |")
-            else:
-                v += " - |"
-        print(f"| {r['width']} | {r['params']:,} | {r['macs']:,} | {r['runs']} | "
-              f"{r['plain_s']:.2f} | {r['seg_s']:.2f} | {r['ratio_s']:.2f} | "
-              f"{r['plain_cpu_s']:.2f} | {r['seg_cpu_s']:.2f} | {r['ratio_cpu']:.2f} | "
-              f"{r['plain_peak_mib']:.0f} | {r['seg_peak_mib']:.0f} | {r['segments']} | "
-              f"{r['plain_kib']:.0f} | {r['seg_kib']:.0f} |{v}", flush=True)
 
 
 def run_fit(a, tmp: str) -> None:
