@@ -135,7 +135,8 @@ def refit_cost(path: str, merge: str = "") -> None:
                 raise SystemExit(f"--merge: width {row['width']} is not in every file with the "
                                  "same MACs and segments (pool runs of one command only)")
             doc["rows"].append(summarize(
-                {k: v for k, v in row.items() if not k.endswith("_runs")},
+                {k: v for k, v in row.items()   # single-run verify figures: not pooled
+                 if not k.endswith("_runs") and "_verify_" not in k},
                 [p for r in same for p in r["plain_runs"]],
                 [s for r in same for s in r["seg_runs"]]))
     else:
