@@ -31,6 +31,7 @@ Scales and widths (docs/onnx.md "Quantization"):
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from dataclasses import dataclass
@@ -300,9 +301,12 @@ class Lowering:
         q = round_half_up(v * 2.0**s)
         if q.size and np.abs(q).max() >= 2**62:
             raise self.error(f"constant '{hint}' does not fit 62 bits at scale {s}")
-        key = (q.tobytes(), q.shape, s)
-        if key in self._weights:
-            return self._weights[key]
+        # one weight per distinct (values, scale): keyed by a hash of the values (the bytes
+        # themselves as the key kept a second copy of every weight, 8 B per parameter)
+        key = (hashlib.blake2b(np.ascontiguousarray(q), digest_size=16).digest(), q.shape, s)
+        hit = self._weights.get(key)
+        if hit is not None and np.array_equal(self.b.weights[hit.name], q):
+            return hit
         lo, hi = (int(q.min()), int(q.max())) if q.size else (0, 0)
         name = self.fresh(hint)
         try:
