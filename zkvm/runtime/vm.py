@@ -157,14 +157,19 @@ def _memory_image(program: Program) -> np.ndarray:
 
 
 def _float_weight(program: Program, name: str, value: np.ndarray) -> np.ndarray:
-    """float64 copy of a weight operand (cached for the current run); other operands are
-    converted each time."""
+    """float64 copy of a weight operand; other operands are converted each time.
+
+    Only the latest weight's copy is kept (until the run ends): the matmuls that
+    share a weight are usually consecutive (one per calibration sample in the
+    compiler's shadow run), and a copy of every weight costs 8 B per parameter.
+    """
     if name not in program.weights:
         return value.astype(np.float64)
-    c = _cache(program).setdefault("f64", {})
-    if name not in c:
-        c[name] = value.astype(np.float64)
-    return c[name]
+    c = _cache(program)
+    hit = c.get("f64")
+    if hit is None or hit[0] != name:
+        hit = c["f64"] = (name, value.astype(np.float64))
+    return hit[1]
 
 
 def _compute(

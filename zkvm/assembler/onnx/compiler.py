@@ -162,10 +162,13 @@ def compile_onnx(model: Any, calibrate: str | None = None,
         raise OnnxCompileError(f"the compiled program is invalid: {e}") from None
     real = [{p: calib.samples[o][k] for p, o in in_map} for k in range(calib.n)]
     refs = [calib.outputs(k) for k in range(calib.n)]
-    report = accuracy(program, real, refs)
+    # the shadow run computed the VM's integers on these samples already: reuse them
+    runs = b.shadow.runs(b) if _shadow_is_vm(b, program) else None
+    report = accuracy(program, real, refs, runs=runs)
     program.metadata["accuracy"] = report.summary()
     tmap = {k: v.name for k, v in low.env.items()}
-    layers = tensor_errors(program, real[:8], calib.runs[:8], tmap)
+    layers = tensor_errors(program, real[:8], calib.runs[:8], tmap,
+                           runs=None if runs is None else runs[:8])
     problems = accuracy_problems(report, opts.max_error)
     if problems and not opts.allow_inaccurate:
         worst = _worst_layers(layers)
@@ -179,6 +182,20 @@ def compile_onnx(model: Any, calibrate: str | None = None,
         program.metadata["accuracy"] += " (INACCURATE: " + "; ".join(problems) + ")"
     return CompileResult(program, report, low.notes, rw.applied, declared, tmap, layers,
                          problems)
+
+
+def _shadow_is_vm(b: Any, program: Program) -> bool:
+    """Whether the shadow run's integers are what ``execute`` gives on the calibration
+    samples: it ran every instruction of the program (with the VM's own rules) on the same
+    quantized inputs (``zkvm.io.quantize``), and those inputs are in their declared ranges
+    (else ``quantize_inputs`` refuses them: the VM path then raises its own error)."""
+    if b.shadow.n_instructions != len(program.instructions):
+        return False
+    for t in program.inputs:
+        lo, hi = b.shadow.ranges.get(t.name, (0, 0))
+        if t.name not in b.shadow.acts or lo < t.lo or hi > t.hi:
+            return False
+    return True
 
 
 def accuracy_problems(report: AccuracyReport, max_error: float) -> list[str]:

@@ -46,6 +46,7 @@ from ..builder import Builder
 from .calibrate import Calibration
 from .errors import OnnxCompileError, UnsupportedOpError
 from .graph import Graph, Node
+from .rewrite import as_f64
 from .shadow import Shadow
 
 MAX_ACT_SCALE = 24
@@ -208,7 +209,7 @@ class Lowering:
         if not name:
             return None
         if name in self.extra:
-            return self.extra[name]
+            return as_f64(self.extra[name])
         if name in self.g.constants:
             v = np.asarray(self.calib.value(name))
             return v.astype(np.float64) if v.dtype.kind in "fc" else v

@@ -32,6 +32,11 @@ import numpy as np
 from .graph import Graph, Node
 
 
+def as_f64(v: np.ndarray) -> np.ndarray:
+    """``v`` as float64 (itself when it already is; float32 converts exactly)."""
+    return v if v.dtype == np.float64 else v.astype(np.float64)
+
+
 class Rewriter:
     """Applies the rewrites of the module docstring to ``graph.nodes``.
 
@@ -54,17 +59,20 @@ class Rewriter:
         if not name:
             return None
         if name in self.extra:
-            return self.extra[name]
+            return as_f64(self.extra[name])
         v = self._const(name)
         return None if v is None else np.asarray(v, dtype=np.float64)
 
     def _new_const(self, hint: str, value: np.ndarray) -> str:
+        """A new constant; a float32 or float64 value is kept as it is (a float32 weight
+        would double as a float64 copy: the readers convert one at a time, exactly)."""
         name = f"zkvm::{hint}"
         i = 1
         while name in self.extra:
             i += 1
             name = f"zkvm::{hint}_{i}"
-        self.extra[name] = np.asarray(value, dtype=np.float64)
+        v = np.asarray(value)
+        self.extra[name] = v if v.dtype in (np.float32, np.float64) else v.astype(np.float64)
         return name
 
     def _index(self) -> None:
@@ -119,7 +127,13 @@ class Rewriter:
             b = self.const(n.inputs[1])
             if b is None or b.ndim != 2:
                 continue
-            w = float(n.attrs.get("alpha", 1.0)) * (b.T if n.attrs.get("transB", 0) else b)
+            alpha = float(n.attrs.get("alpha", 1.0))
+            if alpha == 1.0:  # the model's own (float32) array, no copy: the same values
+                b = np.asarray(self.extra[n.inputs[1]] if n.inputs[1] in self.extra
+                               else self._const(n.inputs[1]))
+            w = b.T if n.attrs.get("transB", 0) else b
+            if alpha != 1.0:
+                w = alpha * w
             ins = [n.inputs[0], self._new_const(f"{n.name}/W", w)]
             if len(n.inputs) > 2 and n.inputs[2]:
                 c = self.const(n.inputs[2])

@@ -12,6 +12,7 @@ compute on the same (quantized) inputs.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -42,8 +43,8 @@ def _flat(builder: Any, name: str, acts: dict[str, np.ndarray]) -> np.ndarray | 
 class Shadow:
     """Per-sample integer values that follow a :class:`zkvm.isa.ProgramBuilder`.
 
-    Inputs and results are stored once per sample (``[n, size]`` int64 per
-    tensor); weights are read from the builder's own arrays and views are
+    Inputs and results are stored once per sample (``[n, size]`` per tensor,
+    in the narrowest integer type that holds them: int8 to int64); weights are read from the builder's own arrays and views are
     gathered through their addresses (:meth:`zkvm.isa.addresses.TensorIndex.gather`),
     so the samples cost their activations, not copies of the model (an
     address-space copy of the weights and an address remap, grown by doubling,
@@ -65,18 +66,23 @@ class Shadow:
     def _write(self, builder: Any, name: str, values: np.ndarray) -> None:
         """An input's or result's values ``[n, *shape]``, one row per sample."""
         size = builder.tensors[name].size
-        v = np.ascontiguousarray(values, dtype=np.int64).reshape(self.n, size)
+        v = np.asarray(values).reshape(self.n, size)
+        lo, hi = (int(v.min()), int(v.max())) if size else (0, 0)
+        if size:
+            self.ranges[name] = (lo, hi)
+        # stored in the narrowest integer type that holds them (the values are exact)
+        dt = next(t for t in (np.int8, np.int16, np.int32, np.int64)
+                  if np.iinfo(t).min <= lo and hi <= np.iinfo(t).max)
+        v = np.ascontiguousarray(v, dtype=dt)
         v.flags.writeable = False
         self.acts[name] = v
-        if size:
-            self.ranges[name] = (int(v.min()), int(v.max()))
 
     def values(self, builder: Any, name: str) -> np.ndarray:
         """Integer values ``[n, *shape]`` of tensor ``name`` (materialised or a view) on
         every sample (a read-only broadcast when it reads only weights)."""
         shape = (self.n,) + tuple(builder.tensors[name].shape)
         if name in self.acts:
-            return self.acts[name].reshape(shape)
+            return self.acts[name].astype(np.int64).reshape(shape)
         if name in builder.weights:
             return np.broadcast_to(builder.weights[name], shape)
         if not builder.tensors[name].view:
@@ -134,3 +140,42 @@ class Shadow:
         """Largest magnitude tensor ``name`` takes on the samples."""
         lo, hi = self.range(builder, name)
         return max(abs(lo), abs(hi))
+
+    def sample(self, builder: Any, name: str, k: int) -> np.ndarray:
+        """Integer values of tensor ``name`` on sample ``k`` (int64, its shape)."""
+        shape = tuple(builder.tensors[name].shape)
+        if name in self.acts:
+            return self.acts[name][k].astype(np.int64).reshape(shape)
+        if name in builder.weights:
+            return builder.weights[name]
+        def look(t: str) -> np.ndarray | None:
+            return self.acts[t][k] if t in self.acts else _flat(builder, t, {})
+
+        out = builder.index.gather(builder.addr[name], look)
+        if out is None:
+            raise OnnxCompileError(f"'{name}' has no values in the compiler's shadow run; "
+                                   "this is a compiler bug")
+        return out
+
+    def runs(self, builder: Any) -> list[SampleRun]:
+        """Per sample, every tensor's integers by name: what ``execute(program,
+        quantized sample).values`` holds, computed once already (see the module docstring)."""
+        return [SampleRun(self, builder, k) for k in range(self.n)]
+
+
+class SampleRun(Mapping):
+    """One calibration sample's integer values by tensor name, read from a shadow run."""
+
+    def __init__(self, shadow: Shadow, builder: Any, k: int) -> None:
+        self.shadow, self.builder, self.k = shadow, builder, k
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self.builder.tensors:
+            raise KeyError(name)
+        return self.shadow.sample(self.builder, name, self.k)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.builder.tensors)
+
+    def __len__(self) -> int:
+        return len(self.builder.tensors)
