@@ -99,8 +99,7 @@ class Rewriter:
 
     def run(self) -> list[Node]:
         """Apply every rewrite; returns the new node list (also stored in the graph)."""
-        for step in (self._gemm, self._matmul_bias, self._batchnorm, self._gelu, self._gelu_tanh,
-                     self._layernorm):
+        for step in (self._gemm, self._matmul_bias, self._batchnorm, self._gelu, self._layernorm):
             self._index()
             step()
         return self.g.nodes
@@ -201,16 +200,22 @@ class Rewriter:
 
     # ------------------------------------------------------------ 4. GELU
     def _gelu(self) -> None:
-        for erf in list(self.g.nodes):
-            if erf.op != "Erf":
+        """Both GELU forms, in graph order: ``0.5·x·(1 + Erf(x/√2))`` -> ``Gelu`` and HF's
+        ``gelu_new`` ``0.5·x·(1 + tanh(sqrt(2/π)·(x + 0.044715·x³)))`` -> ``Gelu`` tanh."""
+        forms = {"Erf": (self._gelu_match, "none", "Erf pattern at {} -> Gelu"),
+                 "Tanh": (self._gelu_tanh_match, "tanh",
+                          "tanh-GELU pattern at {} -> Gelu(approximate='tanh')")}
+        for f in list(self.g.nodes):
+            if f.op not in forms or self.prod.get(f.outputs[0]) is not f:  # gone already
                 continue
-            m = self._gelu_match(erf)
+            match, approximate, what = forms[f.op]
+            m = match(f)
             if m is None:
                 continue
             x, remove, out = m
-            self._replace(remove, Node(erf.name, "Gelu", [x], [out], {"approximate": "none"}, "",
-                                       erf.index))
-            self.applied.append(f"Erf pattern at {erf.name} -> Gelu")
+            self._replace(remove, Node(f.name, "Gelu", [x], [out], {"approximate": approximate},
+                                       "", f.index))
+            self.applied.append(what.format(f.name))
 
     def _gelu_match(self, erf: Node) -> tuple[str, list[Node], str] | None:
         d = self.prod.get(erf.inputs[0])
@@ -225,20 +230,8 @@ class Rewriter:
         tail = self._gelu_tail(d.inputs[0], erf)
         return None if tail is None else (tail[0], [d, erf] + tail[1], tail[2])
 
-    def _gelu_tanh(self) -> None:
-        """HF ``gelu_new``: ``0.5·x·(1 + tanh(sqrt(2/π)·(x + 0.044715·x³)))`` -> ``Gelu`` tanh."""
-        for th in list(self.g.nodes):
-            if th.op != "Tanh":
-                continue
-            m = self._gelu_tanh_match(th)
-            if m is None:
-                continue
-            x, remove, out = m
-            self._replace(remove, Node(th.name, "Gelu", [x], [out], {"approximate": "tanh"}, "",
-                                       th.index))
-            self.applied.append(f"tanh-GELU pattern at {th.name} -> Gelu(approximate='tanh')")
-
     def _gelu_tanh_match(self, th: Node) -> tuple[str, list[Node], str] | None:
+        """HF ``gelu_new``: ``0.5·x·(1 + tanh(sqrt(2/π)·(x + 0.044715·x³)))``."""
         mc = self.prod.get(th.inputs[0])
         if mc is None or mc.op != "Mul" or not self._only_reader(th.inputs[0], th):
             return None
