@@ -219,3 +219,35 @@ def test_rescale_shift_is_the_smallest_that_fits(lo, span, k0, bits):
 
     assert k >= k0 and fits(k)
     assert all(not fits(j) for j in range(k0, k))
+
+
+def test_shadow_batches_only_what_is_exact_per_sample():
+    """The shadow runs some instructions on every sample at once; each sample's integers
+    must be what the VM computes on that sample alone."""
+    from zkvm.assembler.onnx.lower import FitBuilder
+    from zkvm.assembler.onnx.shadow import Shadow
+
+    rng = np.random.default_rng(5)
+    n = 3
+    b = FitBuilder()
+    b.shadow = Shadow(n)
+    xs = rng.integers(-100, 100, (n, 2, 4))
+    b.input("x", (2, 4), 16, 4)
+    b.shadow.input(b, "x", xs)
+    b.weight("w", rng.integers(-50, 50, (4, 3)), 16, 4)
+    b.weight("bias", rng.integers(-50, 50, (3,)), 16, 8)
+    b.weight("v", rng.integers(-50, 50, (4,)), 16, 4)
+    b.instruction("matmul", ["x", "w", "bias"], "mm")
+    b.weight("u", rng.integers(-50, 50, (3, 4)), 16, 4)
+    b.instruction("transpose", ["u"], "ut", {"perm": [1, 0]})        # a static view
+    b.instruction("matmul", ["x", "ut"], "xu")
+    b.instruction("mul", ["x", "v"], "xv")                            # static broadcast
+    b.instruction("add", ["v", "v"], "vv")                            # static only
+    b.instruction("sum", ["x"], "sx", {"axes": [1], "keepdims": True})
+    b.instruction("add", ["x", "sx"], "xs")                           # varying broadcast
+    b.output("xs")
+    prog = b.build()
+    for k in range(n):
+        ex = execute(prog, {"x": xs[k]})
+        for name in ("mm", "xu", "xv", "vv", "sx", "xs"):
+            assert np.array_equal(b.shadow.sample(b, name, k), ex.values[name]), (name, k)

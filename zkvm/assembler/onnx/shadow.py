@@ -29,6 +29,30 @@ class _ProgramView:
         self.weights = builder.weights
 
 
+#: ops whose rule is elementwise (operands broadcast from the right)
+_ELEMENTWISE = ("add", "sub", "mul", "rescale", "div", "relu", "lut")
+
+
+def _batchable(op: str, static: list[np.ndarray | None], shapes: list[tuple[int, ...]],
+               out: tuple[int, ...]) -> bool:
+    """Whether one VM call on every sample at once (a leading sample axis on the operands
+    that vary) gives each sample's integers exactly.
+
+    * ``matmul`` by a static ``[K, M]`` matrix (and static bias): row ``k`` of the stacked
+      product is sample ``k``'s product; the VM's matmul is exact either way (int64, or
+      float64 below ``2^53``, where every partial sum is an exact integer);
+    * an elementwise op whose varying operands all have the result's shape: static
+      operands broadcast from the right, as they do per sample.
+    """
+    varying = [s is None for s in static]
+    if op == "matmul":
+        return (not varying[1] and np.ndim(static[1]) == 2
+                and all(not v for v in varying[2:]))
+    if op in _ELEMENTWISE:
+        return all(tuple(sh) == tuple(out) for sh, v in zip(shapes, varying) if v)
+    return False
+
+
 def _flat(builder: Any, name: str, acts: dict[str, np.ndarray]) -> np.ndarray | None:
     """A tensor's values as ``[n, size]`` (an activation) or ``[1, size]`` / ``[size]`` (a
     public weight, broadcast over the samples); None when it has none here."""
@@ -115,12 +139,23 @@ class Shadow:
             return
         info = builder.tensors[ins.output]
         prog = _ProgramView(builder)
-        ins_vals = [self.values(builder, i) for i in ins.inputs]
-        outs = []
-        for k in range(self.n):
-            y, _ = _compute(prog, ins, [v[k] for v in ins_vals])
-            outs.append(np.asarray(y, dtype=np.int64).reshape(info.shape))
-        out = np.stack(outs)
+        static = [builder._static(i) for i in ins.inputs]
+        if _batchable(ins.op, static, [builder.tensors[i].shape for i in ins.inputs],
+                      info.shape):
+            args = [v if v is not None else self.values(builder, i)
+                    for i, v in zip(ins.inputs, static)]
+            y, _ = _compute(prog, ins, args)
+            y = np.asarray(y, dtype=np.int64)
+            if all(v is not None for v in static):  # the same on every sample
+                y = np.broadcast_to(y.reshape(info.shape), (self.n,) + tuple(info.shape))
+            out = y.reshape((self.n,) + tuple(info.shape))
+        else:
+            ins_vals = [self.values(builder, i) for i in ins.inputs]
+            outs = []
+            for k in range(self.n):
+                y, _ = _compute(prog, ins, [v[k] for v in ins_vals])
+                outs.append(np.asarray(y, dtype=np.int64).reshape(info.shape))
+            out = np.stack(outs)
         if out.size and (int(out.min()) < info.lo or int(out.max()) > info.hi):
             bad = int(out.min()) if int(out.min()) < info.lo else int(out.max())
             raise OnnxCompileError(
