@@ -39,8 +39,8 @@ import numpy as np
 
 from zkvm.assembler import Builder
 from zkvm.isa import quant
-from zkvm.isa.quant import quantize, rescale_shift
 from zkvm.isa.program import Program
+from zkvm.isa.quant import quantize, rescale_shift
 
 from .nets import Conv, Dense, Flatten, ModelSpec, ReLU, get_spec
 

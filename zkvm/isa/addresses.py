@@ -15,8 +15,7 @@ contiguous row-major address ranges, declared in increasing address order
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Callable
+from collections.abc import Callable, Iterator, Mapping
 
 import numpy as np
 

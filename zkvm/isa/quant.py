@@ -10,7 +10,7 @@ scales and rescale shifts with these functions, so one rule gives one program.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

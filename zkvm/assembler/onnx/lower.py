@@ -34,13 +34,14 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from ...isa.errors import ZkvmError
 from ...isa import quant
+from ...isa.errors import ZkvmError
 from ...isa.tensor import MAX_BITS, bits_range
 from ..builder import Builder
 from .calibrate import Calibration
