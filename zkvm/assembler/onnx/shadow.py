@@ -3,11 +3,18 @@
 The compiler chooses the declared width of a rescaled activation from the
 values it actually takes on the calibration samples (docs/onnx.md
 "Quantization"), so it needs those values *before* the next instruction is
-emitted. :class:`Shadow` keeps one flat memory per sample, laid out like the
-program's (the builder's addresses), and runs every instruction with the VM's
-own integer semantics (:func:`zkvm.runtime.vm._compute`) as soon as the
-builder accepts it. The values are therefore exactly those ``zkvm run`` will
-compute on the same (quantized) inputs.
+emitted. :class:`Shadow` keeps every input's and result's values on every
+sample, and runs every instruction with the VM's own integer semantics
+(:func:`zkvm.runtime.vm._compute`) as soon as the builder accepts it. The
+values are therefore exactly those ``zkvm run`` will compute on the same
+(quantized) inputs, and the compiler's accuracy report and per-layer errors
+read them (:meth:`Shadow.runs`) instead of running the VM again.
+
+Memory (issue 14): weights are never copied (they are read from the
+builder), views are gathered through the builder's address index, and
+activations are stored in the narrowest integer type that holds them. Where
+it is exact per sample (:func:`_batchable`), an instruction runs once on all
+the samples.
 """
 
 from __future__ import annotations
