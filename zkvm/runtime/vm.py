@@ -159,9 +159,9 @@ def _memory_image(program: Program) -> np.ndarray:
 def _float_weight(program: Program, name: str, value: np.ndarray) -> np.ndarray:
     """float64 copy of a weight operand; other operands are converted each time.
 
-    Only the latest weight's copy is kept (until the run ends): the matmuls that
-    share a weight are usually consecutive (one per calibration sample in the
-    compiler's shadow run), and a copy of every weight costs 8 B per parameter.
+    Only the latest weight's copy is kept (until the run ends): a weight is
+    usually read by one matmul (or by consecutive ones), and a copy of every
+    weight would cost 8 B per parameter.
     """
     if name not in program.weights:
         return value.astype(np.float64)

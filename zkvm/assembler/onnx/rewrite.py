@@ -123,16 +123,18 @@ class Rewriter:
         for n in list(self.g.nodes):
             if n.op != "Gemm" or n.attrs.get("transA", 0):
                 continue
-            b = self.const(n.inputs[1])
-            if b is None or b.ndim != 2:
+            # the model's own array (float32: no float64 copy of every weight), read as
+            # float64 one weight at a time by the lowering; alpha is applied in float64
+            b = self.extra[n.inputs[1]] if n.inputs[1] in self.extra else self._const(n.inputs[1])
+            if b is None or np.ndim(b) != 2:
                 continue
-            alpha = float(n.attrs.get("alpha", 1.0))
-            if alpha == 1.0:  # the model's own (float32) array, no copy: the same values
-                b = np.asarray(self.extra[n.inputs[1]] if n.inputs[1] in self.extra
-                               else self._const(n.inputs[1]))
+            b = np.asarray(b)
+            if b.dtype not in (np.float32, np.float64):
+                b = b.astype(np.float64)
             w = b.T if n.attrs.get("transB", 0) else b
+            alpha = float(n.attrs.get("alpha", 1.0))
             if alpha != 1.0:
-                w = alpha * w
+                w = alpha * as_f64(w)
             ins = [n.inputs[0], self._new_const(f"{n.name}/W", w)]
             if len(n.inputs) > 2 and n.inputs[2]:
                 c = self.const(n.inputs[2])
