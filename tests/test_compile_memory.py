@@ -251,3 +251,25 @@ def test_shadow_batches_only_what_is_exact_per_sample():
         ex = execute(prog, {"x": xs[k]})
         for name in ("mm", "xu", "xv", "vv", "sx", "xs"):
             assert np.array_equal(b.shadow.sample(b, name, k), ex.values[name]), (name, k)
+
+
+def test_streamed_digest_and_file_are_the_bytes_of_the_whole_encoding(compiled, tmp_path):
+    """``program_digest`` hashes the canonical encoding piece by piece and ``save`` writes
+    the file piece by piece (no whole copy of a large model's weights): same bytes."""
+    import blake3
+
+    from zkvm.isa.canonical import canonical, canonical_into
+    from zkvm.isa.fileformat import _DIGEST_DOMAIN, program_body
+
+    for name in ("lenet", "gpt2_ids"):
+        prog = compiled[name][0].program
+        path = tmp_path / f"{name}.zkvm"
+        prog.save(str(path))
+        assert path.read_bytes() == prog.to_bytes()
+        whole = blake3.blake3(_DIGEST_DOMAIN + canonical(program_body(prog))).digest()
+        assert prog.digest == whole
+    odd = {"e": np.zeros((0, 3), dtype=np.int64), "s": np.array(-5), "w": np.arange(6,
+           dtype=np.int32).reshape(2, 3)[:, ::2], "x": [1, "a", None, 2.5, b"z"]}
+    h = blake3.blake3()
+    canonical_into(odd, h)
+    assert h.digest() == blake3.blake3(canonical(odd)).digest()

@@ -157,8 +157,10 @@ class Program(HiddenWeightsMixin):
 
     def save(self, path: str) -> None:
         """Write the program file (``.zkvm``)."""
+        from .fileformat import write_program
+
         with open(path, "wb") as f:
-            f.write(self.to_bytes())
+            write_program(self, f)  # streamed: the same bytes as to_bytes()
 
     @staticmethod
     def load(path: str) -> Program:

@@ -90,6 +90,12 @@ class Calibration:
             raise OnnxCompileError(f"tensor '{name}' was not computed by the reference "
                                    "evaluator (is the model valid?)") from None
 
+    def drop(self, name: str) -> None:
+        """Forget a tensor's values (a float constant the compiler has quantized: the
+        model's weights need not stay in memory twice)."""
+        for r in self.runs:
+            r.pop(name, None)
+
     def stacked(self, name: str) -> np.ndarray:
         """float64 ``[n, *shape]`` values of ``name`` over all samples."""
         return np.stack([np.asarray(r[name], dtype=np.float64) for r in self.runs])

@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -142,9 +143,10 @@ def compile_onnx(model: Any, calibrate: str | None = None,
         q = q.reshape((low.calib.n,) + tuple(shapes[inp.name]))
         b.shadow.input(b, low.env[inp.name].name, q)
         in_map.append((name, inp.name))
-    for n in graph.nodes:
-        if all(o in graph.constants for o in n.outputs if o):
-            continue
+    lowered = [n for n in graph.nodes if not all(o in graph.constants for o in n.outputs if o)]
+    reads = Counter(i for n in lowered for i in set(n.inputs)
+                    if i in graph.constants or i in rw.extra)
+    for n in lowered:
         try:
             low.lower_node(n, REGISTRY[n.op])
         except ZkvmError:
@@ -152,6 +154,11 @@ def compile_onnx(model: Any, calibrate: str | None = None,
         except (ValueError, TypeError, KeyError, IndexError) as e:  # malformed attributes
             raise OnnxCompileError(f"{n.where}: cannot compile this node "
                                    f"({type(e).__name__}: {e})") from None
+        for i in set(n.inputs) & reads.keys():  # a float constant read for the last time
+            reads[i] -= 1
+            if not reads[i]:  # its program form (quantized weight, shape...) is made
+                calib.drop(i)
+                rw.extra.pop(i, None)
     out_map = _declare_outputs(low, graph)
     b.meta("onnx.inputs", json.dumps(in_map))
     b.meta("onnx.outputs", json.dumps(out_map))
