@@ -146,6 +146,8 @@ def compile_onnx(model: Any, calibrate: str | None = None,
     lowered = [n for n in graph.nodes if not all(o in graph.constants for o in n.outputs if o)]
     reads = Counter(i for n in lowered for i in set(n.inputs)
                     if i in graph.constants or i in rw.extra)
+    for i in graph.constants - reads.keys():  # read by no lowered node (folded, rewritten)
+        calib.drop(i)
     for n in lowered:
         try:
             low.lower_node(n, REGISTRY[n.op])
