@@ -61,25 +61,26 @@ def _batchable(op: str, static: list[np.ndarray | None], shapes: list[tuple[int,
 
 
 def _flat(builder: Any, name: str, acts: dict[str, np.ndarray]) -> np.ndarray | None:
-    """A tensor's values as ``[n, size]`` (an activation) or ``[1, size]`` / ``[size]`` (a
-    public weight, broadcast over the samples); None when it has none here."""
+    """A tensor's values, flat: ``[n, size]`` for an activation in ``acts``, ``[size]`` for
+    a public weight (broadcast over the samples); None when it has none here."""
     if name in acts:
         return acts[name]
     w = builder.weights.get(name)
     if w is None or name in builder.hidden:
         return None
-    return w.reshape(1, -1) if acts else w.reshape(-1)
+    return w.reshape(-1)
 
 
 class Shadow:
     """Per-sample integer values that follow a :class:`zkvm.isa.ProgramBuilder`.
 
     Inputs and results are stored once per sample (``[n, size]`` per tensor,
-    in the narrowest integer type that holds them: int8 to int64); weights are read from the builder's own arrays and views are
-    gathered through their addresses (:meth:`zkvm.isa.addresses.TensorIndex.gather`),
-    so the samples cost their activations, not copies of the model (an
-    address-space copy of the weights and an address remap, grown by doubling,
-    cost ~45 bytes per parameter of GPT-2's decoder: issue 14).
+    in the narrowest integer type that holds them: int8 to int64); weights are
+    read from the builder's own arrays and views are gathered through their
+    addresses (:meth:`zkvm.isa.addresses.TensorIndex.gather`), so the samples
+    cost their activations, not copies of the model (an address-space copy of
+    the weights and an address remap, grown by doubling, cost ~45 bytes per
+    parameter of GPT-2's decoder: issue 14).
 
     Args:
         n: number of calibration samples.
@@ -190,6 +191,7 @@ class Shadow:
             return self.acts[name][k].astype(np.int64).reshape(shape)
         if name in builder.weights:
             return builder.weights[name]
+
         def look(t: str) -> np.ndarray | None:
             return self.acts[t][k] if t in self.acts else _flat(builder, t, {})
 
