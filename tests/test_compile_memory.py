@@ -273,3 +273,19 @@ def test_streamed_digest_and_file_are_the_bytes_of_the_whole_encoding(compiled, 
     h = blake3.blake3()
     canonical_into(odd, h)
     assert h.digest() == blake3.blake3(canonical(odd)).digest()
+
+
+def test_a_weight_read_by_two_nodes_is_kept_until_its_last_reader():
+    """The compiler drops a float weight once its last reader is lowered (not before)."""
+    w = np.random.default_rng(3).normal(0, 0.5, (6, 6)).astype(np.float32)
+    nodes = [helper.make_node("MatMul", ["x", "W"], ["h"]),
+             helper.make_node("Relu", ["h"], ["a"]),
+             helper.make_node("MatMul", ["a", "W"], ["y"])]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info(
+        "x", TensorProto.FLOAT, [1, 6])], [helper.make_tensor_value_info(
+            "y", TensorProto.FLOAT, [1, 6])], [onnx.numpy_helper.from_array(w, "W")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    res = _compile(model, np.random.default_rng(4).normal(0, 1, (4, 1, 6)), CompileOptions())
+    mm = [i for i in res.program.instructions if i.op == "matmul"]
+    assert len(mm) == 2 and mm[0].inputs[1] == mm[1].inputs[1]  # one weight, read twice
+    assert res.report.outputs[0].rel_range < 0.01
