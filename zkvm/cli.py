@@ -200,7 +200,9 @@ def inspect(program: str = typer.Argument(..., help="program file (.zkvm) or .za
         echo(f"hidden weights {', '.join(prog.hidden_weights)} (values in the private weights "
              f"file; {len(weights) - len(prog.hidden_weights)} public weight tensors)")
     if prog.commitment is not None:
-        echo(f"model commitment {prog.commitment.hex} (Poseidon2, salted; over "
+        how = ("one salted part per tensor" if prog.commitment.per_tensor else
+               "one salted hash of all; cannot be split into segments")
+        echo(f"model commitment {prog.commitment.hex} (Poseidon2, {how}; over "
              f"{', '.join(prog.commitment.tensors)})")
     echo(f"parameters {prog.n_params}   addresses {prog.n_addresses}")
     echo("\ntensors:")

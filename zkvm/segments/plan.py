@@ -29,9 +29,19 @@ never takes one from a prover (docs/segments.md). Three steps:
    ``public`` with ``boundary="public"`` (only allowed for an all-public
    program, where every boundary is a function of public data anyway).
 
-Programs with private or hashed *weights* are refused (``SegmentError``):
-their model commitment covers all hidden weights at once and a per-segment
-commitment scheme is not defined yet.
+Hidden weights (docs/visibility.md): a segment declares the hidden weights
+it reads with their visibility. A ``private`` weight read by one segment stays
+private there (the statement "some weights give this output" splits into
+disjoint per-segment parts); one read by several segments is refused, since
+nothing would make the segments use the same values (declare it ``hashed``).
+A ``hashed`` weight's segments carry the program's *per-tensor* model
+commitment restricted to the weights they read
+(``ModelCommitment.subset``): each segment proves the parts of its weights,
+which the verifier takes from the public program, so every segment reading a
+weight proves it opens the same published part. A program with an older
+one-sponge commitment (one hash over all weights) cannot be split: it is
+refused with what to do. Matmuls with hidden weights are not cut into column
+blocks (their blocks are not committed), so such a layer is the smallest unit.
 """
 
 from __future__ import annotations
@@ -120,8 +130,9 @@ def refine(program, segment_rows: int):
     for t in program.tensors.values():
         if t.kind == "input":
             b.input(t.name, t.shape, t.bits, t.scale, t.visibility, t.value_range)
-        elif t.kind == "weight":
-            b.weight(t.name, program.weights[t.name], t.bits, t.scale, t.shape, t.visibility)
+        elif t.kind == "weight":   # hidden values: absent from a public program
+            b.weight(t.name, program.weights.get(t.name), t.bits, t.scale, t.shape, t.visibility)
+    b.commitment, b.weight_salt = program.commitment, program.weight_salt
     skip = set()
     for i, ins in enumerate(program.instructions):
         if i in skip:
@@ -247,10 +258,13 @@ class Plan:
         if self.n_segments == 1:
             return fine   # one segment: the (refined) program itself
         b = ProgramBuilder()
+        hashed = []
         for role, name in seg.reads:
             t = fine.tensors[name]
             if role == "weight":
-                b.weight(name, fine.weights[name], t.bits, t.scale, t.shape, t.visibility)
+                b.weight(name, fine.weights.get(name), t.bits, t.scale, t.shape, t.visibility)
+                if t.visibility == "hashed":
+                    hashed.append(name)
             elif role == "input":
                 b.input(name, t.shape, t.bits, t.scale, self.visibility("input", name),
                         t.value_range)
@@ -265,6 +279,11 @@ class Plan:
         for role, name in seg.writes:
             b.output(name, visibility=self.visibility(role, name))
         b.meta("segment", f"{i + 1}/{self.n_segments}")
+        if hashed:   # the parts of the weights it reads (their salts when the values are bound)
+            c = fine.commitment
+            b.commitment = c.subset(hashed)
+            if fine.weight_salt is not None:
+                b.weight_salt = c.subset_salt(fine.weight_salt, hashed)
         return b.build()
 
 
@@ -272,13 +291,9 @@ def plan(program, params: SegmentParams) -> Plan:
     """Derive the segments of ``program`` (deterministic; see module docstring).
 
     Raises:
-        SegmentError: hidden weights, or a crossing tensor no cut can carry.
+        SegmentError: hidden weights it cannot split (module docstring), or a
+            crossing tensor no cut can carry.
     """
-    if program.hidden_weights:
-        raise SegmentError(
-            "segmented proofs of programs with private or hashed weights are not supported yet "
-            f"({', '.join(program.hidden_weights)}): prove it in one piece, or make the weights "
-            "public")
     fine = refine(program, params.segment_rows)
     ins = fine.instructions
     n = len(ins)
@@ -409,7 +424,31 @@ def plan(program, params: SegmentParams) -> Plan:
                                "(dead instructions); remove them from the program")
     shared = {name for name, users in input_users.items()
               if len(users) > 1 and fine.tensors[name].visibility != "public"}
+    if len(segments) > 1:
+        _check_hidden_weights(program, segments)
     if params.boundary == "public" and program.has_hidden:
         raise SegmentError("public boundaries would reveal hidden values: this program has "
                            "private or hashed tensors, use hashed boundaries")
     return Plan(program, params, fine, segments, producer, shared)
+
+
+def _check_hidden_weights(program, segments: list[Segment]) -> None:
+    """Refuse hidden weights a split cannot carry (module docstring), saying what to do."""
+    c = program.commitment
+    if c is not None and not c.per_tensor:
+        raise SegmentError(
+            "this program's model commitment is one hash over all its hashed weights (made by an "
+            "older zkvm), which a segment cannot prove on its own: build the program again "
+            "(zkvm compile / zkvm assemble --weights hashed) to commit to each weight separately "
+            "(this changes the published commitment), or prove it in one piece")
+    users: dict[str, list[int]] = {}
+    for seg in segments:
+        for role, name in seg.reads:
+            if role == "weight" and program.tensors.get(name) is not None \
+                    and program.tensors[name].visibility == "private":
+                users.setdefault(name, []).append(seg.index + 1)
+    for name, segs in users.items():
+        if len(segs) > 1:
+            raise SegmentError(
+                f"private weight {name!r} is read by segments {segs}: nothing would make them use "
+                "the same values. Declare it hashed (--weights hashed), or prove in one piece")
