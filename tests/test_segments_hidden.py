@@ -244,3 +244,32 @@ def test_cli_hashed_weights_in_segments(tmp_path, monkeypatch):
     for args in (("--key", "b.bvk"), ("--program", "m.zkvm")):
         rc, out = _cli("b.proof", *args, "--security", "test")
         assert rc == 0 and prog.commitment.hex in out
+
+
+def test_large_hidden_layers_are_committed_in_column_blocks_that_segments_split(
+        tmp_path, monkeypatch):
+    """with_visibility cuts a matmul whose weight turns hidden and is large into column
+    blocks, each its own hashed tensor (its own part): the same integers, and a split that
+    puts the blocks of one layer in different segments proves and verifies."""
+    import zkvm.isa.blocks as blocks
+
+    monkeypatch.setattr(blocks, "BLOCK_ELEMS", 200)
+    pub, x = residual_mlp(12, width=48)
+    prog = with_visibility(pub, weights={"w1": "private", "b1": "private", "w2": "hashed",
+                                         "b2": "hashed", "w3": "hashed"}, salt=SALT)
+    # w1 (16x48 = 768 values) -> 4 blocks, w2 (48x48) -> 16, w3 (48x10 = 480) -> 4 (10 columns)
+    names = [t.name for t in prog.tensors.values() if t.kind == "weight"]
+    assert [n for n in names if n.startswith("w2")] == [f"w2.blk{j}" for j in range(16)]
+    assert "w1" not in names and "w1.blk3" in names and "b1.blk3" in names
+    assert prog.tensors["w1.blk0"].visibility == "private"
+    assert prog.commitment.tensors[:2] == ("w2.blk0", "b2.blk0")
+    assert execute(prog, x).outputs["y"].tolist() == execute(pub, x).outputs["y"].tolist()
+    pl = plan(prog, SegmentParams(ROWS))
+    layer2 = [s.index for s in pl.segments if any(n.startswith("w2.blk") for r, n in s.reads)]
+    assert len(layer2) > 1   # the hidden layer spans segments
+    path = str(tmp_path / "b.proof")
+    segapi.prove_segmented(prog, x, path, segment_rows=ROWS, security="test", seed=b"blk")
+    public = Program.from_bytes(prog.to_bytes())
+    res = segapi.verify_segmented(path, program=public, security="test")
+    assert res["outputs"]["y"].tolist() == execute(pub, x).outputs["y"].tolist()
+    assert res["model"] == prog.commitment.hex

@@ -110,21 +110,15 @@ def instruction_cost(program, ins) -> int:
     return max(1, out.size)
 
 
-def _readers(program) -> dict[str, list[int]]:
-    r: dict[str, list[int]] = {}
-    for i, ins in enumerate(program.instructions):
-        for n in ins.inputs:
-            r.setdefault(n, []).append(i)
-    return r
-
-
 def refine(program, segment_rows: int):
     """The program with large matmul+rescale pairs cut into column blocks (module docstring)."""
+    from zkvm.isa.blocks import emit_column_blocks, readers
     from zkvm.isa.program import ProgramBuilder
 
-    readers = _readers(program)
-    if all(_blocks(program, readers, i, ins, segment_rows) <= 1
-           for i, ins in enumerate(program.instructions)):
+    rd = readers(program)
+    cuts = {i: nb for i in range(len(program.instructions))
+            if (nb := _blocks(program, rd, i, segment_rows)) > 1}
+    if not cuts:
         return program   # nothing to cut: the program itself (no copy of its weights)
     b = ProgramBuilder()
     for t in program.tensors.values():
@@ -137,63 +131,32 @@ def refine(program, segment_rows: int):
     for i, ins in enumerate(program.instructions):
         if i in skip:
             continue
-        nb = _blocks(program, readers, i, ins, segment_rows)
-        if nb <= 1:
-            b.instruction(ins.op, ins.inputs, ins.output, ins.attrs,
-                          bits=program.tensors[ins.output].bits, where=ins.where)
+        if i in cuts:
+            emit_column_blocks(b, program, i, cuts[i], lambda name, j: f"{name}#{j}")
+            skip.add(i + 1)
             continue
-        resc = program.instructions[i + 1]
-        skip.add(i + 1)
-        w = program.weights[ins.inputs[1]]
-        bias = program.weights[ins.inputs[2]] if len(ins.inputs) > 2 else None
-        n = w.shape[1]
-        edges = [n * j // nb for j in range(nb + 1)]
-        parts = []
-        for j in range(nb):
-            lo, hi = edges[j], edges[j + 1]
-            tag = f"{ins.output}#{j}"
-            wt = program.tensors[ins.inputs[1]]
-            b.weight(f"{ins.inputs[1]}#{j}", w[:, lo:hi], wt.bits, wt.scale)
-            ops = [ins.inputs[0], f"{ins.inputs[1]}#{j}"]
-            if bias is not None:
-                bt = program.tensors[ins.inputs[2]]
-                b.weight(f"{ins.inputs[2]}#{j}", bias[..., lo:hi], bt.bits, bt.scale)
-                ops.append(f"{ins.inputs[2]}#{j}")
-            b.instruction("matmul", ops, tag, ins.attrs, bits=program.tensors[ins.output].bits,
-                          where=ins.where)
-            b.instruction("rescale", [tag], f"{resc.output}#{j}", resc.attrs,
-                          bits=program.tensors[resc.output].bits, where=resc.where)
-            parts.append(f"{resc.output}#{j}")
-        rank = len(program.tensors[resc.output].shape)
-        b.instruction("concat", parts, resc.output, {"axis": rank - 1},
-                      bits=program.tensors[resc.output].bits)
+        b.instruction(ins.op, ins.inputs, ins.output, ins.attrs,
+                      bits=program.tensors[ins.output].bits, where=ins.where)
     for o in program.outputs:
         b.output(o, visibility=program.tensors[o].visibility)
     return b.build()
 
 
-def _blocks(program, readers, i: int, ins, segment_rows: int) -> int:
-    """Column blocks for instruction ``i`` (1 = keep it whole)."""
-    if ins.op != "matmul" or i + 1 >= len(program.instructions):
+def _blocks(program, rd, i: int, segment_rows: int) -> int:
+    """Column blocks for instruction ``i`` (1 = keep it whole): a cuttable matmul
+    (``zkvm.isa.blocks.cuttable``) with public weights, above the budget."""
+    from zkvm.isa.blocks import cuttable
+
+    if not cuttable(program, rd, i):
         return 1
-    cost = instruction_cost(program, ins)
-    resc = program.instructions[i + 1]
-    if cost + instruction_cost(program, resc) <= segment_rows:
+    ins = program.instructions[i]
+    if any(program.tensors[n].visibility != "public" for n in ins.inputs[1:]):
+        return 1   # hidden blocks would not be committed (zkvm.isa.blocks cuts them at commit)
+    cost = instruction_cost(program, ins) + instruction_cost(program, program.instructions[i + 1])
+    if cost <= segment_rows:
         return 1
-    wname = ins.inputs[1]
-    wt = program.tensors[wname]
-    if (resc.op != "rescale" or resc.inputs != (ins.output,) or readers.get(ins.output) != [i + 1]
-            or program.tensors[ins.output].kind == "output" or wt.kind != "weight"
-            or wt.visibility != "public" or len(wt.shape) != 2):
-        return 1
-    n = wt.shape[1]
-    if len(ins.inputs) > 2:
-        bt = program.tensors[ins.inputs[2]]
-        if bt.kind != "weight" or bt.visibility != "public" or bt.shape[-1] != n:
-            return 1
-    cost += instruction_cost(program, resc)   # the block keeps its rescale
-    nb = 1 << math.ceil(math.log2(cost / segment_rows))
-    return max(1, min(nb, n))
+    nb = 1 << math.ceil(math.log2(cost / segment_rows))   # the block keeps its rescale
+    return max(1, min(nb, program.tensors[ins.inputs[1]].shape[1]))
 
 
 @dataclass
