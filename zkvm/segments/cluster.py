@@ -90,6 +90,8 @@ class RayExecutor:
                     done = True
                     break
                 if not isinstance(job.program, bytes):   # plain data for the worker
+                    if job.program.hidden_weights:       # not in the program's bytes
+                        job.weights = job.program.private_weights()
                     job.program = job.program.to_bytes()
                 pending.append(self._task.remote(job))
             if not pending:

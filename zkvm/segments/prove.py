@@ -33,6 +33,8 @@ class SegmentJob:
     salts: dict[str, list[int]]
     security: str
     seed: bytes | None = None
+    #: a worker's segment hidden weights (``PrivateWeights``; a program sent as bytes has none)
+    weights: Any = None
 
 
 @dataclass
@@ -55,7 +57,8 @@ def prove_segment(job: SegmentJob) -> bytes:
     from zkvm.isa.program import Program
 
     prog = Program.from_bytes(job.program) if isinstance(job.program, bytes) else job.program
-    proof = api.prove(prog, job.inputs, job.security, salts=job.salts, seed=job.seed)
+    proof = api.prove(prog, job.inputs, job.security, weights=job.weights, salts=job.salts,
+                      seed=job.seed)
     return proof.to_bytes()
 
 
@@ -142,7 +145,8 @@ def prove_bundle(program, inputs: dict[str, Any], path: str, params: SegmentPara
     """Prove ``program`` on ``inputs`` in segments and write the bundle proof to ``path``.
 
     Args:
-        program: a public-weights program (``SegmentError`` otherwise).
+        program: the program, bound to its hidden weights if it has any
+            (``zkvm.segments.plan`` says which hidden weights can be split).
         inputs: integer inputs at their scales.
         params: the segmentation (``SegmentParams``; see ``zkvm.segments.budget``
             to derive it from a memory budget).
