@@ -2,6 +2,9 @@
 
     python bench/bench_segments.py                       # MLP 784->N->N->10, N = 512..2048
     python bench/bench_segments.py --widths 512,1024,2048,4096 --max-memory 2GiB
+    python bench/bench_segments.py --widths 256,512,768,1024,1536,2048,3072,4096 \
+        --runs 5 --cap-runs 4096:3 --no-verify           # the cost fit (docs/segments.md)
+    python bench/bench_segments.py --refit --merge A.json,B.json --out P.json  # pool runs
     python bench/bench_segments.py --fit                 # refit zkvm/segments/budget.py
     python bench/bench_segments.py --ray 1024            # 2-worker local Ray vs one process
     python bench/bench_segments.py --against /tmp/base --widths 1024,2048 --max-memory 768MiB
@@ -11,13 +14,18 @@
 
 Every run is a fresh child process (``--child``), so its peak RSS
 (``ru_maxrss``: interpreter, numba, the program and the prover) is the run's
-own. For each width the unsegmented and segmented runs alternate
-(``--runs`` times; medians), which keeps ratios fair on a shared, noisy
-machine. Verification is measured the way ``zkvm verify`` does it: with
-``--program`` (the key derived from the program file) and with ``--key``
-(a key file; streamed per segment for a bundle). The cost-linearity fit is
-least squares of time on MACs across the widths. Writes
-bench/results/segments.json (and segments_fit.json / segments_ray.json).
+own, and its CPU seconds (user + sys of every thread, around the proving call;
+``process_cpu_s``: the whole child) are its own: on a shared machine CPU time
+moves far less with other load than wall time. ``--runs`` rounds each prove
+every width unsegmented and segmented back to back (the pair's order and the
+widths' order alternate between rounds); medians per width, ratios per pair.
+Verification is measured the way ``zkvm verify`` does it: with ``--program``
+(the key derived from the program file) and with ``--key`` (a key file;
+streamed per segment for a bundle). Both keys are derived once per width
+(untimed) for the trace shapes the cost models use (``bench/segments_cost.py``:
+least squares of wall and CPU seconds on MACs, and on committed cells
+``n log n`` plus segments). Writes bench/results/segments.json (and
+segments_fit.json / segments_ray.json).
 """
 
 from __future__ import annotations
@@ -38,6 +46,16 @@ HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: the checkout whose zkvm a child imports (``--against`` runs children of another one)
 ROOT = os.environ.get("ZKVM_BENCH_ROOT") or HERE
 sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from segments_cost import (
+    cost_fits,
+    print_fits,
+    print_largest,
+    print_table,
+    refit_cost,
+    summarize,
+)
 
 
 def model(n: int):
@@ -75,9 +93,11 @@ def child(task: dict) -> dict:
             segapi.prove_segmented(prog, x, task["proof"], segment_rows=task.get("rows"),
                                 max_memory=task.get("max_memory"), boundary=task["boundary"],
                                 security=task["security"], cluster=task.get("cluster"))
-        t0, c0 = time.perf_counter(), time.process_time()
+        t0, c0 = time.perf_counter(), _cpu_self()
         if task.get("cli"):   # zkvm run --prove in segments, as a user runs it (outputs included)
-            _cli_prove(prog, x, task)
+            from segments_reuse import cli_prove
+
+            cli_prove(prog, x, task)
         elif task.get("rows") or task.get("max_memory"):
             rep = segapi.prove_segmented(prog, x, task["proof"], segment_rows=task.get("rows"),
                                       max_memory=task.get("max_memory"),
@@ -90,7 +110,7 @@ def child(task: dict) -> dict:
             with open(task["proof"], "wb") as f:
                 f.write(proof.to_bytes())
         out["seconds"] = time.perf_counter() - t0
-        out["cpu_seconds"] = time.process_time() - c0   # every thread of this process
+        out["cpu_s"] = _cpu_self() - c0
         out["bytes"] = os.path.getsize(task["proof"])
     elif task["do"] == "setup":
         prog = Program.load(task["program"])
@@ -100,6 +120,8 @@ def child(task: dict) -> dict:
         else:
             with open(task["key"], "wb") as f:
                 f.write(api.setup(prog, task["security"]).vk.to_bytes())
+    elif task["do"] == "shape":
+        out.update(key_shape(task["key"]))
     elif task["do"] == "verify":
         from zkvm import cli_verify
 
@@ -119,48 +141,57 @@ def child(task: dict) -> dict:
     return out
 
 
-def _cli_prove(prog, x: dict, task: dict) -> None:
-    """``zkvm run PROGRAM -i X --prove --max-memory M`` in this process (output discarded)."""
-    import contextlib
-    import io
+def _cpu_self() -> float:
+    """User + system seconds of this process so far (every thread: numba's too)."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
-    import numpy as np
-    from typer.testing import CliRunner
 
-    from zkvm.cli import app
+def key_shape(path: str) -> dict:
+    """Trace sizes a (plain or bundle) verifying key fixes: what the prover commits.
 
-    real = task["proof"] + ".x.npy"
-    np.save(real, x["x"] / 2.0 ** prog.tensors["x"].scale)
-    seg = ["--segment-rows", str(task["rows"])] if task.get("rows") else \
-        ["--max-memory", task["max_memory"]]
-    with contextlib.redirect_stderr(io.StringIO()):
-        r = CliRunner().invoke(app, ["run", task["program"], "-i", real, "--prove", *seg,
-                                     "--boundary", task["boundary"], "--security",
-                                     task["security"], "--proof", task["proof"]])
-    if r.exit_code != 0:
-        raise SystemExit(f"zkvm run --prove failed: {r.output[-2000:]}")
+    ``cells``: main and preprocessed cells of every table at its padded
+    (power-of-two) height, summed over segments; ``cells_log``: the same
+    weighted by ``log_height`` (the ``n log n`` of the NTTs and Merkle trees);
+    ``rows``: padded rows. LogUp and quotient columns are left out (a few per
+    table).
+    """
+    from zkvm.air.registry import build
+    from zkvm.segments.bundle import KEY_MAGIC, BundleReader, is_bundle
+    from zkvm.stark.keys import VerifyingKey
+
+    if is_bundle(path, KEY_MAGIC):
+        with BundleReader(path, KEY_MAGIC, "key", "bundle verifying key") as k:
+            keys = [VerifyingKey.from_bytes(kb) for kb in k.segments()]
+    else:
+        with open(path, "rb") as f:
+            keys = [VerifyingKey.from_bytes(f.read())]
+    out = {"rows": 0, "cells": 0, "cells_log": 0, "tables": 0}
+    for vk in keys:
+        for spec in vk.tables:
+            air = build(spec)
+            n = 1 << spec["log_height"]
+            cells = n * (air.main_layout.width + air.pre_layout.width)
+            out["rows"] += n
+            out["cells"] += cells
+            out["cells_log"] += cells * spec["log_height"]
+            out["tables"] += 1
+    return out
 
 
 def run_child(task: dict, root: str | None = None) -> dict:
-    """``task`` in a fresh process importing the zkvm of ``root`` (default: this checkout)."""
+    """Run ``task`` in a fresh process importing the zkvm of ``root`` (default: this
+    checkout); adds ``process_cpu_s`` (its whole user + sys time)."""
     env = dict(os.environ, ZKVM_BENCH_ROOT=root or HERE)
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     r = subprocess.run([sys.executable, __file__, "--child", json.dumps(task)],
                        capture_output=True, text=True, cwd=root or HERE, env=env)
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     if r.returncode != 0:
         raise RuntimeError(f"child {task['do']} failed:\n{r.stderr[-3000:]}")
-    return json.loads(r.stdout.strip().splitlines()[-1])
-
-
-def fit(xs: list[float], ys: list[float]) -> tuple[float, float, float]:
-    """Least squares ``y = a + b x``; returns (a, b, R^2)."""
-    n = len(xs)
-    mx, my = sum(xs) / n, sum(ys) / n
-    sxx = sum((x - mx) ** 2 for x in xs)
-    b = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx if sxx else 0.0
-    a = my - b * mx
-    ss = sum((y - my) ** 2 for y in ys)
-    res = sum((y - a - b * x) ** 2 for x, y in zip(xs, ys))
-    return a, b, (1 - res / ss) if ss else 1.0
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    out["process_cpu_s"] = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
+    return out
 
 
 def main() -> None:
@@ -171,13 +202,21 @@ def main() -> None:
     ap.add_argument("--max-memory", default="2GiB")
     ap.add_argument("--boundary", default="auto", help="hashed | public | auto")
     ap.add_argument("--security", default="standard")
-    ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--runs", type=int, default=1,
+                    help="rounds; each proves every width plain and segmented (medians)")
+    ap.add_argument("--cap-runs", default="",
+                    help="W:N,...: width W only in the first N rounds (e.g. 4096:3)")
     ap.add_argument("--no-verify", action="store_true")
     ap.add_argument("--plain-zk", action="store_true",
                     help="prove the unsegmented runs zero-knowledge (to compare with hashed "
                          "boundaries, whose segments are); skips verification")
     ap.add_argument("--fit", action="store_true", help="fit the budget model instead")
-    ap.add_argument("--refit", action="store_true", help="with --fit: reuse the last points")
+    ap.add_argument("--refit", action="store_true",
+                    help="reuse the last run's points (--out): refit the cost models, or with "
+                         "--fit the budget model")
+    ap.add_argument("--merge", default="",
+                    help="with --refit: pool the runs of these result files (A.json,B.json: "
+                         "the same command run again) into --out")
     ap.add_argument("--ray", type=int, default=None, help="width: Ray speed-up run instead")
     ap.add_argument("--against", default=None,
                     help="another checkout: segmented proving here and there, interleaved")
@@ -193,81 +232,113 @@ def main() -> None:
     atexit.register(shutil.rmtree, tmp, True)   # proofs and keys of every run
     if a.fit:
         return run_fit(a, tmp)
+    if a.refit:
+        return refit_cost(a.out, a.merge)
     if a.ray:
         return run_ray(a, tmp)
     if a.against:
-        return run_against(a, tmp)
-    if a.ship:
-        return run_ship(a)
-    rows_out = []
-    seg = {"rows": a.rows} if a.rows else {"max_memory": a.max_memory}
-    for n in [int(w) for w in a.widths.split(",")]:
-        f = {k: os.path.join(tmp, f"{n}.{k}") for k in ("zkvm", "npy", "proof", "bundle", "vk",
-                                                         "bvk")}
-        b = run_child({"do": "build", "n": n, "program": f["zkvm"], "input": f["npy"]})
-        base = {"program": f["zkvm"], "input": f["npy"], "security": a.security,
-                "boundary": a.boundary}
-        plain, segd = [], []
-        for _ in range(a.runs):
-            plain.append(run_child({**base, "do": "prove", "proof": f["proof"],
-                                    "zk": True if a.plain_zk else None}))
-            segd.append(run_child({**base, "do": "prove", "proof": f["bundle"], **seg}))
-        row = {"width": n, "params": b["params"], "macs": b["macs"],
-               "plain_s": statistics.median(r["seconds"] for r in plain),
-               "plain_peak_mib": statistics.median(r["peak_mib"] for r in plain),
-               "plain_kib": plain[0]["bytes"] / 1024,
-               "seg_s": statistics.median(r["seconds"] for r in segd),
-               "seg_peak_mib": statistics.median(r["peak_mib"] for r in segd),
-               "seg_kib": segd[0]["bytes"] / 1024, "segments": segd[0]["segments"],
-               "max_cost": segd[0]["max_cost"], "runs": a.runs}
-        if not a.no_verify and not a.plain_zk:
-            run_child({**base, "do": "setup", "key": f["vk"]})
-            from zkvm.segments.budget import rows_for_memory
+        from segments_reuse import run_against
 
-            seg_rows = a.rows or rows_for_memory(a.max_memory, b["params"],
-                                                 a.boundary == "hashed")
-            run_child({**base, "do": "setup", "key": f["bvk"], "rows": seg_rows})
-            for kind, proof, key in (("plain", f["proof"], f["vk"]), ("seg", f["bundle"],
-                                                                      f["bvk"])):
-                for mode in ("program", "key"):
-                    r = run_child({**base, "do": "verify", "mode": mode, "proof": proof,
-                                   "key": key})
-                    row[f"{kind}_verify_{mode}_s"] = r["seconds"]
-                    row[f"{kind}_verify_{mode}_mib"] = r["peak_mib"]
+        return run_against(a, tmp, run_child, HERE)
+    if a.ship:
+        from segments_reuse import run_ship
+
+        return run_ship(a, model)
+    run_cost(a, tmp)
+
+
+def _caps(spec: str, runs: int) -> dict[int, int]:
+    caps = {}
+    for item in filter(None, spec.split(",")):
+        w, _, n = item.partition(":")
+        if not (w.strip().isdigit() and n.strip().isdigit() and int(n) >= 1):
+            raise SystemExit(f"--cap-runs: expected W:N (e.g. 4096:3), got {item!r}")
+        caps[int(w)] = min(int(n), runs)
+    return caps
+
+
+def run_cost(a, tmp: str) -> None:
+    """Plain against segmented proving per width, in interleaved rounds; medians; fits.
+
+    Each round proves every width, plain and segmented; the order of the two
+    alternates between rounds and the widths run forwards then backwards, so
+    a drift in the machine's load does not land on one side. One untimed
+    warm-up pair at the smallest width fills numba's caches first.
+    """
+    load_start = os.getloadavg()
+    widths = [int(w) for w in a.widths.split(",")]
+    caps = _caps(a.cap_runs, a.runs)
+    seg = {"rows": a.rows} if a.rows else {"max_memory": a.max_memory}
+    files, base, built = {}, {}, {}
+    for n in widths:
+        files[n] = {k: os.path.join(tmp, f"{n}.{k}") for k in ("zkvm", "npy", "proof", "bundle",
+                                                                "vk", "bvk")}
+        built[n] = run_child({"do": "build", "n": n, "program": files[n]["zkvm"],
+                              "input": files[n]["npy"]})
+        base[n] = {"program": files[n]["zkvm"], "input": files[n]["npy"],
+                   "security": a.security, "boundary": a.boundary}
+    plain_task = {"do": "prove", "zk": True if a.plain_zk else None}
+    w0 = min(widths)
+    run_child({**base[w0], **plain_task, "proof": files[w0]["proof"]})      # warm-up
+    run_child({**base[w0], "do": "prove", "proof": files[w0]["bundle"], **seg})
+    runs: dict[int, dict[str, list]] = {n: {"plain": [], "seg": []} for n in widths}
+    for rnd in range(a.runs):
+        order = widths if rnd % 2 == 0 else widths[::-1]
+        for n in order:
+            if rnd >= caps.get(n, a.runs):
+                continue
+            pair = [("plain", {**base[n], **plain_task, "proof": files[n]["proof"]}),
+                    ("seg", {**base[n], "do": "prove", "proof": files[n]["bundle"], **seg})]
+            for kind, task in (pair if rnd % 2 == 0 else pair[::-1]):
+                runs[n][kind].append(run_child(task))
+            print(f"round {rnd + 1}/{a.runs} width {n}: plain {runs[n]['plain'][-1]['seconds']:.2f}"
+                  f" s, segmented {runs[n]['seg'][-1]['seconds']:.2f} s (load "
+                  f"{os.getloadavg()[0]:.1f})", flush=True)
+    rows_out = []
+    for n in widths:
+        plain, segd = runs[n]["plain"], runs[n]["seg"]
+        row = summarize({"width": n, "params": built[n]["params"], "macs": built[n]["macs"],
+                         "plain_kib": plain[0]["bytes"] / 1024,
+                         "seg_kib": segd[0]["bytes"] / 1024, "segments": segd[0]["segments"],
+                         "max_cost": segd[0]["max_cost"]}, plain, segd)
+        if not a.plain_zk:
+            shape_keys(a, n, built[n], base[n], files[n], row)
         rows_out.append(row)
-        print_table(rows_out)
-    fits = []
-    if len(rows_out) >= 2:
-        for kind in ("plain", "seg"):
-            a0, b0, r2 = fit([r["macs"] for r in rows_out], [r[f"{kind}_s"] for r in rows_out])
-            print(f"{kind}: time = {a0:.2f} s + {b0 * 1e6:.3f} s per million MACs (R^2 = {r2:.4f})")
-            fits.append({"fit": kind, "intercept_s": a0, "s_per_mmac": b0 * 1e6, "r2": r2})
+    print_table(rows_out)
+    fits = cost_fits(rows_out) if len(rows_out) >= 3 else []
+    if fits:
+        print_fits(fits)
+    print_largest(rows_out)
+    load_end = os.getloadavg()
+    print(f"load average (1, 5, 15 min): start {', '.join(f'{v:.1f}' for v in load_start)}; "
+          f"end {', '.join(f'{v:.1f}' for v in load_end)}")
     doc = {"security": a.security, "boundary": a.boundary, "plain_zk": a.plain_zk, **seg,
-           "rows": rows_out,
-           "fits": fits, "load_avg": os.getloadavg()}
+           "runs": a.runs, "cap_runs": caps, "rows": rows_out, "fits": fits,
+           "load_avg_start": load_start, "load_avg_end": load_end}
     with open(a.out, "w") as fh:
         json.dump(doc, fh, indent=1)
     print(f"wrote {a.out}")
 
 
-def print_table(rows: list[dict]) -> None:
-    print("| width | params | MACs | plain s | seg s | ratio | plain peak MiB | seg peak MiB | "
-          "segs | plain KiB | bundle KiB | verify --program plain/seg s (MiB) | "
-          "verify --key plain/seg s (MiB) |")
-    print("|" + " --- |" * 13)
-    for r in rows:
-        v = ""
+def shape_keys(a, n: int, built: dict, base: dict, f: dict, row: dict) -> None:
+    """Derive both keys (untimed); record their trace shapes and, unless
+    ``--no-verify``, time ``zkvm verify`` with ``--program`` and ``--key``."""
+    from zkvm.segments.budget import rows_for_memory
+
+    run_child({**base, "do": "setup", "key": f["vk"]})
+    seg_rows = a.rows or rows_for_memory(a.max_memory, built["params"], a.boundary == "hashed")
+    run_child({**base, "do": "setup", "key": f["bvk"], "rows": seg_rows})
+    for kind, key in (("plain", f["vk"]), ("seg", f["bvk"])):
+        sh = run_child({"do": "shape", "key": key})
+        for k in ("rows", "cells", "cells_log", "tables"):
+            row[f"{kind}_{k}"] = sh[k]
+    if a.no_verify:
+        return
+    for kind, proof, key in (("plain", f["proof"], f["vk"]), ("seg", f["bundle"], f["bvk"])):
         for mode in ("program", "key"):
-            if f"plain_verify_{mode}_s" in r:
-                pv, sv = f"plain_verify_{mode}", f"seg_verify_{mode}"
-                v += (f" {r[pv + '_s']:.2f} / {r[sv + '_s']:.2f} "
-                      f"({r[pv + '_mib']:.0f} / {r[sv + '_mib']:.0f}) |")
-            else:
-                v += " - |"
-        print(f"| {r['width']} | {r['params']:,} | {r['macs']:,} | {r['plain_s']:.2f} | "
-              f"{r['seg_s']:.2f} | {r['seg_s'] / r['plain_s']:.2f} | {r['plain_peak_mib']:.0f} | "
-              f"{r['seg_peak_mib']:.0f} | {r['segments']} | {r['plain_kib']:.0f} | "
-              f"{r['seg_kib']:.0f} |{v}", flush=True)
+            r = run_child({**base, "do": "verify", "mode": mode, "proof": proof, "key": key})
+            row[f"{kind}_verify_{mode}_s"] = r["seconds"]
+            row[f"{kind}_verify_{mode}_mib"] = r["peak_mib"]
 
 
 def run_fit(a, tmp: str) -> None:
@@ -353,91 +424,6 @@ def run_ray(a, tmp: str) -> None:
     res["load_avg_end"] = os.getloadavg()
     with open(a.out.replace("segments.json", "segments_ray.json"), "w") as fh:
         json.dump(res, fh, indent=1)
-
-
-def run_against(a, tmp: str) -> None:
-    """Segmented proving with this checkout and with ``--against`` (e.g. the commit before a
-    change), alternating run by run, through the API and through ``zkvm run --prove``; each
-    checkout's first run of a kind is an untimed warm-up (its numba cache is its own)."""
-    seg = {"rows": a.rows} if a.rows else {"max_memory": a.max_memory}
-    trees = {"new": HERE, "base": os.path.abspath(a.against)}
-    res: dict = {"against": trees["base"], "load_avg_start": os.getloadavg(), "widths": []}
-    print("| width | segs | path | base wall s | new wall s | new/base | base CPU s | new CPU s | "
-          "new/base | peak MiB base / new |")
-    print("|" + " --- |" * 10)
-    for n in [int(w) for w in a.widths.split(",")]:
-        f = {k: os.path.join(tmp, f"{n}.{k}") for k in ("zkvm", "npy", "bundle")}
-        run_child({"do": "build", "n": n, "program": f["zkvm"], "input": f["npy"]})
-        base = {"do": "prove", "program": f["zkvm"], "input": f["npy"], "proof": f["bundle"],
-                "boundary": a.boundary, "security": a.security, **seg}
-        row: dict = {"width": n}
-        for path in ("api", "cli"):
-            task = {**base, "cli": path == "cli"}
-            got: dict = {"base": [], "new": []}
-            for i in range(a.runs + 1):
-                for who in (("base", "new") if i % 2 else ("new", "base")):
-                    r = run_child(task, trees[who])
-                    if i:
-                        got[who].append(r)
-            med = {who: {k: statistics.median(r[k] for r in got[who])
-                         for k in ("seconds", "cpu_seconds", "peak_mib")} for who in got}
-            row[path] = {"runs": got, "median": med, "segments": got["new"][0].get("segments")}
-            b, w = med["base"], med["new"]
-            print(f"| {n} | {row[path]['segments'] or '-'} | {path} | {b['seconds']:.2f} | "
-                  f"{w['seconds']:.2f} | {w['seconds'] / b['seconds']:.3f} | "
-                  f"{b['cpu_seconds']:.2f} | {w['cpu_seconds']:.2f} | "
-                  f"{w['cpu_seconds'] / b['cpu_seconds']:.3f} | {b['peak_mib']:.0f} / "
-                  f"{w['peak_mib']:.0f} |", flush=True)
-        res["widths"].append(row)
-    res["load_avg_end"] = os.getloadavg()
-    res.update(runs=a.runs, security=a.security, boundary=a.boundary, **seg)
-    out = a.out.replace("segments.json", "segments_against.json")
-    with open(out, "w") as fh:
-        json.dump(res, fh, indent=1)
-    print(f"medians of {a.runs} interleaved runs per checkout; wrote {out}")
-
-
-def run_ship(a) -> None:
-    """Per segment of the MLP of width ``--ship``: the VM run, against pickling its execution
-    (what a Ray task would ship instead of running it; ``zkvm.segments.cluster``)."""
-    import pickle
-
-    import numpy as np
-
-    import zkvm.segments.api as segapi
-    from zkvm.runtime import execute
-    from zkvm.segments.plan import plan
-
-    m = model(a.ship)
-    params = segapi.segment_params(m.program, a.rows, None if a.rows else a.max_memory,
-                                   a.boundary)
-    pl = plan(m.program, params)
-    live: dict = {}
-    print("| segment | cost rows | execute s | pickle s | execution MiB | program file MiB |")
-    print("|" + " --- |" * 6)
-    for i in range(pl.n_segments):
-        sp = pl.segment_program(i)
-        seg_in = {t.name: live[t.name] if t.name in live else np.asarray(m.inputs[t.name])
-                  for t in sp.inputs}
-        t0 = time.perf_counter()
-        ex = execute(sp, seg_in)
-        te = time.perf_counter() - t0
-        live.update({o: ex.values[o] for o in sp.outputs})
-        t0 = time.perf_counter()
-        size = len(pickle.dumps((ex.values, ex.events, ex.memory), protocol=5))
-        tp = time.perf_counter() - t0
-        print(f"| {i} | {pl.segments[i].cost} | {te:.3f} | {tp:.3f} | {size / 2**20:.1f} | "
-              f"{len(sp.to_bytes()) / 2**20:.1f} |", flush=True)
-    del ex, live
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as d:   # the runs' share of proving the whole bundle
-        rep = segapi.prove_segmented(m.program, m.inputs, os.path.join(d, "b.proof"),
-                                     segment_rows=params.segment_rows,
-                                     boundary=params.boundary, security=a.security)
-    print(f"proving the bundle ({a.security}): {rep.timings['prove']:.2f} s, of which the "
-          f"segments' VM runs {rep.timings['execute']:.2f} s "
-          f"({100 * rep.timings['execute'] / rep.timings['prove']:.1f}%)")
 
 
 if __name__ == "__main__":

@@ -137,5 +137,88 @@ def test_bench_segments_runs_at_a_toy_size(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     row, = json.loads(out.read_text())["rows"]
     assert row["segments"] > 1 and row["width"] == 64
-    for k in ("plain_s", "seg_s", "plain_peak_mib", "seg_peak_mib", "seg_verify_key_s"):
+    for k in ("plain_s", "seg_s", "plain_cpu_s", "seg_cpu_s", "plain_process_cpu_s",
+              "plain_peak_mib", "seg_peak_mib", "seg_verify_key_s"):
         assert isinstance(row[k], float) and row[k] > 0, k
+    assert row["seg_tables"] > row["plain_tables"] and row["seg_cells"] > 0
+
+
+def _bench(name: str):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, "bench",
+                                                                     f"{name}.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_cost_fit_recovers_known_coefficients_and_flags_the_worst_point():
+    """bench/segments_cost.py: exact data is fitted exactly; one perturbed point is the
+    largest relative residual; cost_fits fits every model on wall and CPU, both kinds."""
+    bs = _bench("segments_cost")
+    rng = np.random.default_rng(3)
+    macs = [0.3e6, 0.7e6, 1.3e6, 1.9e6, 3.1e6, 5.8e6, 12e6]
+    cl = [m * 2.0 * math.log2(m) for m in macs]
+    ys = [0.5 + 2e-6 * m + 1e-9 * c for m, c in zip(macs, cl)]
+    f = bs.fit_model([[m, c] for m, c in zip(macs, cl)], ys)
+    assert f["coef"] == pytest.approx([0.5, 2e-6, 1e-9], rel=1e-6, abs=1e-9)
+    assert f["r2"] == pytest.approx(1.0) and f["max_rel_resid"] < 1e-9
+    lin = bs.fit_model([[m] for m in macs], [1 + 1e-6 * m for m in macs])
+    noisy = [1 + 1e-6 * m for m in macs]
+    noisy[2] *= 1.5
+    g = bs.fit_model([[m] for m in macs], noisy)
+    assert lin["r2"] == pytest.approx(1.0) and g["r2"] < 0.99
+    assert int(np.argmax(np.abs(g["rel_resid"]))) == 2
+    rows = [{"macs": m, **{f"{k}_{q}": float(rng.uniform(1, 2)) + m * 1e-6
+                           for k in ("plain", "seg") for q in ("s", "cpu_s")},
+             "segments": i // 2 + 1, "plain_cells_log": c, "seg_cells_log": 1.2 * c}
+            for i, (m, c) in enumerate(zip(macs, cl))]
+    fits = bs.cost_fits(rows)
+    assert {(x["kind"], x["measure"], x["model"]) for x in fits} == {
+        (k, q, m) for q in ("wall", "cpu") for k, ms in (
+            ("plain", ("linear", "nlogn")), ("seg", ("linear", "linear+segments",
+                                                     "nlogn+segments"))) for m in ms}
+    with pytest.raises(ValueError, match="cannot fit"):
+        bs.fit_model([[1.0, 2.0]], [1.0])
+
+
+def test_cap_runs_is_parsed_and_bad_values_are_refused():
+    bs = _bench("bench_segments")
+    assert bs._caps("4096:3,3072:2", 5) == {4096: 3, 3072: 2}
+    assert bs._caps("4096:9", 5) == {4096: 5} and bs._caps("", 5) == {}
+    for bad in ("4096", "4096:0", "x:2"):
+        with pytest.raises(SystemExit, match="--cap-runs"):
+            bs._caps(bad, 5)
+
+
+def test_pooled_runs_give_medians_of_every_run_and_other_commands_are_refused(tmp_path):
+    """segments_cost.refit_cost --merge: the runs of several result files are pooled per
+    width (medians over all of them); a file with another segmentation is refused."""
+    sc = _bench("segments_cost")
+
+    def run(t):
+        return {"seconds": t, "cpu_s": t / 2, "process_cpu_s": t / 2 + 1, "peak_mib": 100.0}
+
+    def doc(times, segments=1):
+        rows = [sc.summarize({"width": w, "params": w, "macs": w * 1000, "segments": segments,
+                              "max_cost": 1, "plain_kib": 1.0, "seg_kib": 1.0,
+                              "plain_cells_log": w * 9000, "seg_cells_log": w * 9000},
+                             [run(t * w) for t in times], [run(1.1 * t * w) for t in times])
+                for w in (1, 2, 3, 4)]
+        return {"rows": rows, "load_avg_start": [1, 1, 1], "load_avg_end": [2, 2, 2]}
+
+    paths = []
+    for i, (times, segs) in enumerate((([1.0, 2.0], 1), ([3.0], 1), ([1.0], 2))):
+        paths.append(str(tmp_path / f"r{i}.json"))
+        with open(paths[-1], "w") as fh:
+            json.dump(doc(times, segs), fh)
+    out = str(tmp_path / "pooled.json")
+    sc.refit_cost(out, ",".join(paths[:2]))
+    with open(out) as fh:
+        pooled = json.load(fh)
+    assert [r["runs"] for r in pooled["rows"]] == [3, 3, 3, 3]
+    assert [r["plain_s"] for r in pooled["rows"]] == [2.0, 4.0, 6.0, 8.0]
+    assert pooled["rows"][0]["ratio_s"] == pytest.approx(1.1) and pooled["fits"]
+    with pytest.raises(SystemExit, match="same MACs and segments"):
+        sc.refit_cost(out, ",".join([paths[0], paths[2]]))

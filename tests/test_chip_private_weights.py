@@ -102,6 +102,24 @@ def test_changed_hashed_weight_is_rejected():
     assert_tamper_rejected(HASHED, X, "private_weights", lambda t: field_add(t, 0, 1), nth=2)
 
 
+def test_hashed_weights_of_two_bits_pack_31_a_row():
+    """A 0/1 mask as an i2 weight packs 63 // 2 = 31 values an element: more than the usual
+    16 lanes, so its table holds one packed group a row (exporters' causal masks hit this)."""
+    m = RNG.integers(0, 2, size=(4, 40))
+    src = f"""
+input x : i8[1,4] scale 0 private
+weight m : i2[4,40] scale 0 hashed = {m.tolist()}
+y = matmul x, m
+output y
+"""
+    x = {"x": RNG.integers(-128, 128, size=(1, 4))}
+    out, _, key = prove_verify(src, x)
+    assert (out["y"] == x["x"] @ m).all()
+    (chip,) = [c for c in key.statement.chips if c.name == "private_weights"]
+    assert chip.params["pack"] == chip.params["lanes"] == 31
+    assert_tamper_rejected(src, x, "private_weights", lambda t: field_add(t, 0, 1))
+
+
 # --- the range check, standalone --------------------------------------------------------------
 TEST = SecurityConfig.preset("test")
 

@@ -65,6 +65,26 @@ def test_ray_hidden_boundaries(local_ray, tmp_path):
     assert set(res["digests"]) == {"y"} and rep.salts.keys() >= {"y"}
 
 
+@pytest.mark.slow
+def test_ray_hashed_weights_travel_to_the_workers(local_ray, tmp_path):
+    """A program sent to a worker as bytes has no hidden values: the job carries the
+    segment's private weights (values and salts)."""
+    from zkvm.isa import Program
+    from zkvm.isa.visibility import with_visibility
+
+    prog, x = residual_mlp(9)
+    prog = with_visibility(prog, weights={"w1": "private", "w2": "hashed", "b2": "hashed"},
+                           salt=[1, 2, 3, 4])
+    path = str(tmp_path / "ray.proof")
+    rep = segapi.prove_segmented(prog, x, path, segment_rows=ROWS, security="test",
+                                 cluster="auto")
+    assert rep.n_segments >= 3
+    res = segapi.verify_segmented(path, program=Program.from_bytes(prog.to_bytes()),
+                                  security="test")
+    assert res["model"] == prog.commitment.hex
+    assert res["outputs"]["y"].tolist() == rep.outputs["y"].tolist()
+
+
 def test_single_machine_path_never_imports_ray(tmp_path):
     code = (
         "import sys; sys.path.insert(0, 'tests')\n"

@@ -8,7 +8,10 @@ import pytest
 from zkvm.assembler import Builder, assemble, disassemble
 from zkvm.isa import Program, ProgramFileError
 from zkvm.isa.errors import IsaError, ProgramOverflowError, ZkvmError
-from zkvm.isa.hidden import digest_hex, hash_elements, hash_tensors, parse_digest
+from zkvm.isa.hidden import (
+    SCHEME, SCHEME_PER_TENSOR, ModelCommitment, digest_hex, hash_elements, hash_tensors,
+    expand_salt, make_commitment, parse_digest,
+)
 from zkvm.isa.program import WeightsError
 from zkvm.isa.visibility import with_visibility
 from zkvm.runtime import execute
@@ -71,16 +74,54 @@ def test_unknown_visibility_is_refused():
         b.input("x", (2,), 8, 0, "secret")
 
 
-def test_commitment_is_the_salted_poseidon2_hash_of_header_and_weights():
+def _packed():
+    """i16 weights three to a field element, i32 one: offsets u = w + 2^(N-1), sum u_j 2^(N j)."""
+    uw = (W.ravel() + 2**15).tolist()
+    pw = [sum(u << (16 * j) for j, u in enumerate(uw[i:i + 3])) for i in range(0, 12, 3)]
+    return pw, [int(b) + 2**31 for b in B]
+
+
+def test_commitment_is_the_hash_of_salted_per_tensor_parts():
     p = assemble(src(), salt=SALT)
+    assert p.commitment.scheme == SCHEME_PER_TENSOR
     header = [2, 2, 4, 3, 16, 8, 1, 3, 32, 12]     # tensors; (ndim, shape, bits, scale) each
     assert p.commitment_header == header
-    # i16 weights three to a field element, i32 one: offsets u = w + 2^(N-1), sum u_j 2^(N j)
-    uw = (W.ravel() + 2**15).tolist()
-    packed = [sum(u << (16 * j) for j, u in enumerate(uw[i:i + 3])) for i in range(0, 12, 3)]
-    packed += [int(b) + 2**31 for b in B]
-    assert list(p.commitment.digest) == hash_elements(header + packed, SALT)
+    pw, pb = _packed()
+    # one salt per tensor (given one test salt: hash_elements([i], SALT)), one part per tensor
+    sw, sb = hash_elements([0], SALT), hash_elements([1], SALT)
+    assert list(p.weight_salt) == sw + sb
+    cw = hash_elements([1, 2, 4, 3, 16, 8] + pw, sw)
+    cb = hash_elements([1, 1, 3, 32, 12] + pb, sb)
+    assert [list(c) for c in p.commitment.parts] == [cw, cb]
+    assert list(p.commitment.digest) == hash_elements(cw + cb)
     assert parse_digest(p.commitment.hex) == list(p.commitment.digest)
+
+
+def test_one_sponge_commitment_is_the_salted_hash_of_header_and_weights():
+    p = assemble(src(), salt=SALT)
+    c, salt = make_commitment([p.tensors["w"], p.tensors["b"]], [W, B], SALT, SCHEME)
+    pw, pb = _packed()
+    assert list(c.digest) == hash_elements(p.commitment_header + pw + pb, SALT)
+    assert c.groups() == [(("w", "b"), c.digest)] and list(salt) == SALT
+
+
+def test_per_tensor_parts_that_do_not_hash_to_the_digest_are_refused():
+    p = assemble(src(), salt=SALT)
+    c = p.commitment
+    with pytest.raises(IsaError, match="do not hash to its digest"):
+        ModelCommitment(c.tensors, c.digest, c.salt_len, c.scheme, c.parts[::-1]).validate()
+    doc = p.to_bytes()
+    forged = doc.replace(bytes.fromhex(digest_hex(c.parts[0])), bytes(32))
+    with pytest.raises(ProgramFileError, match="parts"):
+        Program.from_bytes(forged)
+
+
+def test_subset_commits_to_the_named_parts():
+    p = assemble(src(), salt=SALT)
+    sub = p.commitment.subset(["b"])
+    assert sub.tensors == ("b",) and sub.parts == (p.commitment.parts[1],)
+    assert list(sub.digest) == hash_elements(list(p.commitment.parts[1]))
+    assert list(p.commitment.subset_salt(p.weight_salt, ["b"])) == hash_elements([1], SALT)
 
 
 def test_same_integers_with_another_scale_commit_differently():
@@ -159,7 +200,8 @@ def test_other_weights_do_not_bind():
 def test_weights_file_round_trip_and_bad_files(tmp_path):
     pw = assemble(src(), salt=SALT).private_weights()
     back = PrivateWeights.from_bytes(pw.to_bytes())
-    assert back.salt == SALT and back.hashed == ["w", "b"]
+    assert back.salt == list(expand_salt(SALT, 2)) and back.hashed == ["w", "b"]
+    assert back.scheme == SCHEME_PER_TENSOR
     assert (back.values["b"] == B).all() and back.recompute() == back.commitment
     data = pw.to_bytes()
     with pytest.raises(WeightsFileError, match="truncated|corrupt"):
@@ -201,7 +243,8 @@ def test_commitment_over_the_wrong_tensors_is_refused():
     q = assemble(src(), salt=SALT)
     doc = msgpack.unpackb(q.to_bytes(), raw=False, strict_map_key=False,
                           ext_hook=lambda c, d: msgpack.ExtType(c, d))
-    doc[3]["commitment"]["tensors"] = ["w"]
+    sub = q.commitment.subset(["w"])   # a well-formed commitment, to the wrong tensors
+    doc[3]["commitment"] = {**doc[3]["commitment"], **sub.to_body()}
     with pytest.raises(ProgramFileError, match="commitment covers"):
         Program.from_bytes(msgpack.packb(doc, use_bin_type=True))
 

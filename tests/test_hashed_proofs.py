@@ -173,3 +173,34 @@ def test_missing_digest_is_rejected(io_run):
     forged.public.meta["digests"] = {"x": forged.public.meta["digests"]["x"]}
     with pytest.raises(VerificationError, match="digest"):
         api.verify(forged, key.vk, min_bits=0)
+
+
+def test_one_sponge_commitment_of_older_programs_still_proves_and_verifies():
+    """Programs made before per-tensor commitments hold one sponge over all hashed weights;
+    their files load, prove and verify as before (the scheme is in the program file)."""
+    from zkvm.isa.hidden import SCHEME, make_commitment
+    from zkvm.isa.program import ProgramBuilder
+
+    owner = assemble(src(), salt=SALT)
+    b = ProgramBuilder()
+    b.input("x", (1, 4), 8, 4)
+    b.weight("w", W, 16, 8, visibility="hashed")
+    b.weight("b", B, 32, 12, visibility="hashed")
+    b.instruction("matmul", ["x", "w", "b"], "h0")
+    b.instruction("rescale", ["h0"], "h", {"k": 12}, bits=16)
+    b.instruction("relu", ["h"], "y")
+    b.output("y")
+    b.commitment, b.weight_salt = make_commitment([b.tensors["w"], b.tensors["b"]], [W, B],
+                                                  SALT, SCHEME)
+    old = b.build()
+    assert old.commitment.scheme == SCHEME and old.commitment.hex != owner.commitment.hex
+    public = Program.from_bytes(old.to_bytes())
+    assert public.commitment == old.commitment
+    pw = PrivateWeights.from_bytes(old.private_weights().to_bytes())
+    assert pw.recompute() == list(old.commitment.digest)
+    key = api.setup(public, "test")
+    proof = api.prove(public, X, "test", weights=pw, key=key, seed=b"old")
+    assert (api.verify(proof, key.vk, min_bits=0)["y"] == reference(X["x"])).all()
+    assert api.public_digests(proof, key.vk)["model"]["hex"] == old.commitment.hex
+    with pytest.raises(WeightsError):
+        api.prove(public, X, "test", weights=changed(pw), key=key)

@@ -138,16 +138,6 @@ def test_skip_connection_crosses_with_the_other_boundary(model):
     assert any(len(r) >= 2 and "a1" in r for r in reads)
 
 
-def test_hidden_weights_are_refused_with_a_clear_error():
-    b = Builder()
-    b.input("x", (1, 4), 16, 8, "public", (0, 256))
-    b.weight("w", np.ones((4, 2), dtype=np.int64), 16, 8, visibility="private")
-    b.emit("matmul", ["x", "w"], "y")
-    b.output("y")
-    with pytest.raises(SegmentError, match="private or hashed weights"):
-        plan(b.build(), SegmentParams(ROWS))
-
-
 def test_bad_parameters_are_refused():
     with pytest.raises(SegmentError):
         SegmentParams(10)

@@ -153,8 +153,8 @@ def prove(program, inputs: dict[str, Any], security: str | SecurityConfig = "sta
     traces, digests = key.statement.witness(ex, salts)
     rep.digests = {h.name: d for h, d in zip(key.statement.hashed, digests)}
     rep.salts = {k: v for k, v in salts.items()}
-    model = rep.digests.get("model") if program.commitment is not None else None
-    if model is not None and tuple(model) != tuple(program.commitment.digest) and _tamper is None:
+    if _tamper is None and any(h.kind == "weights" and tuple(d) != tuple(h.digest)
+                               for h, d in zip(key.statement.hashed, digests)):
         raise WeightsError("the weights hash to a different digest than the program's model "
                            "commitment: use the weights file written with this program")
     if _tamper is not None:
@@ -287,15 +287,24 @@ def public_digests(proof: StarkProof, key: VerifyingKey) -> dict[str, dict]:
     """The digests a (verified) proof binds: ``{name: {"kind", "hex", "value"}}``.
 
     ``model`` (kind ``weights``) is the model commitment from the key (the
-    program's); hashed inputs/outputs come from the proof's public values.
+    program's; a per-tensor one is rebuilt from the parts the key holds);
+    hashed inputs/outputs come from the proof's public values.
     Call after ``verify``: the values are only meaningful for a valid proof.
     """
     from zkvm.hash.poseidon2 import digest_hex
 
+    from zkvm.hash.poseidon2 import top_digest
+
     out = {}
     claimed = proof.public.meta.get("digests", {})
+    parts = []
     for d in key.meta.get("io", {}).get("digests", []):
         v = d["value"] if "value" in d else claimed.get(d["name"])
-        if v is not None:
+        if d["kind"] == "weights" and str(d["name"]).startswith("model:"):
+            parts.append(v)   # a per-tensor commitment's part: shown as the one digest below
+        elif v is not None:
             out[d["name"]] = {"kind": d["kind"], "value": list(v), "hex": digest_hex(v)}
+    if parts:
+        top = top_digest(parts)
+        out = {"model": {"kind": "weights", "value": top, "hex": digest_hex(top)}, **out}
     return out

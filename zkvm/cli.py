@@ -20,7 +20,7 @@ import typer
 
 from zkvm import cli_bench, cli_compile, cli_onchain, cli_prove
 from zkvm.cli_common import (  # noqa: F401  (fail, user_errors: the commands' vocabulary)
-    fail, save_program, set_debug, user_errors,
+    fail, names_list, save_program, set_debug, user_errors,
 )
 
 app = typer.Typer(
@@ -203,11 +203,13 @@ def inspect(program: str = typer.Argument(..., help="program file (.zkvm) or .za
     weights = [t.name for t in prog.tensors.values() if t.kind == "weight"]
     echo(f"inputs   {vis([t.name for t in prog.inputs])}   outputs  {vis(prog.outputs)}")
     if prog.hidden_weights:
-        echo(f"hidden weights {', '.join(prog.hidden_weights)} (values in the private weights "
+        echo(f"hidden weights {names_list(prog.hidden_weights)} (values in the private weights "
              f"file; {len(weights) - len(prog.hidden_weights)} public weight tensors)")
     if prog.commitment is not None:
-        echo(f"model commitment {prog.commitment.hex} (Poseidon2, salted; over "
-             f"{', '.join(prog.commitment.tensors)})")
+        how = ("one salted part per tensor" if prog.commitment.per_tensor else
+               "one salted hash of all; cannot be split into segments")
+        echo(f"model commitment {prog.commitment.hex} (Poseidon2, {how}; over "
+             f"{names_list(list(prog.commitment.tensors))})")
     echo(f"parameters {prog.n_params}   addresses {prog.n_addresses}")
     echo("\ntensors:")
     echo(f"  {'name':<16} {'kind':<14} {'type':<20} {'scale':>5}  {'bound':<28} addresses")

@@ -87,6 +87,13 @@ def user_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def names_list(names: list[str], most: int = 8) -> str:
+    """``a, b, c`` or, for long lists, ``a, b, ... z (40 tensors)``."""
+    if len(names) <= most:
+        return ", ".join(names)
+    return f"{', '.join(names[:most - 1])}, ... {names[-1]} ({len(names)} tensors)"
+
+
 def save_program(prog: Any, out: str, input_vis: str | None = None,
                  weights_vis: str | None = None, outputs_vis: str | None = None,
                  weights_out: str | None = None, quiet: bool = False) -> Any:
@@ -112,8 +119,8 @@ def save_program(prog: Any, out: str, input_vis: str | None = None,
         typer.echo(f"wrote {out}: {len(prog.instructions)} instructions, {prog.n_params} "
                    f"parameters, digest {prog.digest_hex}")
     if wpath:
-        typer.echo(f"wrote {wpath}: private weights ({', '.join(prog.hidden_weights)}); keep it "
-                   "secret, it is needed to prove")
+        typer.echo(f"wrote {wpath}: private weights ({names_list(prog.hidden_weights)}); "
+                   "keep it secret, it is needed to prove")
     if prog.commitment is not None:
         typer.echo(f"model commitment {prog.commitment.hex}")
     return prog

@@ -54,6 +54,8 @@ def prove_segmented_and_write(prog, ints: dict, security: str, proof_path: str |
                + (f", Ray {cluster}" if cluster else "") + ")")
     typer.echo(f"  largest segment {max(rep.costs)} cost rows; slowest {max(rep.seconds):.2f} s")
     typer.echo(f"wrote {path} ({size / 1024:.1f} KiB, a bundle of {rep.n_segments} proofs)")
+    if prog.commitment is not None:
+        typer.echo(f"model commitment {prog.commitment.hex}")
     typer.echo(f"verify with: zkvm verify {path} --program PROGRAM (or --key from zkvm setup "
                f"PROGRAM -o KEY --segment-rows {params.segment_rows} --boundary {params.boundary}"
                f" --security {security})")

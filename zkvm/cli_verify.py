@@ -224,6 +224,8 @@ def run_bundle(proof: str, program: str | None, key: str | None, security: str,
         scale = res.get("scales", {}).get(name, 0)
         v = v.astype(np.float64) / 2.0 ** scale
         print(f"{name} = {np.array2string(v, precision=6, separator=', ', threshold=64)}")
+    if res.get("model"):
+        print(f"model commitment (weights) {res['model']}")
     for name, h in res["digests"].items():
         print(f"hashed {name}: digest {h}")
     print(f"proof valid ({security} security, {res['n_segments']} segments, program "

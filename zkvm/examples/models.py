@@ -36,9 +36,9 @@ import numpy as np
 from zkvm.assembler import Builder
 from zkvm.isa.lut import round_half_up
 from zkvm.isa.program import Program
+from zkvm.isa.quant import rescale_shift
 
 from . import program as _program
-from .program import fit_shift
 
 ACT_SCALE = 8
 WEIGHT_BITS = 16
@@ -121,7 +121,7 @@ class Net:
             k = s - target
             return acc if k <= 0 else self.b.emit("rescale", [acc], out, {"k": k}).name
         lo, hi = self.b.intervals[acc]
-        k = fit_shift(lo, hi, max(s - ACT_SCALE, 1), self.act_bits)
+        k = rescale_shift(lo, hi, max(s - ACT_SCALE, 1), self.act_bits)
         return self.b.emit("rescale", [acc], out, {"k": k}).name
 
     # ------------------------------------------------------------------- ops

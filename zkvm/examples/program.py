@@ -33,14 +33,14 @@ about 1 image in 300 (see ``python -m models.report --weight-bits 8``).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from zkvm.assembler import Builder
-from zkvm.isa.lut import round_half_up
+from zkvm.isa import quant
 from zkvm.isa.program import Program
+from zkvm.isa.quant import quantize, rescale_shift
 
 from .nets import Conv, Dense, Flatten, ModelSpec, ReLU, get_spec
 
@@ -61,27 +61,8 @@ class QuantConfig:
 
 
 def weight_scale(w: np.ndarray, bits: int, cap: int) -> int:
-    """Largest scale ``s ≤ cap`` with ``max|w|·2^s ≤ 2^(bits-1) − 1``."""
-    m = float(np.abs(w).max()) if w.size else 0.0
-    if m == 0.0:
-        return cap
-    return min(cap, math.floor(math.log2((2 ** (bits - 1) - 1) / m)))
-
-
-def quantize(v: np.ndarray, scale: int) -> np.ndarray:
-    """Real values -> int64 at ``scale``, round half up."""
-    return round_half_up(np.asarray(v, dtype=np.float64) * 2.0**scale)
-
-
-def fit_shift(lo: int, hi: int, k: int, bits: int) -> int:
-    """Smallest ``k' ≥ k`` such that ``rescale`` by ``k'`` maps ``[lo, hi]`` into ``i<bits>``."""
-    top, bottom = 2 ** (bits - 1) - 1, -(2 ** (bits - 1))
-    while k < 62:
-        half = 1 << (k - 1) if k else 0
-        if (hi + half) >> k <= top and (lo + half) >> k >= bottom:
-            return k
-        k += 1
-    return k
+    """Largest scale ``s ≤ cap`` with ``max|w|·2^s ≤ 2^(bits-1) − 1`` (``cap`` for all zeros)."""
+    return quant.weight_scale(w, bits, cap, exact=False, zero=cap)
 
 
 def build_program(name: str, params: dict[str, np.ndarray], cfg: QuantConfig | None = None,
@@ -156,6 +137,6 @@ def _weighted(b: Builder, spec: ModelSpec, layer: Dense | Conv, names: tuple[str
             return acc.name, s_acc
         t = b.emit("rescale", [acc.name], out, {"k": k})
     else:
-        k = fit_shift(lo, hi, max(k, 1), ACT_BITS)
+        k = rescale_shift(lo, hi, max(k, 1), ACT_BITS)
         t = b.emit("rescale", [acc.name], out, {"k": k}, bits=ACT_BITS)
     return t.name, t.scale

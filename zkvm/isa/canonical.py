@@ -30,7 +30,24 @@ def canonical(obj: Any) -> bytes:
     return b"".join(out)
 
 
-def _canon(o: Any, out: list[bytes]) -> None:
+def canonical_into(obj: Any, sink: Any) -> None:
+    """Feed the canonical bytes of ``obj`` to ``sink.update`` piece by piece (a hasher):
+    the same bytes as :func:`canonical` without holding them (an array's values are
+    passed as a view of its int64 buffer: no copy of a model's weights)."""
+    _canon(obj, _Feed(sink))
+
+
+class _Feed:
+    """``append`` -> ``sink.update``: :func:`_canon` writes into it as into a list."""
+
+    def __init__(self, sink: Any) -> None:
+        self.sink = sink
+
+    def append(self, piece: Any) -> None:
+        self.sink.update(piece)
+
+
+def _canon(o: Any, out: Any) -> None:
     if o is None:
         out.append(b"n")
     elif isinstance(o, (bool, np.bool_)):
@@ -48,7 +65,8 @@ def _canon(o: Any, out: list[bytes]) -> None:
         if o.dtype.kind not in "iub":
             raise TypeError(f"only integer arrays have a canonical encoding, got {o.dtype}")
         out.append(b"a" + struct.pack("<I", o.ndim) + b"".join(struct.pack("<I", d) for d in o.shape))
-        out.append(np.ascontiguousarray(o, dtype="<i8").tobytes())
+        vals = np.ascontiguousarray(o, dtype="<i8").reshape(-1)
+        out.append(vals.tobytes() if isinstance(out, list) else memoryview(vals).cast("B"))
     elif isinstance(o, (list, tuple)):
         out.append(b"l" + struct.pack("<I", len(o)))
         for x in o:

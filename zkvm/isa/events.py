@@ -52,13 +52,14 @@ class Execution:
         program: the program that ran.
         values: int64 values of every tensor (inputs, weights, results, views).
         events: one :class:`Event` per compute instruction, in order.
-        memory: flat int64 memory, ``memory[a]`` = value at address ``a``.
+        memory: flat int64 memory, ``memory[a]`` = value at address ``a`` (None when
+            ``execute`` ran with ``memory=False``).
     """
 
     program: Program
     values: dict[str, np.ndarray]
     events: list[Event]
-    memory: np.ndarray
+    memory: np.ndarray | None
 
     @property
     def outputs(self) -> dict[str, np.ndarray]:

@@ -27,7 +27,7 @@ import msgpack
 import numpy as np
 
 from zkvm import __version__
-from .canonical import canonical  # noqa: F401  (re-exported)
+from .canonical import canonical, canonical_into  # noqa: F401  (canonical re-exported)
 from .errors import ProgramFileError
 from .tensor import TensorInfo, storage_dtype
 
@@ -83,7 +83,9 @@ def program_body(p: Any) -> dict[str, Any]:
 
 def program_digest(p: Any) -> bytes:
     """blake3 digest naming the program (32 bytes)."""
-    return blake3.blake3(_DIGEST_DOMAIN + canonical(program_body(p))).digest()
+    h = blake3.blake3(_DIGEST_DOMAIN)
+    canonical_into(program_body(p), h)  # streamed: 16 B per parameter less than the bytes
+    return h.digest()
 
 
 def _pack_default(o: Any) -> Any:
@@ -115,6 +117,32 @@ def dump_program(p: Any) -> bytes:
     """Encode a program as file bytes."""
     doc = [MAGIC, file_version(p), __version__, program_body(p), dict(p.metadata)]
     return msgpack.packb(doc, default=_pack_default, use_bin_type=True)
+
+
+def write_program(p: Any, f: Any) -> None:
+    """Write :func:`dump_program`'s bytes to the binary file ``f`` piece by piece.
+
+    msgpack encodes a container as its header followed by its items, so
+    packing the body's entries (and each weight) one at a time gives the same
+    bytes without holding the whole encoding (169 MiB for GPT-2's blocks) and
+    the packer's growing buffer at once.
+    """
+    packer = msgpack.Packer(default=_pack_default, use_bin_type=True)
+    f.write(packer.pack_array_header(5))
+    for item in (MAGIC, file_version(p), __version__):
+        f.write(packer.pack(item))
+    body = program_body(p)
+    f.write(packer.pack_map_header(len(body)))
+    for key, value in body.items():
+        f.write(packer.pack(key))
+        if key == "weights":
+            f.write(packer.pack_map_header(len(value)))
+            for name, w in value.items():
+                f.write(packer.pack(name))
+                f.write(packer.pack(w))
+        else:
+            f.write(packer.pack(value))
+    f.write(packer.pack(dict(p.metadata)))
 
 
 def decode_program(data: bytes) -> tuple[int, Any, Any]:

@@ -7,9 +7,14 @@ integers taken mod p in row-major order and ``salt`` is ``SALT_LEN`` random
 field elements absorbed first (hiding). The AIR proves the same hash of the
 same memory addresses (``zkvm.air.chips.poseidon2``).
 
-The *model commitment* is one such digest over a header and every hashed
-weight tensor, *packed*, concatenated in declaration order, under one salt:
-``hash_elements(header || pack(w_1) || pack(w_2) || ..., salt)`` where
+The *model commitment* is built from such digests of a header and hashed
+weight tensors, *packed*. New programs commit *per tensor*: each hashed
+weight ``w_i`` gets its own part ``c_i = hash_elements(header([w_i]) ||
+pack(w_i), salt_i)``, and the published digest is ``hash_elements(c_1 || ...
+|| c_n)``, so a proof that reads some of the weights (a segment) proves just
+their parts (``ModelCommitment``). Older programs hold one sponge over every
+hashed weight, concatenated in declaration order, under one salt:
+``hash_elements(header || pack(w_1) || pack(w_2) || ..., salt)``. In both,
 
 * ``header = [number of tensors] + for each: [ndim, *shape, bits, scale]``
   (signed ints mod p). The header makes the commitment name the parameters as
@@ -39,14 +44,17 @@ from typing import Any, Sequence
 import numpy as np
 
 from zkvm.field.scalar import P
-from zkvm.hash.poseidon2 import (  # noqa: F401  (digest_hex: re-exported)
-    DIGEST_LEN, SALT_LEN, digest_hex, hash_elements, random_salt,
+from zkvm.hash.poseidon2 import (  # noqa: F401  (digest_hex, top_digest: re-exported)
+    DIGEST_LEN, SALT_LEN, digest_hex, hash_elements, random_salt, top_digest,
 )
 
 from .errors import IsaError
 
 #: the hash behind every commitment (the AIR chip is ``poseidon2-goldilocks-w12-rf8-rp22``)
 SCHEME = "poseidon2-goldilocks-w12-sponge"
+#: per-tensor parts under one top digest (``ModelCommitment``; the default for new programs)
+SCHEME_PER_TENSOR = "poseidon2-goldilocks-w12-per-tensor"
+SCHEMES = (SCHEME, SCHEME_PER_TENSOR)
 #: below this many values the plain-int reference hash is fast enough (no JIT)
 _FAST_FROM = 2048
 
@@ -157,67 +165,183 @@ def _hash_fast(msg: np.ndarray, salt: list[int]) -> list[int]:
 class ModelCommitment:
     """The public commitment to a program's hashed weights.
 
+    Two schemes (``scheme``):
+
+    * ``SCHEME`` (one sponge): ``digest = hash_elements(header || pack(w_1) ||
+      ... || pack(w_n), salt)`` over every hashed weight at once (programs
+      made before per-tensor commitments; still read, proved and verified);
+    * ``SCHEME_PER_TENSOR`` (the default for new programs): every hashed
+      weight ``w_i`` has its own *part* ``c_i = hash_elements(header([w_i]) ||
+      pack(w_i), salt_i)`` under its own salt, and ``digest =
+      hash_elements(c_1 || ... || c_n)`` (no salt: each part is already
+      hiding). A proof that reads only some of the weights (one segment of a
+      segmented proof, docs/segments.md) proves the parts of those it reads;
+      the verifier takes the parts from the public program, which checks on
+      load that they hash to ``digest``.
+
     Attributes:
         tensors: the hashed weight tensors, in the order their values are absorbed.
-        digest: the 4-element Poseidon2 digest of ``salt || values``.
-        salt_len: number of salt elements (absorbed first).
+        digest: the published 4-element digest (the model commitment).
+        salt_len: salt elements per group (absorbed first); the weights file's
+            salt is the groups' salts concatenated.
+        scheme: ``SCHEME`` or ``SCHEME_PER_TENSOR``.
+        parts: per-tensor scheme: each tensor's digest (empty otherwise).
 
     In the program file: ``{"scheme", "tensors", "salt_len", "digest"}`` with
-    the digest as its 32 bytes (``digest_hex``'s bytes).
-        scheme: the hash (``SCHEME``).
+    the digest as its 32 bytes (``digest_hex``'s bytes), plus ``"parts"`` (a
+    list of 32-byte digests) for the per-tensor scheme.
     """
 
     tensors: tuple[str, ...]
     digest: tuple[int, ...]
     salt_len: int = SALT_LEN
     scheme: str = SCHEME
+    parts: tuple[tuple[int, ...], ...] = ()
 
     @property
     def hex(self) -> str:
         return digest_hex(self.digest)
 
+    @property
+    def per_tensor(self) -> bool:
+        return self.scheme == SCHEME_PER_TENSOR
+
+    def groups(self) -> list[tuple[tuple[str, ...], tuple[int, ...]]]:
+        """``(tensors, digest)`` of each sponge a proof computes, in salt order."""
+        if self.per_tensor:
+            return [((n,), d) for n, d in zip(self.tensors, self.parts)]
+        return [(self.tensors, self.digest)]
+
+    def group_salts(self, salt: Sequence[int]) -> list[tuple[int, ...]]:
+        """The weights file's ``salt`` cut into each group's salt (``groups()`` order)."""
+        k = self.salt_len
+        return [tuple(int(v) for v in salt[i * k:(i + 1) * k]) for i in range(len(self.groups()))]
+
+    @property
+    def total_salt_len(self) -> int:
+        return self.salt_len * len(self.groups())
+
+    def subset(self, names: Sequence[str]) -> "ModelCommitment":
+        """The per-tensor commitment to ``names`` only (their parts; a new top digest).
+
+        What a segment reading some of the weights proves (docs/segments.md).
+
+        Raises:
+            IsaError: a one-sponge commitment (it cannot be split), or an unknown name.
+        """
+        if not self.per_tensor:
+            raise IsaError("a one-sponge model commitment covers all hashed weights at once "
+                           "and cannot be split")
+        idx = {n: i for i, n in enumerate(self.tensors)}
+        missing = [n for n in names if n not in idx]
+        if missing:
+            raise IsaError(f"the model commitment does not cover {missing}")
+        parts = tuple(self.parts[idx[n]] for n in names)
+        return ModelCommitment(tuple(names), tuple(top_digest(parts)), self.salt_len,
+                               SCHEME_PER_TENSOR, parts)
+
+    def subset_salt(self, salt: Sequence[int], names: Sequence[str]) -> tuple[int, ...]:
+        """The salts of ``names`` (``subset``'s groups), cut from the whole salt."""
+        per = dict(zip(self.tensors, self.group_salts(salt)))
+        return tuple(v for n in names for v in per[n])
+
     def to_body(self) -> dict[str, Any]:
-        return {"scheme": self.scheme, "tensors": list(self.tensors),
-                "salt_len": int(self.salt_len), "digest": bytes.fromhex(self.hex)}
+        d = {"scheme": self.scheme, "tensors": list(self.tensors),
+             "salt_len": int(self.salt_len), "digest": bytes.fromhex(self.hex)}
+        if self.per_tensor:
+            d["parts"] = [bytes.fromhex(digest_hex(p)) for p in self.parts]
+        return d
 
     @classmethod
     def from_body(cls, d: Any) -> "ModelCommitment":
         """Parse the program file's ``commitment`` record (raises IsaError)."""
         try:
-            if not isinstance(d["digest"], bytes):
-                raise TypeError("the digest must be bytes")
-            c = cls(tuple(str(n) for n in d["tensors"]), tuple(parse_digest(d["digest"].hex())),
-                    int(d["salt_len"]), str(d["scheme"]))
-        except (KeyError, TypeError, ValueError, IsaError) as e:
+            raw = [d["digest"]] + list(d.get("parts", []))
+            if not all(isinstance(v, bytes) for v in raw):
+                raise TypeError("a digest must be bytes")
+            parts = tuple(tuple(parse_digest(v.hex())) for v in raw[1:])
+            c = cls(tuple(str(n) for n in d["tensors"]), tuple(parse_digest(raw[0].hex())),
+                    int(d["salt_len"]), str(d["scheme"]), parts)
+        except (KeyError, TypeError, ValueError, AttributeError, IsaError) as e:
             raise IsaError(f"malformed model commitment ({type(e).__name__}: {e})") from None
         c.validate()
         return c
 
     def validate(self) -> None:
-        if self.scheme != SCHEME:
+        """Raise IsaError unless well formed (a per-tensor one: its parts hash to the digest)."""
+        if self.scheme not in SCHEMES:
             raise IsaError(f"model commitment uses hash {self.scheme!r}; this zkvm proves "
-                           f"{SCHEME!r}")
+                           f"{' or '.join(repr(s) for s in SCHEMES)}")
         if len(self.digest) != DIGEST_LEN or not all(0 <= v < P for v in self.digest):
             raise IsaError(f"model commitment digest must be {DIGEST_LEN} field elements")
         if not 2 <= self.salt_len <= 64:
             raise IsaError(f"model commitment salt length {self.salt_len} must be in 2..64 "
                            "(at least 128 bits of blinding)")
+        if not self.per_tensor:
+            if self.parts:
+                raise IsaError("a one-sponge model commitment has no per-tensor parts")
+            return
+        if len(self.parts) != len(self.tensors) or any(
+                len(p) != DIGEST_LEN or not all(0 <= v < P for v in p) for p in self.parts):
+            raise IsaError(f"a per-tensor model commitment needs one {DIGEST_LEN}-element part "
+                           f"per tensor ({len(self.tensors)}), got {len(self.parts)}")
+        if tuple(top_digest(self.parts)) != tuple(self.digest):
+            raise IsaError("the model commitment's per-tensor parts do not hash to its digest")
+
+
+def expand_salt(salt: Sequence[int], n: int) -> tuple[int, ...]:
+    """``n`` group salts from one given salt (tests and reproducible builds only).
+
+    A salt of ``SALT_LEN * n`` elements is used as is; one of ``SALT_LEN``
+    elements gives group ``i`` the salt ``hash_elements([i], salt)``.
+    """
+    salt = [int(s) % P for s in salt]
+    if len(salt) == SALT_LEN * n:
+        return tuple(salt)
+    if len(salt) != SALT_LEN:
+        raise IsaError(f"a per-tensor commitment over {n} tensors needs a salt of {SALT_LEN} or "
+                       f"{SALT_LEN * n} elements, got {len(salt)}")
+    return tuple(v for i in range(n) for v in hash_elements([i], salt))
 
 
 def make_commitment(infos: Sequence[Any], values: Sequence[np.ndarray],
-                    salt: Sequence[int] | None = None) -> tuple[ModelCommitment, tuple[int, ...]]:
+                    salt: Sequence[int] | None = None, scheme: str | None = None
+                    ) -> tuple[ModelCommitment, tuple[int, ...]]:
     """Commit to ``values`` (one array per ``TensorInfo`` in ``infos``) under ``salt``.
 
-    ``salt`` is random (OS CSPRNG) when None.
+    ``scheme`` defaults to ``SCHEME_PER_TENSOR``. ``salt`` is random (OS
+    CSPRNG, one per group) when None; a given one goes through ``expand_salt``.
 
     Returns:
-        ``(commitment, salt)``.
+        ``(commitment, salt)``: the salt as the weights file stores it (every
+        group's, concatenated).
     """
-    salt = tuple(int(s) % P for s in (random_salt() if salt is None else salt))
-    digest = hash_tensors([commitment_message(infos, values)], salt)
-    c = ModelCommitment(tuple(t.name for t in infos), tuple(digest), len(salt))
+    scheme = scheme or SCHEME_PER_TENSOR
+    names = tuple(t.name for t in infos)
+    if scheme == SCHEME:
+        salt = tuple(int(s) % P for s in (random_salt() if salt is None else salt))
+        digest = hash_tensors([commitment_message(infos, values)], salt)
+        c = ModelCommitment(names, tuple(digest), len(salt))
+    else:
+        n = len(infos)
+        salt = (tuple(int(v) for _ in range(n) for v in random_salt()) if salt is None
+                else expand_salt(salt, n))
+        parts = tuple(tuple(hash_tensors([commitment_message([t], [v])],
+                                         salt[i * SALT_LEN:(i + 1) * SALT_LEN]))
+                      for i, (t, v) in enumerate(zip(infos, values)))
+        c = ModelCommitment(names, tuple(top_digest(parts)), SALT_LEN, SCHEME_PER_TENSOR, parts)
     c.validate()
     return c, salt
+
+
+def group_digests(c: ModelCommitment, infos: dict[str, Any], values: dict[str, np.ndarray],
+                  salt: Sequence[int]) -> list[list[int]]:
+    """What each of ``c``'s groups hashes to with these values and salt (the prover's check)."""
+    out = []
+    for (names, _), s in zip(c.groups(), c.group_salts(salt)):
+        msg = commitment_message([infos[n] for n in names], [values[n] for n in names])
+        out.append(hash_tensors([msg], s))
+    return out
 
 
 def check_private_weights(program: Any, private: Any, check: bool, error: type
@@ -246,18 +370,16 @@ def check_private_weights(program: Any, private: Any, check: bool, error: type
         raise error(f"the weights file has values for '{extra[0]}', which is not a private "
                     "weight of this program")
     salt = None
-    if program.commitment is not None:
+    c = program.commitment
+    if c is not None:
         salt = tuple(int(s) for s in (private.salt or ()))
-        if len(salt) != program.commitment.salt_len:
+        if len(salt) != c.total_salt_len:
             raise error(f"the weights file's salt has {len(salt)} elements, the commitment "
-                        f"expects {program.commitment.salt_len}")
+                        f"expects {c.total_salt_len}")
         if check:
-            names = program.commitment.tensors
-            got = hash_tensors([commitment_message([program.tensors[n] for n in names],
-                                                   [values[n] for n in names])], salt)
-            if tuple(got) != tuple(program.commitment.digest):
+            got = group_digests(c, program.tensors, values, salt)
+            if [tuple(g) for g in got] != [tuple(d) for _, d in c.groups()]:
                 raise error(
                     f"these weights do not match the program's model commitment "
-                    f"{program.commitment.hex[:16]}… (they hash to {digest_hex(got)[:16]}…): "
-                    "use the weights file written with this program")
+                    f"{c.hex[:16]}…: use the weights file written with this program")
     return values, salt

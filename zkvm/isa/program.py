@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from .addresses import Addresses, TensorIndex
 from .analysis import Interval, interval
 from .errors import IsaError, ProgramFileError, ProgramOverflowError, ZkvmError
 from .fileformat import file_version
@@ -90,9 +91,9 @@ class Program(HiddenWeightsMixin):
         self.weight_salt: tuple[int, ...] | None = b.weight_salt
         self._addr = b.addr
         self._base = b.base
+        #: which materialised tensor owns each address (views gather through it)
+        self.index = b.index
         self._producer = {ins.output: i for i, ins in enumerate(self.instructions)}
-        for arr in self._addr.values():
-            arr.flags.writeable = False
 
     @property
     def inputs(self) -> list[TensorInfo]:
@@ -156,8 +157,10 @@ class Program(HiddenWeightsMixin):
 
     def save(self, path: str) -> None:
         """Write the program file (``.zkvm``)."""
+        from .fileformat import write_program
+
         with open(path, "wb") as f:
-            f.write(self.to_bytes())
+            write_program(self, f)  # streamed: the same bytes as to_bytes()
 
     @staticmethod
     def load(path: str) -> Program:
@@ -178,8 +181,11 @@ class ProgramBuilder:
         self.metadata: dict[str, str] = {}
         self.intervals: dict[str, Interval] = {}
         self.acc_bounds: dict[str, int] = {}
-        self.addr: dict[str, np.ndarray] = {}
+        #: addresses by tensor (a materialised tensor's range is made when asked for)
+        self.addr = Addresses()
         self.base: dict[str, int] = {}
+        #: which materialised tensor owns an address (for views' static values)
+        self.index = TensorIndex()
         self.next_addr = 1
         #: tensors whose bound depends on a hidden weight (see module docstring)
         self.hidden: set[str] = set()
@@ -199,9 +205,8 @@ class ProgramBuilder:
 
     def _materialise(self, info: TensorInfo) -> None:
         self.base[info.name] = self.next_addr
-        self.addr[info.name] = np.arange(
-            self.next_addr, self.next_addr + info.size, dtype=np.int64
-        ).reshape(info.shape)
+        self.addr.materialise(info.name, self.next_addr, info.shape)
+        self.index.add(info.name, self.next_addr, info.size)
         self.next_addr += info.size
 
     def input(
@@ -388,7 +393,7 @@ class ProgramBuilder:
         if acc:
             self.acc_bounds[output] = acc
         if spec.view:
-            self.addr[output] = np.ascontiguousarray(addr)
+            self.addr.view(output, addr)
         else:
             self._materialise(info)
         return info
@@ -438,23 +443,15 @@ class ProgramBuilder:
         if not info.view:
             return None
         # Gather only the view's addresses from the public weights holding them (address 0
-        # is the constant zero): a memory image of the whole program per call made building
-        # an 85M-parameter program quadratic in time and ~1 GiB per call in memory.
-        addr = np.asarray(self.addr[name])
-        flat = addr.ravel()
-        pub = sorted((self.base[w], w) for w in self.weights
-                     if w not in self.hidden and self.weights[w].size)
-        bases = np.array([b for b, _ in pub], dtype=np.int64)
-        ends = bases + np.array([self.weights[w].size for _, w in pub], dtype=np.int64)
-        k = np.searchsorted(bases, flat, side="right") - 1
-        inside = (k >= 0) & (flat < ends[np.maximum(k, 0)]) if len(pub) else flat < 0
-        if not (inside | (flat == 0)).all():
-            return None
-        out = np.zeros(flat.size, dtype=np.int64)
-        for j in np.unique(k[inside]):
-            sel = inside & (k == j)
-            out[sel] = np.asarray(self.weights[pub[j][1]]).ravel()[flat[sel] - bases[j]]
-        return out.reshape(addr.shape)
+        # is the constant zero), found by a binary search in the increasing bases: a memory
+        # image of the whole program per call made building an 85M-parameter program
+        # quadratic, and so did sorting the weights per call.
+        def public(w: str) -> np.ndarray | None:
+            if w in self.hidden or w not in self.weights:
+                return None
+            return self.weights[w].reshape(-1)
+
+        return self.index.gather(self.addr[name], public)
 
     def build(self, salt: list[int] | None = None) -> Program:
         """Finish: at least one output is required.

@@ -83,6 +83,7 @@ class HiddenWeightsMixin:
 
     def private_weights(self) -> Any:
         """The hidden weights and salt as a ``zkvm.isa.weights_file.PrivateWeights``."""
+        from .hidden import SCHEME
         from .weights_file import PrivateWeights
 
         self.require_weights()
@@ -92,7 +93,8 @@ class HiddenWeightsMixin:
             list(self.commitment.digest) if self.commitment is not None else None,
             self.digest,
             list(self.commitment.tensors) if self.commitment is not None else [],
-            self.commitment_header)
+            self.commitment_header,
+            self.commitment.scheme if self.commitment is not None else SCHEME)
 
     @property
     def commitment_header(self) -> list[int]:

@@ -10,7 +10,9 @@ File layout: a msgpack map ``{"magic": b"ZKVMWGHT", "format": 1, "zkvm":
 version, "program": program digest (32 bytes, informational), "hashed":
 [names in commitment order], "header": [ints] (the commitment's public
 header), "commitment": [4 ints] | None, "salt": [ints] | None, "weights":
-{name: [dtype, shape, raw little-endian bytes]}}``. Reading a
+{name: [dtype, shape, raw little-endian bytes]}, "scheme": str}`` (``scheme``:
+the commitment's, ``zkvm.isa.hidden.SCHEMES``; files without it hold a
+one-sponge commitment; ``salt``: every group's salt, concatenated). Reading a
 file of another kind or version, or a truncated/corrupt one, raises
 :class:`WeightsFileError` with what to do.
 
@@ -27,7 +29,7 @@ import numpy as np
 
 from zkvm import __version__, envelope
 from .errors import ZkvmError
-from .hidden import commitment_message, hash_tensors, header_infos
+from .hidden import SCHEME, SCHEMES, commitment_message, hash_tensors, header_infos, top_digest
 from .tensor import storage_dtype
 
 WEIGHTS_MAGIC = b"ZKVMWGHT"
@@ -51,6 +53,7 @@ class PrivateWeights:
         hashed: the hashed weights, in the order the commitment absorbs them.
         header: the public header absorbed before the values (shapes, widths,
             scales: ``zkvm.isa.hidden.commitment_header``).
+        scheme: the commitment's scheme (``zkvm.isa.hidden.SCHEMES``).
     """
 
     values: dict[str, np.ndarray]
@@ -59,6 +62,7 @@ class PrivateWeights:
     program_digest: bytes = b""
     hashed: list[str] = field(default_factory=list)
     header: list[int] = field(default_factory=list)
+    scheme: str = SCHEME
 
     def recompute(self) -> list[int] | None:
         """The commitment these values and salt hash to (None without hashed weights)."""
@@ -73,11 +77,20 @@ class PrivateWeights:
                 tuple(i.shape) != tuple(self.values[n].shape) for i, n in zip(infos, self.hashed)):
             raise WeightsFileError("weights file is inconsistent: its header does not describe "
                                    "its hashed weights")
+        if self.scheme not in SCHEMES:
+            raise WeightsFileError(f"weights file: unknown commitment scheme {self.scheme!r}")
+        vals = [self.values[n] for n in self.hashed]
         try:
-            msg = commitment_message(infos, [self.values[n] for n in self.hashed])
+            if self.scheme == SCHEME:
+                return hash_tensors([commitment_message(infos, vals)], self.salt)
+            k = len(self.salt) // max(1, len(infos))
+            if k * len(infos) != len(self.salt):
+                raise WeightsFileError("weights file: its salt is not one salt per hashed weight")
+            parts = [hash_tensors([commitment_message([i], [v])], self.salt[j * k:(j + 1) * k])
+                     for j, (i, v) in enumerate(zip(infos, vals))]
         except ZkvmError as e:
             raise WeightsFileError(f"weights file: {e}") from None
-        return hash_tensors([msg], self.salt)
+        return top_digest(parts)
 
     @property
     def n_values(self) -> int:
@@ -97,7 +110,7 @@ class PrivateWeights:
                "commitment": None if self.commitment is None else [int(v) for v in
                                                                    self.commitment],
                "salt": None if self.salt is None else [int(s) for s in self.salt],
-               "weights": {n: arr(v) for n, v in self.values.items()}}
+               "weights": {n: arr(v) for n, v in self.values.items()}, "scheme": self.scheme}
         return msgpack.packb(doc, use_bin_type=True)
 
     @classmethod
@@ -119,7 +132,7 @@ class PrivateWeights:
                       None if d["salt"] is None else [int(s) for s in d["salt"]],
                       None if d["commitment"] is None else [int(v) for v in d["commitment"]],
                       bytes(d["program"]), [str(n) for n in d["hashed"]],
-                      [int(v) for v in d["header"]])
+                      [int(v) for v in d["header"]], str(d.get("scheme", SCHEME)))
         except Exception as e:  # any malformed field
             raise WeightsFileError(f"weights file is corrupt ({type(e).__name__}: {e})") from None
         return out

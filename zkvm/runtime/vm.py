@@ -82,8 +82,16 @@ def _check_range(v: np.ndarray, t: TensorInfo, what: str, err: type = InputError
         )
 
 
-def execute(program: Program, inputs: Mapping[str, Any]) -> Execution:
+def execute(program: Program, inputs: Mapping[str, Any], memory: bool = True) -> Execution:
     """Run ``program`` on integer ``inputs`` (name -> int array at the input's scale).
+
+    Args:
+        program: the program (hidden weights bound, if it has any).
+        inputs: integer inputs by name.
+        memory: keep the flat memory (``Execution.memory``, which the prover
+            needs); without it a view gathers its values from its sources
+            (``program.index``), so a run costs its activations, not a copy of
+            every weight (the accuracy runs of ``zkvm compile``; issue 14).
 
     Returns:
         The :class:`Execution` with every tensor's values and the events.
@@ -93,27 +101,43 @@ def execute(program: Program, inputs: Mapping[str, Any]) -> Execution:
         ExecutionError: a value left its declared range (names instruction and tensor).
     """
     vals: dict[str, np.ndarray] = dict(check_inputs(program, inputs))
-    mem = _memory_image(program).copy()
-    for name, v in vals.items():
-        b = program.base(name)
-        mem[b : b + v.size] = v.ravel()
+    mem = _memory_image(program) if memory else None
+    if mem is not None:
+        for name, v in vals.items():
+            b = program.base(name)
+            mem[b : b + v.size] = v.ravel()
     vals.update(program.weights)
     events = []
-    for idx, ins in enumerate(program.instructions):
-        info = program.tensors[ins.output]
-        if OPS[ins.op].view:
-            vals[ins.output] = mem[program.addresses(ins.output)]
-            continue
-        args = [vals[n] for n in ins.inputs]
-        out, aux = _compute(program, ins, args)
-        _check_range(out, info, f"instruction {idx} {ins.describe()}", ExecutionError,
-                     _NARROWED_HINT if ins.op in CHECKED_RESULT_OPS else "")
-        out = np.ascontiguousarray(out, dtype=np.int64).reshape(info.shape)
-        vals[ins.output] = out
-        b = program.base(ins.output)
-        mem[b : b + out.size] = out.ravel()
-        events.append(Event(idx, ins.op, ins.inputs, ins.output, ins.attrs, aux))
+    try:
+        for idx, ins in enumerate(program.instructions):
+            info = program.tensors[ins.output]
+            if OPS[ins.op].view:
+                vals[ins.output] = mem[program.addresses(ins.output)] if mem is not None else \
+                    _gather(program, vals, ins)
+                continue
+            args = [vals[n] for n in ins.inputs]
+            out, aux = _compute(program, ins, args)
+            _check_range(out, info, f"instruction {idx} {ins.describe()}", ExecutionError,
+                         _NARROWED_HINT if ins.op in CHECKED_RESULT_OPS else "")
+            out = np.ascontiguousarray(out, dtype=np.int64).reshape(info.shape)
+            vals[ins.output] = out
+            if mem is not None:
+                b = program.base(ins.output)
+                mem[b : b + out.size] = out.ravel()
+            events.append(Event(idx, ins.op, ins.inputs, ins.output, ins.attrs, aux))
+    finally:
+        _cache(program).pop("f64", None)  # float copies of weights live for one run only
     return Execution(program, vals, events, mem)
+
+
+def _gather(program: Program, vals: dict[str, np.ndarray], ins: Instruction) -> np.ndarray:
+    """A view's values read from the tensors its addresses belong to (no memory image)."""
+    out = program.index.gather(program.addresses(ins.output),
+                               lambda t: vals[t].reshape(-1) if t in vals else None)
+    if out is None:
+        raise ExecutionError(f"instruction {ins.describe()}: the view reads a tensor with no "
+                             "values (a hidden weight that is not bound?)")
+    return out
 
 
 def _cache(program: Program) -> dict[str, Any]:
@@ -124,26 +148,28 @@ def _cache(program: Program) -> dict[str, Any]:
 
 
 def _memory_image(program: Program) -> np.ndarray:
-    """Memory with every weight written (cached per program)."""
-    c = _cache(program)
-    if "mem" not in c:
-        mem = np.zeros(program.n_addresses, dtype=np.int64)
-        for name, v in program.weights.items():
-            b = program.base(name)
-            mem[b : b + v.size] = v.ravel()
-        mem.flags.writeable = False
-        c["mem"] = mem
-    return c["mem"]
+    """A fresh memory with every known weight written (address 0 and the rest 0)."""
+    mem = np.zeros(program.n_addresses, dtype=np.int64)
+    for name, v in program.weights.items():
+        b = program.base(name)
+        mem[b : b + v.size] = v.ravel()
+    return mem
 
 
 def _float_weight(program: Program, name: str, value: np.ndarray) -> np.ndarray:
-    """float64 copy of a weight operand (cached); other operands are converted each run."""
+    """float64 copy of a weight operand; other operands are converted each time.
+
+    Only the latest weight's copy is kept (until the run ends): a weight is
+    usually read by one matmul (or by consecutive ones), and a copy of every
+    weight would cost 8 B per parameter.
+    """
     if name not in program.weights:
         return value.astype(np.float64)
-    c = _cache(program).setdefault("f64", {})
-    if name not in c:
-        c[name] = value.astype(np.float64)
-    return c[name]
+    c = _cache(program)
+    hit = c.get("f64")
+    if hit is None or hit[0] != name:
+        hit = c["f64"] = (name, value.astype(np.float64))
+    return hit[1]
 
 
 def _compute(

@@ -49,7 +49,8 @@ def prove_segmented(program, inputs: dict[str, Any], path: str, *, segment_rows:
         The ``zkvm.segments.prove.BundleReport`` (segments, timings, outputs, salts).
 
     Raises:
-        SegmentError: the program cannot be segmented (e.g. hidden weights).
+        SegmentError: the program cannot be segmented (e.g. a private weight read by
+            two segments, or a one-sponge model commitment).
     """
     from zkvm.segments.prove import prove_bundle
 

@@ -102,8 +102,10 @@ class RayExecutor:
                     done = True
                     break
                 if not isinstance(job.program, bytes):   # plain data for the worker
+                    if job.program.hidden_weights:       # not in the program's bytes
+                        job.weights = job.program.private_weights()
                     job.program = job.program.to_bytes()
-                job.execution = None   # the worker runs the segment again (module docstring)
+                job.execution = job.key = None   # the worker runs it again (module docstring)
                 pending.append(self._task.remote(job))
             if not pending:
                 return

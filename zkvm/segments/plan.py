@@ -29,9 +29,20 @@ never takes one from a prover (docs/segments.md). Three steps:
    ``public`` with ``boundary="public"`` (only allowed for an all-public
    program, where every boundary is a function of public data anyway).
 
-Programs with private or hashed *weights* are refused (``SegmentError``):
-their model commitment covers all hidden weights at once and a per-segment
-commitment scheme is not defined yet.
+Hidden weights (docs/visibility.md): a segment declares the hidden weights
+it reads with their visibility. A ``private`` weight read by one segment stays
+private there (the statement "some weights give this output" splits into
+disjoint per-segment parts); one read by several segments is refused, since
+nothing would make the segments use the same values (declare it ``hashed``).
+A ``hashed`` weight's segments carry the program's *per-tensor* model
+commitment restricted to the weights they read
+(``ModelCommitment.subset``): each segment proves the parts of its weights,
+which the verifier takes from the public program, so every segment reading a
+weight proves it opens the same published part. A program with an older
+one-sponge commitment (one hash over all weights) cannot be split: it is
+refused with what to do. ``refine`` never cuts a matmul with a hidden weight
+(its blocks would not be committed); large hidden layers are cut into
+committed column blocks when their weights are hidden (``zkvm.isa.blocks``).
 """
 
 from __future__ import annotations
@@ -44,6 +55,7 @@ import numpy as np
 # the widest range a crossing tensor may have: what ``WideInputChip`` checks
 from zkvm.air.chips.wide_input import MAX_SPAN_BITS as MAX_BOUNDARY_SPAN_BITS
 from zkvm.isa.errors import ZkvmError
+from zkvm.isa.hidden import pack_factor
 from zkvm.isa.ops import OPS
 
 #: smallest budget a plan accepts (bounds the number of segments a file can ask for)
@@ -84,7 +96,8 @@ class SegmentParams:
 
 
 def instruction_cost(program, ins) -> int:
-    """Cost rows of one instruction: ``ceil(MACs / 64)`` for matmul, output elements otherwise.
+    """Cost rows of one instruction: ``ceil(MACs / 64)`` for matmul, output elements otherwise,
+    plus ``hidden_weight_cost`` of each hidden weight it reads.
 
     A proxy for the trace rows its tables add (views cost nothing). It is part
     of the plan, so it must stay deterministic; the memory model
@@ -94,95 +107,86 @@ def instruction_cost(program, ins) -> int:
     if spec.view:
         return 0
     out = program.tensors[ins.output]
+    extra = sum(hidden_weight_cost(program.tensors[n]) for n in ins.inputs
+                if program.tensors[n].kind == "weight")
     if ins.op == "matmul":
         w = program.tensors[ins.inputs[1]].shape
-        return max(1, -(-(out.size * w[0]) // MACS_PER_ROW))
-    return max(1, out.size)
+        return max(1, -(-(out.size * w[0]) // MACS_PER_ROW)) + extra
+    return max(1, out.size) + extra
 
 
-def _readers(program) -> dict[str, list[int]]:
-    r: dict[str, list[int]] = {}
-    for i, ins in enumerate(program.instructions):
-        for n in ins.inputs:
-            r.setdefault(n, []).append(i)
-    return r
+#: committed cells of a Poseidon2 row (8 absorbed elements) and of a private weight value
+#: (its lane, range lookup and send), and the cells one cost row stands for (a matmul
+#: table's main and preprocessed cells per cost row): measured on a GPT-2 block's segments
+P2_ROW_CELLS, PRIVATE_VALUE_CELLS, CELLS_PER_COST_ROW = 266, 4, 39
+
+
+def hidden_weight_cost(t) -> int:
+    """Cost rows a hidden weight adds where it is read (0 for a public one).
+
+    A public weight is preprocessed (committed once, at setup); a hidden one is
+    a witness table, range-checked, and a hashed one is also absorbed by the
+    Poseidon2 table, ``pack_factor`` values an element, 8 elements a row. For
+    a small batch this dwarfs the matmul itself (a GPT-2 block at sequence 16:
+    16 MACs per weight), so the planner must count it to keep a segment within
+    its memory budget.
+    """
+    if t.visibility == "public":
+        return 0
+    cells = PRIVATE_VALUE_CELLS * t.size
+    if t.visibility == "hashed":
+        per_row = 8 * pack_factor(t.bits)
+        cells += P2_ROW_CELLS * -(-t.size // per_row)
+    return -(-cells // CELLS_PER_COST_ROW)
 
 
 def refine(program, segment_rows: int):
     """The program with large matmul+rescale pairs cut into column blocks (module docstring)."""
+    from zkvm.isa.blocks import emit_column_blocks, readers
     from zkvm.isa.program import ProgramBuilder
 
-    readers = _readers(program)
-    if all(_blocks(program, readers, i, ins, segment_rows) <= 1
-           for i, ins in enumerate(program.instructions)):
+    rd = readers(program)
+    cuts = {i: nb for i in range(len(program.instructions))
+            if (nb := _blocks(program, rd, i, segment_rows)) > 1}
+    if not cuts:
         return program   # nothing to cut: the program itself (no copy of its weights)
     b = ProgramBuilder()
     for t in program.tensors.values():
         if t.kind == "input":
             b.input(t.name, t.shape, t.bits, t.scale, t.visibility, t.value_range)
-        elif t.kind == "weight":
-            b.weight(t.name, program.weights[t.name], t.bits, t.scale, t.shape, t.visibility)
+        elif t.kind == "weight":   # hidden values: absent from a public program
+            b.weight(t.name, program.weights.get(t.name), t.bits, t.scale, t.shape, t.visibility)
+    b.commitment, b.weight_salt = program.commitment, program.weight_salt
     skip = set()
     for i, ins in enumerate(program.instructions):
         if i in skip:
             continue
-        nb = _blocks(program, readers, i, ins, segment_rows)
-        if nb <= 1:
-            b.instruction(ins.op, ins.inputs, ins.output, ins.attrs,
-                          bits=program.tensors[ins.output].bits, where=ins.where)
+        if i in cuts:
+            emit_column_blocks(b, program, i, cuts[i], lambda name, j: f"{name}#{j}")
+            skip.add(i + 1)
             continue
-        resc = program.instructions[i + 1]
-        skip.add(i + 1)
-        w = program.weights[ins.inputs[1]]
-        bias = program.weights[ins.inputs[2]] if len(ins.inputs) > 2 else None
-        n = w.shape[1]
-        edges = [n * j // nb for j in range(nb + 1)]
-        parts = []
-        for j in range(nb):
-            lo, hi = edges[j], edges[j + 1]
-            tag = f"{ins.output}#{j}"
-            wt = program.tensors[ins.inputs[1]]
-            b.weight(f"{ins.inputs[1]}#{j}", w[:, lo:hi], wt.bits, wt.scale)
-            ops = [ins.inputs[0], f"{ins.inputs[1]}#{j}"]
-            if bias is not None:
-                bt = program.tensors[ins.inputs[2]]
-                b.weight(f"{ins.inputs[2]}#{j}", bias[..., lo:hi], bt.bits, bt.scale)
-                ops.append(f"{ins.inputs[2]}#{j}")
-            b.instruction("matmul", ops, tag, ins.attrs, bits=program.tensors[ins.output].bits,
-                          where=ins.where)
-            b.instruction("rescale", [tag], f"{resc.output}#{j}", resc.attrs,
-                          bits=program.tensors[resc.output].bits, where=resc.where)
-            parts.append(f"{resc.output}#{j}")
-        rank = len(program.tensors[resc.output].shape)
-        b.instruction("concat", parts, resc.output, {"axis": rank - 1},
-                      bits=program.tensors[resc.output].bits)
+        b.instruction(ins.op, ins.inputs, ins.output, ins.attrs,
+                      bits=program.tensors[ins.output].bits, where=ins.where)
     for o in program.outputs:
         b.output(o, visibility=program.tensors[o].visibility)
     return b.build()
 
 
-def _blocks(program, readers, i: int, ins, segment_rows: int) -> int:
-    """Column blocks for instruction ``i`` (1 = keep it whole)."""
-    if ins.op != "matmul" or i + 1 >= len(program.instructions):
+def _blocks(program, rd, i: int, segment_rows: int) -> int:
+    """Column blocks for instruction ``i`` (1 = keep it whole): a cuttable matmul
+    (``zkvm.isa.blocks.cuttable``) with public weights, above the budget."""
+    from zkvm.isa.blocks import cuttable
+
+    if not cuttable(program, rd, i):
         return 1
-    cost = instruction_cost(program, ins)
-    resc = program.instructions[i + 1]
-    if cost + instruction_cost(program, resc) <= segment_rows:
+    ins = program.instructions[i]
+    if any(program.tensors[n].visibility != "public" for n in ins.inputs[1:]):
+        return 1   # hidden blocks would not be committed (zkvm.isa.blocks cuts them at commit)
+    cost = instruction_cost(program, ins) + instruction_cost(program, program.instructions[i + 1])
+    if cost <= segment_rows:
         return 1
-    wname = ins.inputs[1]
-    wt = program.tensors[wname]
-    if (resc.op != "rescale" or resc.inputs != (ins.output,) or readers.get(ins.output) != [i + 1]
-            or program.tensors[ins.output].kind == "output" or wt.kind != "weight"
-            or wt.visibility != "public" or len(wt.shape) != 2):
-        return 1
-    n = wt.shape[1]
-    if len(ins.inputs) > 2:
-        bt = program.tensors[ins.inputs[2]]
-        if bt.kind != "weight" or bt.visibility != "public" or bt.shape[-1] != n:
-            return 1
-    cost += instruction_cost(program, resc)   # the block keeps its rescale
-    nb = 1 << math.ceil(math.log2(cost / segment_rows))
-    return max(1, min(nb, n))
+    nb = 1 << math.ceil(math.log2(cost / segment_rows))   # the block keeps its rescale
+    return max(1, min(nb, program.tensors[ins.inputs[1]].shape[1]))
 
 
 @dataclass
@@ -247,10 +251,13 @@ class Plan:
         if self.n_segments == 1:
             return fine   # one segment: the (refined) program itself
         b = ProgramBuilder()
+        hashed = []
         for role, name in seg.reads:
             t = fine.tensors[name]
             if role == "weight":
-                b.weight(name, fine.weights[name], t.bits, t.scale, t.shape, t.visibility)
+                b.weight(name, fine.weights.get(name), t.bits, t.scale, t.shape, t.visibility)
+                if t.visibility == "hashed":
+                    hashed.append(name)
             elif role == "input":
                 b.input(name, t.shape, t.bits, t.scale, self.visibility("input", name),
                         t.value_range)
@@ -265,6 +272,11 @@ class Plan:
         for role, name in seg.writes:
             b.output(name, visibility=self.visibility(role, name))
         b.meta("segment", f"{i + 1}/{self.n_segments}")
+        if hashed:   # the parts of the weights it reads (their salts when the values are bound)
+            c = fine.commitment
+            b.commitment = c.subset(hashed)
+            if fine.weight_salt is not None:
+                b.weight_salt = c.subset_salt(fine.weight_salt, hashed)
         return b.build()
 
 
@@ -272,13 +284,9 @@ def plan(program, params: SegmentParams) -> Plan:
     """Derive the segments of ``program`` (deterministic; see module docstring).
 
     Raises:
-        SegmentError: hidden weights, or a crossing tensor no cut can carry.
+        SegmentError: hidden weights it cannot split (module docstring), or a
+            crossing tensor no cut can carry.
     """
-    if program.hidden_weights:
-        raise SegmentError(
-            "segmented proofs of programs with private or hashed weights are not supported yet "
-            f"({', '.join(program.hidden_weights)}): prove it in one piece, or make the weights "
-            "public")
     fine = refine(program, params.segment_rows)
     ins = fine.instructions
     n = len(ins)
@@ -409,7 +417,31 @@ def plan(program, params: SegmentParams) -> Plan:
                                "(dead instructions); remove them from the program")
     shared = {name for name, users in input_users.items()
               if len(users) > 1 and fine.tensors[name].visibility != "public"}
+    if len(segments) > 1:
+        _check_hidden_weights(program, segments)
     if params.boundary == "public" and program.has_hidden:
         raise SegmentError("public boundaries would reveal hidden values: this program has "
                            "private or hashed tensors, use hashed boundaries")
     return Plan(program, params, fine, segments, producer, shared)
+
+
+def _check_hidden_weights(program, segments: list[Segment]) -> None:
+    """Refuse hidden weights a split cannot carry (module docstring), saying what to do."""
+    c = program.commitment
+    if c is not None and not c.per_tensor:
+        raise SegmentError(
+            "this program's model commitment is one hash over all its hashed weights (made by an "
+            "older zkvm), which a segment cannot prove on its own: build the program again "
+            "(zkvm compile / zkvm assemble --weights hashed) to commit to each weight separately "
+            "(this changes the published commitment), or prove it in one piece")
+    users: dict[str, list[int]] = {}
+    for seg in segments:
+        for role, name in seg.reads:
+            if role == "weight" and program.tensors.get(name) is not None \
+                    and program.tensors[name].visibility == "private":
+                users.setdefault(name, []).append(seg.index + 1)
+    for name, segs in users.items():
+        if len(segs) > 1:
+            raise SegmentError(
+                f"private weight {name!r} is read by segments {segs}: nothing would make them use "
+                "the same values. Declare it hashed (--weights hashed), or prove in one piece")

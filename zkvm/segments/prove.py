@@ -36,6 +36,8 @@ class SegmentJob:
     salts: dict[str, list[int]]
     security: str
     seed: bytes | None = None
+    #: a worker's segment hidden weights (``PrivateWeights``; a program sent as bytes has none)
+    weights: Any = None
     #: the driver's run of ``program`` on ``inputs`` and the proving key it derived first
     #: (in this process only; a worker derives and runs them itself)
     execution: Any = None
@@ -80,8 +82,8 @@ def prove_segment(job: SegmentJob) -> SegmentResult:
     prog = Program.from_bytes(job.program) if isinstance(job.program, bytes) else job.program
     ex, key, job.execution, job.key = job.execution, job.key, None, None
     rep = api.ProveReport()
-    proof = api.prove(prog, job.inputs, job.security, salts=job.salts, seed=job.seed,
-                      execution=ex, key=key, report=rep)
+    proof = api.prove(prog, job.inputs, job.security, weights=job.weights, salts=job.salts,
+                      seed=job.seed, execution=ex, key=key, report=rep)
     del ex, key
     return SegmentResult(proof.to_bytes(), {k: [int(x) for x in v] for k, v in rep.digests.items()
                                             if k in job.salts})
@@ -162,7 +164,7 @@ def jobs(pl: Plan, inputs: dict[str, Any], security: str, salts: dict[str, list[
         report.timings["execute"] = report.timings.get("execute", 0.0) + time.perf_counter() - t0
         job = SegmentJob(i, sp, seg_in, seg_salts, security,
                          None if seed is None else seed + i.to_bytes(4, "little"),
-                         ex if keep_execution else None, key)
+                         execution=ex if keep_execution else None, key=key)
         del sp, seg_in, ex, key
         for name in [n for n, last in last_use.items() if last == i and n in live]:
             del live[name]
@@ -189,7 +191,8 @@ def prove_bundle(program, inputs: dict[str, Any], path: str, params: SegmentPara
     """Prove ``program`` on ``inputs`` in segments and write the bundle proof to ``path``.
 
     Args:
-        program: a public-weights program (``SegmentError`` otherwise).
+        program: the program, bound to its hidden weights if it has any
+            (``zkvm.segments.plan`` says which hidden weights can be split).
         inputs: integer inputs at their scales.
         params: the segmentation (``SegmentParams``; see ``zkvm.segments.budget``
             to derive it from a memory budget).

@@ -66,8 +66,9 @@ def check_chain(header: dict, chain: list[dict], io: dict, pairs: Iterator[tuple
     claimed outputs, compared with the proved ones at the end).
 
     Returns:
-        ``{"outputs": {name: int array}, "digests": {name: hex}}`` of the program's
-        public outputs and of its hashed inputs/outputs.
+        ``{"outputs": {name: int array}, "digests": {name: hex}, "model": hex | None}``:
+        the program's public outputs, the digests of its hashed inputs/outputs,
+        and the model commitment every segment's weights were checked against.
     """
     import zkvm.api as api
     from zkvm.stark.proof import StarkProof
@@ -89,6 +90,7 @@ def check_chain(header: dict, chain: list[dict], io: dict, pairs: Iterator[tuple
         if i >= len(chain):
             raise BoundaryMismatch(f"more segment proofs than the {len(chain)} segments")
         proof = StarkProof.from_bytes(data)
+        _check_weight_parts(f"segment {i + 1}", vk, io.get("commitment"))
         outs = api.verify(proof, vk, security=security, min_bits=min_bits)
         pub_in = proof.public.meta["inputs"]
         dig = {k: tuple(d["value"]) for k, d in api.public_digests(proof, vk).items()
@@ -145,16 +147,41 @@ def check_chain(header: dict, chain: list[dict], io: dict, pairs: Iterator[tuple
     return {"outputs": out, "digests": {k: digest_hex(v) for k, v in digests.items()
                                         if k in user},
             "scales": {t["name"]: t["scale"] for t in io["outputs"]},
-            "n_segments": n, "program": header["program"]}
+            "n_segments": n, "program": header["program"],
+            "model": (io.get("commitment") or {}).get("digest")}
 
 
 def program_io(program) -> dict:
-    """The program's inputs and outputs as the bundle key records them."""
-    return {"inputs": [{"name": t.name, "shape": list(t.shape), "scale": t.scale,
-                        "visibility": t.visibility} for t in program.inputs],
-            "outputs": [{"name": o, "shape": list(program.tensors[o].shape),
-                         "scale": program.tensors[o].scale,
-                         "visibility": program.tensors[o].visibility} for o in program.outputs]}
+    """The program's inputs and outputs (and model commitment) as the bundle key records them."""
+    from zkvm.hash.poseidon2 import digest_hex
+
+    io = {"inputs": [{"name": t.name, "shape": list(t.shape), "scale": t.scale,
+                      "visibility": t.visibility} for t in program.inputs],
+          "outputs": [{"name": o, "shape": list(program.tensors[o].shape),
+                       "scale": program.tensors[o].scale,
+                       "visibility": program.tensors[o].visibility} for o in program.outputs]}
+    c = program.commitment
+    if c is not None:
+        io["commitment"] = {"digest": c.hex, "parts": {n: digest_hex(d) for n, d in
+                                                        zip(c.tensors, c.parts)}}
+    return io
+
+
+def _check_weight_parts(where: str, vk, commitment: dict | None) -> None:
+    """Every model-commitment digest segment key ``vk`` checks is the program's (its part)."""
+    from zkvm.hash.poseidon2 import digest_hex
+
+    for d in vk.meta.get("io", {}).get("digests", []):
+        if d["kind"] != "weights":
+            continue
+        name = str(d["name"])
+        want = None
+        if commitment is not None:
+            want = (commitment["parts"].get(name[len("model:"):]) if name.startswith("model:")
+                    else commitment["digest"])
+        if want is None or digest_hex(d["value"]) != want:
+            raise KeyMismatch(f"{where}: its key checks the weights against {name!r} = "
+                              f"{digest_hex(d['value'])[:16]}…, not the program's model commitment")
 
 
 def verify_with_program(path: str, program, security: str = "standard",

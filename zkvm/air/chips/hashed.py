@@ -6,14 +6,17 @@ sponge (``zkvm.air.chips.poseidon2``) that *reads* the values from the memory
 bus at program-fixed addresses, so the hashed values are exactly the ones the
 rest of the program reads:
 
-* ``weights`` (``name = "model"``): the commitment's public header (shapes,
+* ``weights``: one sponge per group of the model commitment
+  (``zkvm.isa.hidden.ModelCommitment.groups``: ``name = "model"`` for a
+  one-sponge commitment, ``"model:W"`` for tensor W's part of a per-tensor
+  one): the group's public header (shapes,
   widths, scales: ``zkvm.isa.hidden.commitment_header``, written by a
-  ``ConstChip``: preprocessed, fixed by the key) then every hashed weight
-  tensor in declaration order, *packed* (``zkvm.isa.hidden.pack_tensor``:
+  ``ConstChip``: preprocessed, fixed by the key) then the group's hashed weight
+  tensors in declaration order, *packed* (``zkvm.isa.hidden.pack_tensor``:
   the ``PrivateWeightsChip`` that range-checks the values also writes their
   packed elements at addresses given here), under the model commitment's
-  salt; the digest is the
-  program's published commitment, which the verifier takes from the
+  group's salt; the digest is the
+  program's published commitment (or part), which the verifier takes from the
   verifying key (``io["digests"][i]["value"]``, made from the program at
   setup), never from the proof;
 * ``input`` / ``output`` (``name`` = the tensor): one sponge per hashed
@@ -52,10 +55,12 @@ class HashedTensor:
     header: list[int] | None = None   # public elements absorbed first (weights)
     header_addrs: np.ndarray | None = None
     packed: dict | None = None        # weights: tensor name -> packed elements' addresses
+    group: int = 0                    # weights: which of the commitment's groups (its salt)
 
     @property
     def key(self) -> str:
-        """Name of its salt and digest: ``model`` for the weights, else the tensor's name."""
+        """Name of its salt and digest: ``model`` (one-sponge commitment) or ``model:W``
+        (W's part of a per-tensor one) for weights, else the tensor's name."""
         return self.name
 
     def meta(self) -> dict:
@@ -81,22 +86,33 @@ def plan_hashes(ctx, first_free: int
     todo: list[tuple[str, str, np.ndarray, list[int] | None, int]] = []
     hashed, chips, nxt = [], [], first_free
     packed: dict[str, np.ndarray] = {}
-    header = header_addrs = None
+    groups = []
     if prog.commitment is not None:
+        # one sponge per group (zkvm.isa.hidden.ModelCommitment): the whole commitment, or
+        # one per tensor; all headers are written by one ConstChip
         c = prog.commitment
-        header = prog.commitment_header
-        header_addrs = np.arange(nxt, nxt + len(header), dtype=np.int64)
-        nxt += len(header)
-        for n in c.tensors:
-            t = prog.tensors[n]
-            count = -(-t.size // pack_factor(t.bits))
-            packed[n] = np.arange(nxt, nxt + count, dtype=np.int64)
-            nxt += count
-        addrs = np.concatenate([header_addrs] + [packed[n] for n in c.tensors])
-        todo.append(("weights", "model", addrs, list(c.digest), c.salt_len))
-        hc = ConstChip(ctx.log_height(len(header)), {},
-                       {"addr": header_addrs, "value": np.array(header, dtype=np.int64),
-                        "write_addrs": header_addrs})
+        from zkvm.isa.hidden import commitment_header
+
+        heads, head_addrs = [], []
+        for gi, (names, digest) in enumerate(c.groups()):
+            header = commitment_header([prog.tensors[n] for n in names])
+            h_addrs = np.arange(nxt, nxt + len(header), dtype=np.int64)
+            nxt += len(header)
+            mine = {}
+            for n in names:
+                count = -(-prog.tensors[n].size // pack_factor(prog.tensors[n].bits))
+                mine[n] = packed[n] = np.arange(nxt, nxt + count, dtype=np.int64)
+                nxt += count
+            addrs = np.concatenate([h_addrs] + [mine[n] for n in names])
+            name = "model" if not c.per_tensor else f"model:{names[0]}"
+            todo.append(("weights", name, addrs, list(digest), c.salt_len))
+            groups.append((gi, header, h_addrs, mine))
+            heads += header
+            head_addrs.append(h_addrs)
+        all_heads = np.concatenate(head_addrs)
+        hc = ConstChip(ctx.log_height(all_heads.size), {},
+                       {"addr": all_heads, "value": np.array(heads, dtype=np.int64),
+                        "write_addrs": all_heads})
         hc.source = "commitment header"
         chips.append(hc)
     for t in prog.inputs:
@@ -108,13 +124,13 @@ def plan_hashes(ctx, first_free: int
             todo.append(("output", o, addrs, None, SALT_LEN))
     if not todo:
         return [], [], first_free, packed
-    for kind, name, addrs, digest, n_salt in todo:
+    for j, (kind, name, addrs, digest, n_salt) in enumerate(todo):
         salt = np.arange(nxt, nxt + n_salt, dtype=np.int64)
         dig = np.arange(nxt + n_salt, nxt + n_salt + DIGEST_LEN, dtype=np.int64)
         nxt += n_salt + DIGEST_LEN
         h = HashedTensor(kind, name, addrs, salt, dig, digest)
         if kind == "weights":
-            h.header, h.header_addrs, h.packed = header, header_addrs, packed
+            h.group, h.header, h.header_addrs, h.packed = groups[j]
         hashed.append(h)
     salt_addrs = np.concatenate([h.salt_addrs for h in hashed])
     salt_chip = SaltChip(ctx.log_height(salt_addrs.size), {},

@@ -9,7 +9,8 @@ width), because every bound the other chips rely on (the matmul accumulator
 bound, DESIGN.md checklist 8) was computed from that width, not from the
 values.
 
-``lanes`` values a row (up to 16): lane ``i`` holds the value at preprocessed
+``lanes`` values a row (up to 16, or one packed group ``k`` when ``k > 16``:
+weights of 3 bits or fewer): lane ``i`` holds the value at preprocessed
 address ``addr[i]`` and sends ``(addr[i], v)`` with its read count
 ``mult[i]``. Range lookups have multiplicity ``on`` (1 on used rows). Spare
 lanes (the end of a tensor, the last row) hold ``lo`` at address 0 with
@@ -42,13 +43,14 @@ MAX_LANES = 16
 
 
 def choose_lanes(n_lanes: int, k: int, zk: bool) -> int:
-    """Lanes a row (a multiple of ``k``, at most 16) minimising the padded committed cells.
+    """Lanes a row (a multiple of ``k``, at most 16 unless ``k`` is larger) minimising the
+    padded committed cells.
 
     A lane costs about 3 committed columns (its value and, with LogUp, one per
     interaction), a row about 4 more (running sum, selectors); ties go to
     fewer rows.
     """
-    best, best_cells = k, None
+    best, best_cells = k, None   # k > 16 (weights of 3 bits or fewer): one group a row
     for lanes in range(k, MAX_LANES + 1, k):
         cells = (1 << log_height_for(-(-n_lanes // lanes), zk)) * (3 * lanes + 4)
         if best_cells is None or cells <= best_cells:
@@ -71,8 +73,9 @@ class PrivateWeightsChip(VmChip):
             raise ValueError(f"private_weights params need ints lo, hi, lanes, pack, got {p}"
                              ) from None
         self.bits = (hi - lo + 1).bit_length() - 1
-        if not 1 <= lanes <= MAX_LANES or hi < lo:
-            raise ValueError(f"private_weights: lanes must be in 1..{MAX_LANES}, got {lanes}")
+        if not 1 <= lanes <= max(MAX_LANES, pack) or hi < lo:
+            raise ValueError(f"private_weights: lanes must be in 1..{max(MAX_LANES, pack)}, "
+                             f"got {lanes}")
         if pack and (lanes % pack or (1 << self.bits) != hi - lo + 1 or pack * self.bits > 63):
             raise ValueError(f"private_weights: cannot pack {pack} values of range [{lo}, {hi}] "
                              f"in {lanes} lanes")

@@ -78,8 +78,14 @@ class VmStatement:
             return ex.memory
         mem = np.zeros(self.n_addresses, dtype=np.uint64)
         mem[:ex.memory.size] = to_field(ex.memory)
+        c = self.program.commitment
+        wsalts = (c.group_salts(ex.program.weight_salt) if c is not None
+                  and ex.program.weight_salt is not None else [])
         for h in self.hashed:
-            s = ex.program.weight_salt if h.kind == "weights" else salts.get(h.name)
+            if h.kind == "weights":
+                s = wsalts[h.group] if h.group < len(wsalts) else None
+            else:
+                s = salts.get(h.name)
             if s is None or len(s) != h.salt_addrs.size:
                 what = "the model commitment" if h.kind == "weights" else f"hashed {h.kind} " \
                     f"'{h.name}'"

@@ -13,6 +13,7 @@ value of every tensor of the graph; from them the compiler takes
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -78,6 +79,10 @@ class Calibration:
                     f"onnx's reference evaluator failed on calibration sample {k} of "
                     f"{graph.path}: {type(e).__name__}: {' '.join(str(e).split())[:300]}") from None
             self.runs.append({n: np.asarray(v) for n, v in res.items() if n and v is not None})
+        # the evaluator holds the model's weights in reference cycles: free them now, so that
+        # ``drop`` (the compiler, once a weight is quantized) frees each float weight
+        del ev
+        gc.collect()
 
     def has(self, name: str) -> bool:
         return name in self.runs[0]
@@ -89,6 +94,12 @@ class Calibration:
         except KeyError:
             raise OnnxCompileError(f"tensor '{name}' was not computed by the reference "
                                    "evaluator (is the model valid?)") from None
+
+    def drop(self, name: str) -> None:
+        """Forget a tensor's values (a float constant the compiler has quantized: the
+        model's weights need not stay in memory twice)."""
+        for r in self.runs:
+            r.pop(name, None)
 
     def stacked(self, name: str) -> np.ndarray:
         """float64 ``[n, *shape]`` values of ``name`` over all samples."""

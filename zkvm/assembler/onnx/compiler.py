@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -142,9 +143,12 @@ def compile_onnx(model: Any, calibrate: str | None = None,
         q = q.reshape((low.calib.n,) + tuple(shapes[inp.name]))
         b.shadow.input(b, low.env[inp.name].name, q)
         in_map.append((name, inp.name))
-    for n in graph.nodes:
-        if all(o in graph.constants for o in n.outputs if o):
-            continue
+    lowered = [n for n in graph.nodes if not all(o in graph.constants for o in n.outputs if o)]
+    reads = Counter(i for n in lowered for i in set(n.inputs)
+                    if i in graph.constants or i in rw.extra)
+    for i in graph.constants - reads.keys():  # read by no lowered node (folded, rewritten)
+        calib.drop(i)
+    for n in lowered:
         try:
             low.lower_node(n, REGISTRY[n.op])
         except ZkvmError:
@@ -152,6 +156,11 @@ def compile_onnx(model: Any, calibrate: str | None = None,
         except (ValueError, TypeError, KeyError, IndexError) as e:  # malformed attributes
             raise OnnxCompileError(f"{n.where}: cannot compile this node "
                                    f"({type(e).__name__}: {e})") from None
+        for i in set(n.inputs) & reads.keys():  # a float constant read for the last time
+            reads[i] -= 1
+            if not reads[i]:  # its program form (quantized weight, shape...) is made
+                calib.drop(i)
+                rw.extra.pop(i, None)
     out_map = _declare_outputs(low, graph)
     b.meta("onnx.inputs", json.dumps(in_map))
     b.meta("onnx.outputs", json.dumps(out_map))
@@ -162,10 +171,13 @@ def compile_onnx(model: Any, calibrate: str | None = None,
         raise OnnxCompileError(f"the compiled program is invalid: {e}") from None
     real = [{p: calib.samples[o][k] for p, o in in_map} for k in range(calib.n)]
     refs = [calib.outputs(k) for k in range(calib.n)]
-    report = accuracy(program, real, refs)
+    # the shadow run computed the VM's integers on these samples already: reuse them
+    runs = b.shadow.runs(b) if _shadow_is_vm(b, program) else None
+    report = accuracy(program, real, refs, runs=runs)
     program.metadata["accuracy"] = report.summary()
     tmap = {k: v.name for k, v in low.env.items()}
-    layers = tensor_errors(program, real[:8], calib.runs[:8], tmap)
+    layers = tensor_errors(program, real[:8], calib.runs[:8], tmap,
+                           runs=None if runs is None else runs[:8])
     problems = accuracy_problems(report, opts.max_error)
     if problems and not opts.allow_inaccurate:
         worst = _worst_layers(layers)
@@ -179,6 +191,20 @@ def compile_onnx(model: Any, calibrate: str | None = None,
         program.metadata["accuracy"] += " (INACCURATE: " + "; ".join(problems) + ")"
     return CompileResult(program, report, low.notes, rw.applied, declared, tmap, layers,
                          problems)
+
+
+def _shadow_is_vm(b: Any, program: Program) -> bool:
+    """Whether the shadow run's integers are what ``execute`` gives on the calibration
+    samples: it ran every instruction of the program (with the VM's own rules) on the same
+    quantized inputs (``zkvm.io.quantize``), and those inputs are in their declared ranges
+    (else ``quantize_inputs`` refuses them: the VM path then raises its own error)."""
+    if b.shadow.n_instructions != len(program.instructions):
+        return False
+    for t in program.inputs:
+        lo, hi = b.shadow.ranges.get(t.name, (0, 0))
+        if t.name not in b.shadow.acts or lo < t.lo or hi > t.hi:
+            return False
+    return True
 
 
 def accuracy_problems(report: AccuracyReport, max_error: float) -> list[str]:

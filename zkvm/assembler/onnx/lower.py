@@ -31,20 +31,23 @@ Scales and widths (docs/onnx.md "Quantization"):
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
+from ...isa import quant
 from ...isa.errors import ZkvmError
-from ...isa.lut import round_half_up
 from ...isa.tensor import MAX_BITS, bits_range
 from ..builder import Builder
 from .calibrate import Calibration
 from .errors import OnnxCompileError, UnsupportedOpError
 from .graph import Graph, Node
+from .rewrite import as_f64
 from .shadow import Shadow
 
 MAX_ACT_SCALE = 24
@@ -157,16 +160,7 @@ class FitBuilder(Builder):
 
 def weight_scale(values: np.ndarray, bits: int, cap: int = MAX_WEIGHT_SCALE) -> int:
     """Largest scale ``≤ cap`` with ``max|w|·2^s ≤ 2^(bits-1) - 1``, lowered while exact."""
-    m = float(np.abs(values).max()) if values.size else 0.0
-    if m == 0.0:
-        return 0
-    s = min(cap, math.floor(math.log2((2 ** (bits - 1) - 1) / m)))
-    while s > -MAX_WEIGHT_SCALE:
-        scaled = values * 2.0 ** (s - 1)
-        if not np.array_equal(scaled, np.round(scaled)):
-            break
-        s -= 1
-    return s
+    return quant.weight_scale(values, bits, cap, exact=True, zero=0, floor=-MAX_WEIGHT_SCALE)
 
 
 def sanitize(name: str) -> str:
@@ -207,7 +201,7 @@ class Lowering:
         if not name:
             return None
         if name in self.extra:
-            return self.extra[name]
+            return as_f64(self.extra[name])
         if name in self.g.constants:
             v = np.asarray(self.calib.value(name))
             return v.astype(np.float64) if v.dtype.kind in "fc" else v
@@ -297,12 +291,15 @@ class Lowering:
         if not np.all(np.isfinite(v)):
             raise self.error(f"constant '{hint}' holds NaN or infinite values")
         s = weight_scale(v, self.opts.weight_bits) if scale is None else int(scale)
-        q = round_half_up(v * 2.0**s)
+        q = quant.quantize(v, s)
         if q.size and np.abs(q).max() >= 2**62:
             raise self.error(f"constant '{hint}' does not fit 62 bits at scale {s}")
-        key = (q.tobytes(), q.shape, s)
-        if key in self._weights:
-            return self._weights[key]
+        # one weight per distinct (values, scale): keyed by a hash of the values (the bytes
+        # themselves as the key kept a second copy of every weight, 8 B per parameter)
+        key = (hashlib.blake2b(np.ascontiguousarray(q), digest_size=16).digest(), q.shape, s)
+        hit = self._weights.get(key)
+        if hit is not None and np.array_equal(self.b.weights[hit.name], q):
+            return hit
         lo, hi = (int(q.min()), int(q.max())) if q.size else (0, 0)
         name = self.fresh(hint)
         try:
@@ -327,13 +324,7 @@ class Lowering:
         cap = cap or self.opts.max_act_bits
         lo, hi = self.iv(x)
         want = max(0, x.scale - target)
-        k = want
-        top, bottom = bits_range(cap)[1], bits_range(cap)[0]
-        while k < 62:
-            half = (1 << (k - 1)) if k else 0
-            if (hi + half) >> k <= top and (lo + half) >> k >= bottom:
-                break
-            k += 1
+        k = quant.rescale_shift(lo, hi, want, cap)
         if k == 0:
             return x
         if k > want:
@@ -349,10 +340,7 @@ class Lowering:
         bottom, top = bits_range(bits)
         lo, hi = self.iv(x)
         want = max(0, x.scale - target)
-
-        def shifted(v: int, k: int) -> int:
-            return (v + ((1 << (k - 1)) if k else 0)) >> k
-
+        shifted = quant.rescaled
         if shifted(hi, want) <= top and shifted(lo, want) >= bottom:  # provable as it is
             if want == 0:
                 return x
@@ -361,15 +349,19 @@ class Lowering:
         if want == 0 and max(hi, -lo - 1).bit_length() < cap:
             return x  # no rescale to narrow, and the worst case is small enough
         seen = self.b.shadow.maxabs(self.b, x.name) * self.opts.margin
-        k = max(want, 1)
-        while k < 62 and fit_bits(-math.ceil(seen / 2.0**k) - 1,
-                                  math.ceil(seen / 2.0**k) + 1) > cap:
-            k += 1
+        # a rescale shifts by at least one bit: with ``want = 0`` that bit is given up too
+        k = quant.smallest_shift(max(want, 1), lambda j: fit_bits(
+            -math.ceil(seen / 2.0**j) - 1, math.ceil(seen / 2.0**j) + 1) <= cap)
+        where = self.node.where if self.node else ""
         if k > max(want, 1):
             self.notes.append(
-                f"{self.node.where if self.node else ''}: '{x.name}' rescaled to scale "
-                f"{x.scale - k} instead of {x.scale - want} so that {self.opts.margin:g}x its "
-                f"calibrated range fits i{cap}")
+                f"{where}: '{x.name}' rescaled to scale {x.scale - k} instead of "
+                f"{x.scale - want} so that {self.opts.margin:g}x its calibrated range fits i{cap}")
+        elif k > want:
+            self.notes.append(
+                f"{where}: '{x.name}' rescaled to scale {x.scale - k} instead of {x.scale}: its "
+                f"worst case does not fit i{cap}, so it is narrowed by a rescale, which shifts "
+                "by at least one bit")
         m = math.ceil(seen / 2.0**k) + 1
         width = max(fit_bits(-m, m), min(8, bits))
         if shifted(hi, k) <= bits_range(width)[1] and shifted(lo, k) >= bits_range(width)[0]:

@@ -116,7 +116,7 @@ def check_id_samples(graph: Graph, samples: dict[str, np.ndarray], given: bool =
                 "real ids), random numbers are no ids")
 
         def shape_of(t: str) -> tuple[int, ...]:
-            return tuple(graph.initializers[t].shape) if t in graph.initializers else (1 << 62,)
+            return graph.initializers[t] if t in graph.initializers else (1 << 62,)
 
         v = id_rows(graph, shape_of, inp.name)
         x = np.asarray(samples[inp.name], dtype=np.float64)

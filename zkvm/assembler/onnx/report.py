@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -147,9 +148,20 @@ def new_report(program: Program, n: int, what: str = "calibration samples") -> A
     return rep
 
 
+def vm_runs(program: Program, real_inputs: list[dict[str, np.ndarray]]
+            ) -> Iterator[Mapping[str, np.ndarray]]:
+    """Per real input, the VM's integer values of every tensor (one run at a time, without
+    the flat memory the prover needs: a run costs its activations)."""
+    from ...io import quantize_inputs
+    from ...runtime import execute
+
+    for real in real_inputs:
+        yield execute(program, quantize_inputs(real, program), memory=False).values
+
+
 def accuracy(program: Program, real_inputs: list[dict[str, np.ndarray]],
-             references: list[list[np.ndarray]], what: str = "calibration samples"
-             ) -> AccuracyReport:
+             references: list[list[np.ndarray]], what: str = "calibration samples",
+             runs: Iterable[Mapping[str, np.ndarray]] | None = None) -> AccuracyReport:
     """Run the program on each real input and compare with the reference outputs.
 
     Args:
@@ -157,16 +169,15 @@ def accuracy(program: Program, real_inputs: list[dict[str, np.ndarray]],
         real_inputs: per sample, real-valued inputs by *program* input name.
         references: per sample, the ONNX outputs in the program's output order.
         what: how the samples are called in the report.
+        runs: per sample, the program's integer values by tensor name when they are
+            known already (the compiler's shadow run: the VM's integers on the same
+            quantized inputs); None runs the VM.
     """
-    from ...io import quantize_inputs
-    from ...runtime import execute
-
     rep = new_report(program, len(real_inputs), what)
-    for real, refs in zip(real_inputs, references):
-        ex = execute(program, quantize_inputs(real, program))
-        got = ex.output_floats()
+    for vals, refs in zip(vm_runs(program, real_inputs) if runs is None else runs, references):
         for o, ref in zip(rep.outputs, refs):
-            o.add(got[o.name], np.asarray(ref))
+            got = vals[o.name].astype(np.float64) / 2.0 ** program.tensors[o.name].scale
+            o.add(got, np.asarray(ref))
     return rep
 
 
@@ -184,8 +195,8 @@ class TensorError:
 
 
 def tensor_errors(program: Program, real_inputs: list[dict[str, np.ndarray]],
-                  values: list[dict[str, np.ndarray]], tensors: dict[str, str]
-                  ) -> list[TensorError]:
+                  values: list[dict[str, np.ndarray]], tensors: dict[str, str],
+                  runs: Iterable[Mapping[str, np.ndarray]] | None = None) -> list[TensorError]:
     """Per ONNX tensor with a program counterpart: the largest error over the samples.
 
     Args:
@@ -193,18 +204,16 @@ def tensor_errors(program: Program, real_inputs: list[dict[str, np.ndarray]],
         real_inputs: per sample, real inputs by program input name.
         values: per sample, every ONNX tensor's reference value.
         tensors: ONNX tensor name -> program tensor name.
+        runs: per sample, the program's integer values by tensor name when known
+            already (see :func:`accuracy`); None runs the VM.
     """
-    from ...io import quantize_inputs
-    from ...runtime import execute
-
     out: dict[str, TensorError] = {}
-    for real, ref in zip(real_inputs, values):
-        ex = execute(program, quantize_inputs(real, program))
+    for vals, ref in zip(vm_runs(program, real_inputs) if runs is None else runs, values):
         for o, p in tensors.items():
-            if o not in ref or p not in ex.values or program.tensors[p].kind == "input":
+            if o not in ref or p not in vals or program.tensors[p].kind == "input":
                 continue
             r = np.asarray(ref[o], dtype=np.float64)
-            v = ex.values[p].astype(np.float64) / 2.0 ** program.tensors[p].scale
+            v = vals[p].astype(np.float64) / 2.0 ** program.tensors[p].scale
             if v.size != r.size:
                 continue
             e = out.setdefault(o, TensorError(o, p, program.tensors[p].scale, 0.0, 0.0,

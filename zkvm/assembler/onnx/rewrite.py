@@ -32,6 +32,11 @@ import numpy as np
 from .graph import Graph, Node
 
 
+def as_f64(v: np.ndarray) -> np.ndarray:
+    """``v`` as float64 (itself when it already is; float32 converts exactly)."""
+    return v if v.dtype == np.float64 else v.astype(np.float64)
+
+
 class Rewriter:
     """Applies the rewrites of the module docstring to ``graph.nodes``.
 
@@ -54,17 +59,20 @@ class Rewriter:
         if not name:
             return None
         if name in self.extra:
-            return self.extra[name]
+            return as_f64(self.extra[name])
         v = self._const(name)
         return None if v is None else np.asarray(v, dtype=np.float64)
 
     def _new_const(self, hint: str, value: np.ndarray) -> str:
+        """A new constant; a float32 or float64 value is kept as it is (a float32 weight
+        would double as a float64 copy: the readers convert one at a time, exactly)."""
         name = f"zkvm::{hint}"
         i = 1
         while name in self.extra:
             i += 1
             name = f"zkvm::{hint}_{i}"
-        self.extra[name] = np.asarray(value, dtype=np.float64)
+        v = np.asarray(value)
+        self.extra[name] = v if v.dtype in (np.float32, np.float64) else v.astype(np.float64)
         return name
 
     def _index(self) -> None:
@@ -91,8 +99,7 @@ class Rewriter:
 
     def run(self) -> list[Node]:
         """Apply every rewrite; returns the new node list (also stored in the graph)."""
-        for step in (self._gemm, self._matmul_bias, self._batchnorm, self._gelu, self._gelu_tanh,
-                     self._layernorm):
+        for step in (self._gemm, self._matmul_bias, self._batchnorm, self._gelu, self._layernorm):
             self._index()
             step()
         return self.g.nodes
@@ -116,10 +123,18 @@ class Rewriter:
         for n in list(self.g.nodes):
             if n.op != "Gemm" or n.attrs.get("transA", 0):
                 continue
-            b = self.const(n.inputs[1])
-            if b is None or b.ndim != 2:
+            # the model's own array (float32: no float64 copy of every weight), read as
+            # float64 one weight at a time by the lowering; alpha is applied in float64
+            b = self.extra[n.inputs[1]] if n.inputs[1] in self.extra else self._const(n.inputs[1])
+            if b is None or np.ndim(b) != 2:
                 continue
-            w = float(n.attrs.get("alpha", 1.0)) * (b.T if n.attrs.get("transB", 0) else b)
+            b = np.asarray(b)
+            if b.dtype not in (np.float32, np.float64):
+                b = b.astype(np.float64)
+            w = b.T if n.attrs.get("transB", 0) else b
+            alpha = float(n.attrs.get("alpha", 1.0))
+            if alpha != 1.0:
+                w = alpha * as_f64(w)
             ins = [n.inputs[0], self._new_const(f"{n.name}/W", w)]
             if len(n.inputs) > 2 and n.inputs[2]:
                 c = self.const(n.inputs[2])
@@ -187,16 +202,22 @@ class Rewriter:
 
     # ------------------------------------------------------------ 4. GELU
     def _gelu(self) -> None:
-        for erf in list(self.g.nodes):
-            if erf.op != "Erf":
+        """Both GELU forms, in graph order: ``0.5·x·(1 + Erf(x/√2))`` -> ``Gelu`` and HF's
+        ``gelu_new`` ``0.5·x·(1 + tanh(sqrt(2/π)·(x + 0.044715·x³)))`` -> ``Gelu`` tanh."""
+        forms = {"Erf": (self._gelu_match, "none", "Erf pattern at {} -> Gelu"),
+                 "Tanh": (self._gelu_tanh_match, "tanh",
+                          "tanh-GELU pattern at {} -> Gelu(approximate='tanh')")}
+        for f in list(self.g.nodes):
+            if f.op not in forms or self.prod.get(f.outputs[0]) is not f:  # gone already
                 continue
-            m = self._gelu_match(erf)
+            match, approximate, what = forms[f.op]
+            m = match(f)
             if m is None:
                 continue
             x, remove, out = m
-            self._replace(remove, Node(erf.name, "Gelu", [x], [out], {"approximate": "none"}, "",
-                                       erf.index))
-            self.applied.append(f"Erf pattern at {erf.name} -> Gelu")
+            self._replace(remove, Node(f.name, "Gelu", [x], [out], {"approximate": approximate},
+                                       "", f.index))
+            self.applied.append(what.format(f.name))
 
     def _gelu_match(self, erf: Node) -> tuple[str, list[Node], str] | None:
         d = self.prod.get(erf.inputs[0])
@@ -211,20 +232,8 @@ class Rewriter:
         tail = self._gelu_tail(d.inputs[0], erf)
         return None if tail is None else (tail[0], [d, erf] + tail[1], tail[2])
 
-    def _gelu_tanh(self) -> None:
-        """HF ``gelu_new``: ``0.5·x·(1 + tanh(sqrt(2/π)·(x + 0.044715·x³)))`` -> ``Gelu`` tanh."""
-        for th in list(self.g.nodes):
-            if th.op != "Tanh":
-                continue
-            m = self._gelu_tanh_match(th)
-            if m is None:
-                continue
-            x, remove, out = m
-            self._replace(remove, Node(th.name, "Gelu", [x], [out], {"approximate": "tanh"}, "",
-                                       th.index))
-            self.applied.append(f"tanh-GELU pattern at {th.name} -> Gelu(approximate='tanh')")
-
     def _gelu_tanh_match(self, th: Node) -> tuple[str, list[Node], str] | None:
+        """HF ``gelu_new``: ``0.5·x·(1 + tanh(sqrt(2/π)·(x + 0.044715·x³)))``."""
         mc = self.prod.get(th.inputs[0])
         if mc is None or mc.op != "Mul" or not self._only_reader(th.inputs[0], th):
             return None
