@@ -7,6 +7,10 @@
     python bench/bench_segments.py --refit --merge A.json,B.json --out P.json  # pool runs
     python bench/bench_segments.py --fit                 # refit zkvm/segments/budget.py
     python bench/bench_segments.py --ray 1024            # 2-worker local Ray vs one process
+    python bench/bench_segments.py --against /tmp/base --widths 1024,2048 --max-memory 768MiB
+                                  # this tree against another checkout, interleaved: the API
+                                  # and ``zkvm run --prove`` in segments, wall and CPU seconds
+    python bench/bench_segments.py --ship 2048 --max-memory 2GiB   # run vs ship an execution
 
 Every run is a fresh child process (``--child``), so its peak RSS
 (``ru_maxrss``: interpreter, numba, the program and the prover) is the run's
@@ -38,7 +42,9 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+#: the checkout whose zkvm a child imports (``--against`` runs children of another one)
+ROOT = os.environ.get("ZKVM_BENCH_ROOT") or HERE
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -88,7 +94,11 @@ def child(task: dict) -> dict:
                                 max_memory=task.get("max_memory"), boundary=task["boundary"],
                                 security=task["security"], cluster=task.get("cluster"))
         t0, c0 = time.perf_counter(), _cpu_self()
-        if task.get("rows") or task.get("max_memory"):
+        if task.get("cli"):   # zkvm run --prove in segments, as a user runs it (outputs included)
+            from segments_reuse import cli_prove
+
+            cli_prove(prog, x, task)
+        elif task.get("rows") or task.get("max_memory"):
             rep = segapi.prove_segmented(prog, x, task["proof"], segment_rows=task.get("rows"),
                                       max_memory=task.get("max_memory"),
                                       boundary=task["boundary"], security=task["security"],
@@ -169,11 +179,13 @@ def key_shape(path: str) -> dict:
     return out
 
 
-def run_child(task: dict) -> dict:
-    """Run ``task`` in a fresh process; adds ``process_cpu_s`` (its whole user + sys time)."""
+def run_child(task: dict, root: str | None = None) -> dict:
+    """Run ``task`` in a fresh process importing the zkvm of ``root`` (default: this
+    checkout); adds ``process_cpu_s`` (its whole user + sys time)."""
+    env = dict(os.environ, ZKVM_BENCH_ROOT=root or HERE)
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     r = subprocess.run([sys.executable, __file__, "--child", json.dumps(task)],
-                       capture_output=True, text=True, cwd=ROOT)
+                       capture_output=True, text=True, cwd=root or HERE, env=env)
     r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     if r.returncode != 0:
         raise RuntimeError(f"child {task['do']} failed:\n{r.stderr[-3000:]}")
@@ -206,7 +218,11 @@ def main() -> None:
                     help="with --refit: pool the runs of these result files (A.json,B.json: "
                          "the same command run again) into --out")
     ap.add_argument("--ray", type=int, default=None, help="width: Ray speed-up run instead")
-    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "segments.json"))
+    ap.add_argument("--against", default=None,
+                    help="another checkout: segmented proving here and there, interleaved")
+    ap.add_argument("--ship", type=int, default=None,
+                    help="width: per segment, running it against shipping its execution")
+    ap.add_argument("--out", default=os.path.join(HERE, "bench", "results", "segments.json"))
     a = ap.parse_args()
     if a.child:
         print(json.dumps(child(json.loads(a.child))))
@@ -220,6 +236,14 @@ def main() -> None:
         return refit_cost(a.out, a.merge)
     if a.ray:
         return run_ray(a, tmp)
+    if a.against:
+        from segments_reuse import run_against
+
+        return run_against(a, tmp, run_child, HERE)
+    if a.ship:
+        from segments_reuse import run_ship
+
+        return run_ship(a, model)
     run_cost(a, tmp)
 
 

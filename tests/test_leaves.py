@@ -106,8 +106,7 @@ def test_openings_from_coefficients_equal_the_extension(log_n, log_blowup):
     rows = LeafRows([ldes], [log_lde], log_lde)
     tree = MixedMerkleTree([(rows, None)])
     want = rows[[0, 5, (1 << log_lde) - 1]]
-    polys = {id(e): (c, log_lde, shift) for e, c in zip(ldes, coeffs)}
-    rows.from_coefficients(lambda p: polys.get(id(p)))
+    rows.from_coefficients(lambda log, j: (coeffs[j], log, shift))   # block j of the group
     assert np.array_equal(rows[[0, 5, (1 << log_lde) - 1]], want)
     op = tree.open([5, 2])
     verify_mixed(tree.root, [log_lde], [5], [5, 2], op, False)

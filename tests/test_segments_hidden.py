@@ -26,7 +26,7 @@ from zkvm.isa.visibility import with_visibility
 from zkvm.runtime import execute
 from zkvm.segments.bundle import KEY_MAGIC, BundleReader, BundleWriter
 from zkvm.segments.plan import SegmentError, SegmentParams, plan
-from zkvm.segments.prove import prove_bundle, prove_segment
+from zkvm.segments.prove import SegmentResult, prove_bundle, prove_segment
 from zkvm.segments.verify import BoundaryMismatch
 from zkvm.stark.errors import KeyMismatch, VerificationError
 
@@ -179,8 +179,9 @@ class _ForgingExecutor:
             forged = sp.bind_weights(pw, check=False)
             if self.recommit:   # a fresh, valid commitment to the forged values
                 forged = with_visibility(forged)
-            yield api.prove(forged, job.inputs, job.security, salts=job.salts, seed=job.seed,
-                            _tamper=None if self.recommit else (lambda tr: tr)).to_bytes()
+            yield SegmentResult(api.prove(
+                forged, job.inputs, job.security, salts=job.salts, seed=job.seed,
+                _tamper=None if self.recommit else (lambda tr: tr)).to_bytes())
 
 
 @pytest.mark.parametrize("recommit", [False, True], ids=["same-part", "recommitted"])

@@ -26,6 +26,7 @@ from typing import Any, Callable
 import numpy as np
 
 from zkvm.air.chips import io as io_terms
+from zkvm.errors import ZkvmUserError
 from zkvm.fri.security import SecurityConfig
 from zkvm.stark.errors import VerificationError
 from zkvm.stark.keys import VerifyingKey
@@ -34,6 +35,10 @@ from zkvm.stark.proof import PublicValues, StarkProof
 
 class PublicIoMismatch(VerificationError):
     """The proof's public inputs/outputs are not bound as the verifying key says."""
+
+
+class ExecutionMismatch(ZkvmUserError, ValueError):
+    """An execution handed to ``prove`` is not a run of that program on those inputs."""
 
 
 def _security(security: str | SecurityConfig) -> SecurityConfig:
@@ -96,7 +101,7 @@ def prove(program, inputs: dict[str, Any], security: str | SecurityConfig = "sta
           weights: Any = None, salts: dict[str, list[int]] | None = None,
           key: ProvingKeyVm | None = None, zk: bool | None = None, debug: bool = False,
           seed: bytes | None = None, report: ProveReport | None = None,
-          progress: Callable[[str], None] | None = None,
+          progress: Callable[[str], None] | None = None, execution: Any = None,
           _tamper: Callable[[list], list] | None = None) -> StarkProof:
     """Run ``program`` on integer ``inputs`` and prove the run.
 
@@ -112,11 +117,16 @@ def prove(program, inputs: dict[str, Any], security: str | SecurityConfig = "sta
         debug: check every constraint and the bus before proving.
         seed: tests only: deterministic zk randomness.
         report: filled with per-phase timings and the outputs.
+        execution: a ``zkvm.runtime.Execution`` of ``program`` on ``inputs`` the
+            caller already has (``zkvm run``, the segment prover): proved
+            instead of running the program again, after checking it is a run
+            of this program (digest and hidden weights) on these inputs.
         _tamper: tests only: edits the traces before proving (the proof is then
             built even though the constraints fail, so the verifier can be tested).
 
     Raises:
         WeightsError: hidden weights missing or not matching the commitment.
+        ExecutionMismatch: ``execution`` is a run of another program or on other inputs.
     """
     from zkvm.hash.poseidon2 import random_salt
     from zkvm.isa.program import WeightsError
@@ -129,7 +139,11 @@ def prove(program, inputs: dict[str, Any], security: str | SecurityConfig = "sta
     key = key or setup(program, security, zk)
     rep.timings["setup"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    ex = execute(program, inputs)
+    if execution is not None:
+        check_execution(program, inputs, execution)
+        ex = execution
+    else:
+        ex = execute(program, inputs)
     rep.timings["execute"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     salts = dict(salts or {})
@@ -172,6 +186,38 @@ def prove(program, inputs: dict[str, Any], security: str | SecurityConfig = "sta
     note("done")
     rep.outputs = ex.outputs
     return proof
+
+
+def check_execution(program, inputs: dict[str, Any], ex) -> None:
+    """Refuse ``ex`` unless it is a run of ``program`` (bound to its weights) on ``inputs``.
+
+    The same program object, or one with the same digest and the same hidden
+    weights' values (the digest does not cover them), and every input equal
+    to what the VM would take from ``inputs`` (``check_inputs``). The rest of
+    the run is a function of these, so nothing else needs comparing; a run
+    edited by hand is caught by the prover's constraint check, not here.
+
+    Raises:
+        ExecutionMismatch: naming what differs.
+        InputError: ``inputs`` themselves are invalid for ``program``.
+    """
+    from zkvm.runtime import check_inputs
+
+    other = getattr(ex, "program", None)
+    if other is not program:
+        if other is None or other.digest != program.digest:
+            raise ExecutionMismatch("the execution given to prove is a run of another program "
+                                    "(its digest differs): pass the program it ran, or no "
+                                    "execution")
+        for name in program.hidden_weights:
+            if not np.array_equal(ex.values.get(name), program.weights.get(name)):
+                raise ExecutionMismatch(f"the execution given to prove ran with other values "
+                                        f"of the hidden weight {name!r}")
+    for name, v in check_inputs(program, inputs).items():
+        got = ex.values.get(name)
+        if got is None or got.shape != v.shape or not np.array_equal(got, v):
+            raise ExecutionMismatch(f"the execution given to prove ran on another value of "
+                                    f"input {name!r}: pass the inputs it ran on, or no execution")
 
 
 def verify(proof: StarkProof, key: VerifyingKey, *, security: str | None = None,

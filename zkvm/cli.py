@@ -124,6 +124,9 @@ def run(
     from .io import quantize_inputs, read_real_inputs, write_outputs
     from .runtime import execute, execute_float
 
+    segmented = bool(segment_rows or max_memory or cluster)
+    if segmented and not prove:
+        fail("--segment-rows, --max-memory and --cluster apply to proving: add --prove")
     prog = _load(program)
     if weights:
         from .isa.weights_file import PrivateWeights
@@ -131,32 +134,35 @@ def run(
         prog = prog.bind_weights(PrivateWeights.load(weights))
     prog.require_weights()
     real = read_real_inputs(input, prog)
-    t0 = time.perf_counter()
     ints = quantize_inputs(real, prog)
-    ex = execute(prog, ints)
-    ms = (time.perf_counter() - t0) * 1e3
+    ex = None
+    if segmented:   # the segment provers run the program: their outputs are the run's
+        from .cli_segments import prove_segmented_and_write
+
+        outs = prove_segmented_and_write(prog, ints, security, proof, segment_rows, max_memory,
+                                         boundary, cluster, salts_path=salts).outputs
+    else:
+        t0 = time.perf_counter()
+        ex = execute(prog, ints)
+        ms = (time.perf_counter() - t0) * 1e3
+        outs = ex.outputs
     ref = execute_float(prog, real)
-    for name, v in ex.output_floats().items():
+    floats = {n: outs[n].astype(np.float64) / 2.0 ** prog.tensors[n].scale for n in prog.outputs}
+    for name, v in floats.items():
         err = float(np.max(np.abs(v - ref[name]))) if v.size else 0.0
         shown = np.array2string(v, precision=6, separator=", ", threshold=64)
         typer.echo(f"{name} = {shown}")
         typer.echo(f"  (scale {prog.tensors[name].scale}; max |int - float reference| = {err:.3g})")
-    typer.echo(f"executed {len(prog.instructions)} instructions in {ms:.2f} ms")
+    del ref
+    if not segmented:
+        typer.echo(f"executed {len(prog.instructions)} instructions in {ms:.2f} ms")
     if compare:
-        cli_compile.print_comparison(prog, real, ex.output_floats(), compare)
+        cli_compile.print_comparison(prog, real, floats, compare)
     if output:
-        write_outputs(output, prog, ex.values)
+        write_outputs(output, prog, outs)
         typer.echo(f"wrote {output}")
-    del ex, ref   # proving re-executes; do not keep a whole run's values alive meanwhile
-    if prove and (segment_rows or max_memory or cluster):
-        from .cli_segments import prove_segmented_and_write
-
-        prove_segmented_and_write(prog, ints, security, proof, segment_rows, max_memory,
-                                  boundary, cluster, salts_path=salts)
-    elif prove:
-        cli_prove.prove_and_write(prog, ints, security, proof, salts_path=salts)
-    elif segment_rows or max_memory or cluster:
-        fail("--segment-rows, --max-memory and --cluster apply to proving: add --prove")
+    if prove and not segmented:   # proved from this run (api.prove checks it is this one)
+        cli_prove.prove_and_write(prog, ints, security, proof, salts_path=salts, execution=ex)
 
 
 @app.command("prove")

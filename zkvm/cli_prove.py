@@ -75,8 +75,11 @@ def write_opening(path: str, prog, rep) -> None:
 
 def prove_and_write(prog, ints: dict, security: str, proof_path: str | None,
                     key_path: str | None = None, zk: bool | None = None,
-                    salts_path: str | None = None) -> StarkProof:
+                    salts_path: str | None = None, execution=None) -> StarkProof:
     """Prove one run with a progress bar and phase timings; write the proof file.
+
+    ``execution``: the run of ``prog`` on ``ints`` that ``zkvm run`` made to print
+    the outputs, proved instead of running the program again.
 
     With hashed inputs/outputs, also writes ``PROOF.open.json`` (their salts and
     digests: private, it opens the digests later).
@@ -105,7 +108,7 @@ def prove_and_write(prog, ints: dict, security: str, proof_path: str | None,
                 seen.add(step)
                 bar.update(1)
         proof = api.prove(prog, ints, cfg, key=key, zk=zk, report=rep, progress=progress,
-                          salts=salts)
+                          salts=salts, execution=execution)
         bar.update(len(STEPS))
     total = time.perf_counter() - t0
     typer.echo(f"proved in {total:.2f} s ({cfg.name} security, zk={'on' if proof.zk else 'off'})")

@@ -18,8 +18,12 @@ from zkvm.cli_common import fail
 
 def prove_segmented_and_write(prog, ints: dict, security: str, proof_path: str | None,
                               segment_rows: int | None, max_memory: str | None, boundary: str,
-                              cluster: str | None, salts_path: str | None = None) -> None:
-    """Prove in segments with a progress bar; write the bundle (and the opening of digests)."""
+                              cluster: str | None, salts_path: str | None = None):
+    """Prove in segments with a progress bar; write the bundle (and the opening of digests).
+
+    Returns the ``BundleReport``: its outputs are the run's (``zkvm run`` prints
+    them from it rather than running the whole program once more).
+    """
     import zkvm.segments.api as segapi
     from zkvm.cli_prove import _security, read_salts, write_opening
 
@@ -58,14 +62,11 @@ def prove_segmented_and_write(prog, ints: dict, security: str, proof_path: str |
     if rep.salts:
         from types import SimpleNamespace
 
-        from zkvm.isa.hidden import digest_hex, hash_tensors
+        from zkvm.isa.hidden import digest_hex
 
-        digests = {}
-        for k, salt in rep.salts.items():
-            v = rep.outputs.get(k, rep.inputs.get(k))
-            if v is not None:
-                digests[k] = hash_tensors([v], salt)
-                typer.echo(f"digest of hashed {k}: {digest_hex(digests[k])}")
+        for k, d in rep.digests.items():   # as the segment proofs bind them (not hashed again)
+            typer.echo(f"digest of hashed {k}: {digest_hex(d)}")
         write_opening(path + ".open.json", prog, SimpleNamespace(salts=rep.salts,
-                                                                 digests=digests))
+                                                                 digests=rep.digests))
         typer.echo(f"wrote {path}.open.json (salts of hashed inputs/outputs: private)")
+    return rep

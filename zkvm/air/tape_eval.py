@@ -49,8 +49,8 @@ def _load(dst, src, lo, rows, step, mask, stride):
 
 
 @numba.njit(parallel=True, **_JIT)
-def _run_tape(code, consts, main, pre, perm, sel, pubs, chal, apow, step, stride, n_base,
-              n_ext, rows, n_parts, out):
+def _run_tape(code, consts, main, pre, perm, sel, pubs, chal, apow, step, s_main, s_pre, s_perm,
+              n_base, n_ext, rows, n_parts, out):
     m = out.shape[0]
     mask = m - 1
     n_blocks = m // rows
@@ -114,13 +114,13 @@ def _run_tape(code, consts, main, pre, perm, sel, pubs, chal, apow, step, stride
                     for i in range(rows):
                         z[i] = submod(c, x[i])
                 elif op == LD_MAIN:
-                    _load(B[d], main[a], lo, rows, 0, mask, stride)
+                    _load(B[d], main[a], lo, rows, 0, mask, s_main)
                 elif op == LD_NEXT:
-                    _load(B[d], main[a], lo, rows, step, mask, stride)
+                    _load(B[d], main[a], lo, rows, step, mask, s_main)
                 elif op == LD_PRE:
-                    _load(B[d], pre[a], lo, rows, 0, mask, stride)
+                    _load(B[d], pre[a], lo, rows, 0, mask, s_pre)
                 elif op == LD_PRE_NEXT:
-                    _load(B[d], pre[a], lo, rows, step, mask, stride)
+                    _load(B[d], pre[a], lo, rows, step, mask, s_pre)
                 elif op == LD_SEL:
                     B[d, :] = sel[a, lo:lo + rows]
                 elif op == LD_CONST:
@@ -210,11 +210,11 @@ def _run_tape(code, consts, main, pre, perm, sel, pubs, chal, apow, step, stride
                         z0[i] = mulmod(x0[i], y[i])
                         z1[i] = mulmod(x1[i], y[i])
                 elif op == LD_PERM:
-                    _load(E0[d], perm[2 * a], lo, rows, 0, mask, stride)
-                    _load(E1[d], perm[2 * a + 1], lo, rows, 0, mask, stride)
+                    _load(E0[d], perm[2 * a], lo, rows, 0, mask, s_perm)
+                    _load(E1[d], perm[2 * a + 1], lo, rows, 0, mask, s_perm)
                 elif op == LD_PERM_NEXT:
-                    _load(E0[d], perm[2 * a], lo, rows, step, mask, stride)
-                    _load(E1[d], perm[2 * a + 1], lo, rows, step, mask, stride)
+                    _load(E0[d], perm[2 * a], lo, rows, step, mask, s_perm)
+                    _load(E1[d], perm[2 * a + 1], lo, rows, step, mask, s_perm)
                 elif op == LD_CH:
                     E0[d, :] = chal[a, 0]
                     E1[d, :] = chal[a, 1]
@@ -233,6 +233,14 @@ def _alpha_powers(alpha: Ext, n: int) -> np.ndarray:
     return out
 
 
+def _strides(stride: int | tuple[int, int, int]) -> tuple[int, int, int]:
+    """``(main, pre, perm)`` strides from one stride or three."""
+    s = (stride,) * 3 if isinstance(stride, int) else tuple(stride)
+    if len(s) != 3 or min(s) < 1:
+        raise ValueError(f"stride {stride!r}: expected a positive int or three of them")
+    return tuple(int(x) for x in s)
+
+
 def _base(a: np.ndarray | None, m: int) -> np.ndarray:
     if a is None:
         return np.zeros((0, m), dtype=np.uint64)
@@ -241,7 +249,7 @@ def _base(a: np.ndarray | None, m: int) -> np.ndarray:
 
 def constraint_sum(t, mq, pq, qq, selectors, step: int, public, alpha: Ext, bus_alpha: Ext,
                    betas, claimed: Ext | None, tape: Tape | None = None,
-                   stride: int = 1) -> np.ndarray:
+                   stride: int | tuple[int, int, int] = 1) -> np.ndarray:
     """All of table ``t``'s constraints, combined with ``alpha``, on a domain of ``m`` points.
 
     Args:
@@ -254,14 +262,17 @@ def constraint_sum(t, mq, pq, qq, selectors, step: int, public, alpha: Ext, bus_
         alpha: the constraint-combination challenge; bus_alpha, betas, claimed: LogUp's.
         tape: the compiled tape (default: ``tape_for(t.air, t.info.plan)``).
         stride: the columns hold point ``i`` at entry ``i * stride`` (the quotient
-            domain as a sub-coset of the LDE, read in place).
+            domain as a sub-coset of the LDE, read in place): one for every phase, or
+            ``(main, pre, perm)`` (the proving key keeps only the quotient points of the
+            preprocessed columns, while the main and LogUp LDEs are whole).
 
     Returns:
         ``(m, 2)`` extension values.
     """
+    strides = _strides(stride)
     if len(alpha.to_list()) != 2:  # the kernel is written for F_p2: other degrees, reference
         return constraint_sum_reference(t, mq, pq, qq, selectors, step, public, alpha,
-                                        bus_alpha, betas, claimed, stride=stride)
+                                        bus_alpha, betas, claimed, stride=strides)
     tape = tape or tape_for(t.air, t.info.plan)
     m = len(selectors[0])
     out = np.zeros((m, 2), dtype=np.uint64)
@@ -277,22 +288,22 @@ def constraint_sum(t, mq, pq, qq, selectors, step: int, public, alpha: Ext, bus_
     n_blocks = m // rows
     n_parts = max(1, min(n_blocks, 4 * numba.get_num_threads()))
     _run_tape(tape.code, tape.consts, _base(mq, m), _base(pq, m), _base(qq, m), sel, pubs,
-              chal_arr, _alpha_powers(alpha, tape.n_constraints), int(step) % m, int(stride),
+              chal_arr, _alpha_powers(alpha, tape.n_constraints), int(step) % m, *strides,
               tape.n_base, tape.n_ext, rows, n_parts, out)
     return out
 
 
 def constraint_sum_reference(t, mq, pq, qq, selectors, step: int, public, alpha,
-                             bus_alpha, betas, claimed, stride: int = 1) -> np.ndarray:
+                             bus_alpha, betas, claimed,
+                             stride: int | tuple[int, int, int] = 1) -> np.ndarray:
     """``constraint_sum`` the whole-column way: ``ArrayBuilder`` and ``eval_logup`` on ``FA``.
 
     Any extension degree ``D`` (taken from ``alpha``); returns ``(m, D)``.
     """
     m = len(selectors[0])
     d = len(alpha.to_list())
-    if stride != 1:
-        mq, pq, qq = (None if a is None else np.ascontiguousarray(a[:, ::stride][:, :m])
-                      for a in (mq, pq, qq))
+    mq, pq, qq = (a if a is None or s == 1 else np.ascontiguousarray(a[:, ::s][:, :m])
+                  for a, s in zip((mq, pq, qq), _strides(stride)))
     b = ArrayBuilder(t.air, mq, None if mq is None else np.roll(mq, -step, axis=1),
                      pq, None if pq is None else np.roll(pq, -step, axis=1), public,
                      selectors, alpha)

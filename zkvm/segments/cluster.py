@@ -6,7 +6,18 @@ one in this process, never joining another user's; ``"ray://host:port"`` or
 proves each ``SegmentJob`` as a task. A job is plain data -- the segment
 program file, its integer inputs and the salts of its hashed tensors, the
 preset name and an optional test seed -- so any worker with zkvm installed can
-prove it; nothing but the proof bytes comes back. The driver keeps at most
+prove it; nothing but the proof bytes and the digests of its hashed tensors
+(``SegmentResult``) comes back.
+
+The worker runs its segment in the VM again rather than receiving the
+driver's run (which a single process proves from, ``zkvm.segments.prove``):
+an execution holds every tensor, the events and a flat int64 memory image
+with the weights in it, about 8x the segment's program file, and pickling it
+alone takes about as long as running it, before it crosses the network and
+is unpickled; the driver would also hold ``max_in_flight`` of them. Running
+it costs the worker about 1% of the segment's proving time (``python
+bench/bench_segments.py --ship 2048 --max-memory 2GiB`` prints these figures
+per segment; docs/segments.md). The driver keeps at most
 ``max_in_flight`` jobs submitted (each holds its segment's weights), and
 yields the proofs in segment order, so ``zkvm.segments.prove`` writes exactly
 the same bundle as a single process.
@@ -77,8 +88,9 @@ class RayExecutor:
         self._task = ray.remote(num_cpus=1, runtime_env={"env_vars": {"NUMBA_NUM_THREADS": "1"}})(
             _prove_remote)
 
-    def run(self, jobs: Iterable) -> Iterator[bytes]:
-        """Submit ``jobs`` (at most ``max_in_flight`` pending); yield proof bytes in job order."""
+    def run(self, jobs: Iterable) -> Iterator:
+        """Submit ``jobs`` (at most ``max_in_flight`` pending); yield each ``SegmentResult``
+        in job order."""
         pending: deque = deque()
         it = iter(jobs)
         done = False
@@ -93,6 +105,7 @@ class RayExecutor:
                     if job.program.hidden_weights:       # not in the program's bytes
                         job.weights = job.program.private_weights()
                     job.program = job.program.to_bytes()
+                job.execution = job.key = None   # the worker runs it again (module docstring)
                 pending.append(self._task.remote(job))
             if not pending:
                 return
@@ -109,7 +122,7 @@ class RayExecutor:
             self._started = False
 
 
-def _prove_remote(job) -> bytes:
+def _prove_remote(job):
     from zkvm.segments.prove import prove_segment
 
     return prove_segment(job)

@@ -52,6 +52,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+# the widest range a crossing tensor may have: what ``WideInputChip`` checks
+from zkvm.air.chips.wide_input import MAX_SPAN_BITS as MAX_BOUNDARY_SPAN_BITS
 from zkvm.isa.errors import ZkvmError
 from zkvm.isa.hidden import pack_factor
 from zkvm.isa.ops import OPS
@@ -61,8 +63,6 @@ MIN_SEGMENT_ROWS = 16   # tiny: tests split small programs
 MAX_SEGMENT_ROWS = 1 << 40
 #: MACs per cost row of a matmul (the planner's tiles hold ~64-128 MACs per trace row)
 MACS_PER_ROW = 64
-#: widest range a crossing tensor may have (``WideInputChip``)
-MAX_BOUNDARY_SPAN_BITS = 48
 BOUNDARIES = ("hashed", "public")
 
 

@@ -1,14 +1,17 @@
 """The bundle prover: execute once, then prove and write one segment at a time.
 
-``prove_bundle`` runs the refined program once in the VM (cheap next to
-proving) to get every crossing tensor, draws one salt per hashed name (a
+``prove_bundle`` runs each segment program once in the VM to get the
+crossing tensors later segments read, draws one salt per hashed name (a
 boundary gets the same salt in the segment that writes it and in every
 segment that reads it, so their digests are equal), then proves the segments
 in order and streams each proof into the bundle file before the next starts.
-Only one segment's traces and low-degree extensions are alive at a time, so
-the peak memory follows the largest segment (docs/segments.md). An executor
+In this process a segment is proved from that same execution
+(``api.prove(..., execution=)``), not run a second time. Only one segment's
+execution, traces and low-degree extensions are alive at a time, so the peak
+memory follows the largest segment (docs/segments.md). An executor
 (``zkvm.segments.cluster``) may prove several segments in parallel instead;
-the bundle is byte-for-byte the same format.
+its workers run their segment again (``cluster`` says why) and the bundle is
+byte-for-byte the same format.
 """
 
 from __future__ import annotations
@@ -35,6 +38,19 @@ class SegmentJob:
     seed: bytes | None = None
     #: a worker's segment hidden weights (``PrivateWeights``; a program sent as bytes has none)
     weights: Any = None
+    #: the driver's run of ``program`` on ``inputs`` and the proving key it derived first
+    #: (in this process only; a worker derives and runs them itself)
+    execution: Any = None
+    key: Any = None
+
+
+@dataclass
+class SegmentResult:
+    """What proving one segment gives back: its proof file bytes and the digests of its hashed
+    inputs/outputs by name (the proof's public values, so the driver need not hash again)."""
+
+    data: bytes
+    digests: dict[str, list[int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -48,18 +64,29 @@ class BundleReport:
     outputs: dict[str, np.ndarray] = field(default_factory=dict)
     inputs: dict[str, np.ndarray] = field(default_factory=dict)
     salts: dict[str, list[int]] = field(default_factory=dict)
+    #: digests of the hashed program inputs/outputs (as the segment proofs bind them)
+    digests: dict[str, list[int]] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def prove_segment(job: SegmentJob) -> bytes:
-    """Prove one segment; return its proof file bytes (used in-process and by Ray workers)."""
+def prove_segment(job: SegmentJob) -> SegmentResult:
+    """Prove one segment (used in-process and by Ray workers).
+
+    With ``job.execution`` (the driver's run, in-process) the segment is proved
+    from it, which ``api.prove`` first checks is a run of this program on these
+    inputs; the job lets go of it, so it dies with the proof.
+    """
     import zkvm.api as api
     from zkvm.isa.program import Program
 
     prog = Program.from_bytes(job.program) if isinstance(job.program, bytes) else job.program
+    ex, key, job.execution, job.key = job.execution, job.key, None, None
+    rep = api.ProveReport()
     proof = api.prove(prog, job.inputs, job.security, weights=job.weights, salts=job.salts,
-                      seed=job.seed)
-    return proof.to_bytes()
+                      seed=job.seed, execution=ex, key=key, report=rep)
+    del ex, key
+    return SegmentResult(proof.to_bytes(), {k: [int(x) for x in v] for k, v in rep.digests.items()
+                                            if k in job.salts})
 
 
 def chain_spec(pl: Plan) -> list[dict]:
@@ -75,17 +102,22 @@ def chain_spec(pl: Plan) -> list[dict]:
 
 
 def jobs(pl: Plan, inputs: dict[str, Any], security: str, salts: dict[str, list[int]] | None,
-         seed: bytes | None, report: BundleReport,
-         _segment: Callable | None = None) -> Iterator[SegmentJob]:
+         seed: bytes | None, report: BundleReport, _segment: Callable | None = None,
+         keep_execution: bool = True) -> Iterator[SegmentJob]:
     """Each segment's job, in order, built lazily.
 
     Segment ``i`` is executed here (the VM: cheap next to proving) on the
     program inputs and the crossing tensors earlier segments produced; a
     crossing tensor is dropped after its last reader, so the driver holds one
     segment program and the live boundary tensors, never the whole model's
-    activations or traces.
+    activations or traces. With ``keep_execution`` the job carries that
+    execution, so the prover does not run the segment again, and the segment's
+    proving key, derived before the run so that the key derivation's transient
+    peak (whole preprocessed extensions) does not meet a live run.
     """
+    import zkvm.api as api
     from zkvm.hash.poseidon2 import random_salt
+    from zkvm.isa.errors import ExecutionError
     from zkvm.runtime import execute
 
     salts = dict(salts or {})
@@ -98,15 +130,19 @@ def jobs(pl: Plan, inputs: dict[str, Any], security: str, salts: dict[str, list[
     report.outputs = {}
     report.inputs = {}
     for i in range(pl.n_segments):
-        t0 = time.perf_counter()
         sp = pl.segment_program(i)
+        key = api.setup(sp, security) if keep_execution else None
+        t0 = time.perf_counter()
         seg_in = {}
         for t in sp.inputs:
             if t.name in live:
                 seg_in[t.name] = live[t.name]
             else:
                 seg_in[t.name] = np.asarray(inputs[t.name], dtype=np.int64)
-        ex = execute(sp, seg_in)
+        try:
+            ex = execute(sp, seg_in)
+        except ExecutionError as e:   # name the segment: the instruction index is its own
+            raise type(e)(f"segment {i + 1} of {pl.n_segments}: {e}") from None
         for t in sp.inputs:
             if t.name in pl.program.tensors and pl.program.tensors[t.name].kind == "input":
                 report.inputs.setdefault(t.name, ex.values[t.name])
@@ -115,7 +151,6 @@ def jobs(pl: Plan, inputs: dict[str, Any], security: str, salts: dict[str, list[
                 live[name] = ex.values[name]
             if name in pl.program.outputs:
                 report.outputs[name] = ex.values[name]
-        del ex
         seg_salts = {}
         hashed = [t.name for t in sp.inputs if t.visibility == "hashed"] + [
             o for o in sp.outputs if sp.tensors[o].visibility == "hashed"]
@@ -125,15 +160,26 @@ def jobs(pl: Plan, inputs: dict[str, Any], security: str, salts: dict[str, list[
             seg_salts[name] = salts[name]
         if _segment is not None:   # tests: a malicious prover edits one segment's job
             seg_in, seg_salts = _segment(i, dict(seg_in), seg_salts)
+            keep_execution = False   # the edited inputs are not what ran: prove a fresh run
         report.timings["execute"] = report.timings.get("execute", 0.0) + time.perf_counter() - t0
         job = SegmentJob(i, sp, seg_in, seg_salts, security,
-                         None if seed is None else seed + i.to_bytes(4, "little"))
-        del sp, seg_in
+                         None if seed is None else seed + i.to_bytes(4, "little"),
+                         execution=ex if keep_execution else None, key=key)
+        del sp, seg_in, ex, key
         for name in [n for n, last in last_use.items() if last == i and n in live]:
             del live[name]
         yield job
+        del job   # before the next segment's key and run: its program goes with it
     user = {t.name for t in pl.program.inputs} | set(pl.program.outputs)
     report.salts = {k: v for k, v in salts.items() if k in user}
+
+
+def _in_process(jobs_: Iterator[SegmentJob]) -> Iterator[SegmentResult]:
+    """Prove each job here, letting go of it before the next is made."""
+    for job in jobs_:
+        res = prove_segment(job)
+        del job
+        yield res
 
 
 def prove_bundle(program, inputs: dict[str, Any], path: str, params: SegmentParams,
@@ -153,13 +199,15 @@ def prove_bundle(program, inputs: dict[str, Any], path: str, params: SegmentPara
         security: preset name (each segment is proved at it).
         salts: salts of hashed inputs/outputs by name (random when absent).
         seed: tests only: deterministic zk randomness.
-        executor: ``None`` (prove here, one segment at a time) or an object with
-            ``run(jobs) -> iterator of proof bytes in order`` (``cluster.RayExecutor``).
+        executor: ``None`` (prove here, one segment at a time, each from the run that
+            gave its boundaries) or an object with ``run(jobs) -> iterator of
+            SegmentResult in order`` (``cluster.RayExecutor``).
         progress: called with ``(segments done, total)``.
         _segment: tests only: ``(i, inputs, salts) -> (inputs, salts)`` for segment ``i``.
 
     Returns:
-        The report (per-segment cost, seconds and proof size; outputs; salts).
+        The report (per-segment cost, seconds and proof size; outputs; salts and digests of
+        hashed inputs/outputs).
     """
     from zkvm.fri.security import SecurityConfig
 
@@ -183,10 +231,15 @@ def prove_bundle(program, inputs: dict[str, Any], path: str, params: SegmentPara
                          for t in program.inputs if t.visibility == "public"}}
     t_start = time.perf_counter()
     with BundleWriter(path, PROOF_MAGIC, "bundle", header) as w:
-        it = jobs(pl, inputs, sec_name, salts, seed, rep, _segment)
-        results = executor.run(it) if executor is not None else (prove_segment(j) for j in it)
+        it = jobs(pl, inputs, sec_name, salts, seed, rep, _segment,
+                  keep_execution=executor is None)
+        results = executor.run(it) if executor is not None else _in_process(it)
         last = time.perf_counter()
-        for i, data in enumerate(results):
+        rep.digests = {}
+        for i, res in enumerate(results):
+            data = res.data
+            for k, d in res.digests.items():
+                rep.digests.setdefault(k, d)
             w.add(data)
             now = time.perf_counter()
             rep.seconds.append(now - last)
@@ -194,9 +247,11 @@ def prove_bundle(program, inputs: dict[str, Any], path: str, params: SegmentPara
             last = now
             if progress:
                 progress(i + 1, pl.n_segments)
+            del res, data
         w.close({"outputs": {o: [int(v) for v in np.asarray(rep.outputs[o]).ravel()]
                              for o in program.outputs
                              if program.tensors[o].visibility == "public"}})
+    rep.digests = {k: d for k, d in rep.digests.items() if k in rep.salts}   # not the boundaries'
     rep.timings["prove"] = time.perf_counter() - t_start
     return rep
 

@@ -50,6 +50,13 @@ def _on_quotient_domain(lde: np.ndarray | None, coeffs: np.ndarray | None, t: Ta
     return coset_ntt(padded, t.shift)
 
 
+def gather(cols: np.ndarray | None, stride: int) -> np.ndarray | None:
+    """Every ``stride``-th point of ``cols`` (contiguous; ``cols`` itself for stride 1)."""
+    if cols is None or stride == 1:
+        return cols
+    return np.ascontiguousarray(cols[:, ::stride])
+
+
 def quotient_chunks(t: TableLayout, main: tuple, pre: tuple, perm: tuple, public: list[int],
                     alpha: Ext, bus_alpha: Ext, betas: list[Ext], claimed: Ext | None,
                     rng: Randomness, zk: bool, allow_invalid: bool = False) -> np.ndarray:
@@ -79,14 +86,19 @@ def quotient_chunks(t: TableLayout, main: tuple, pre: tuple, perm: tuple, public
     zh = np.tile(K.sub(period, np.uint64(1)), n)
     sel = _selectors(t, xs, zh)
     qq = _on_quotient_domain(*perm, t) if t.n_perm else None
-    stride = max(1, (1 << t.log_lde) // m)  # every column is read in place from its LDE
-    if stride > 1 and pq is not None and pq.shape[1] == m:
-        # the key keeps only the quotient points of its columns (zkvm.stark.setup): read the
-        # others at the same points
-        mq, qq = (None if a is None else np.ascontiguousarray(a[:, ::stride]) for a in (mq, qq))
-        stride = 1
+    # Point i of the quotient domain is entry i * lde_stride of the main and LogUp LDEs (1 when
+    # _on_quotient_domain made them) and entry i of the preprocessed columns, of which the
+    # proving key keeps only these points (zkvm.stark.setup). The main and LogUp columns are
+    # gathered at their stride once here rather than read strided by the kernel (its
+    # per-phase strides allow either): one strided pass, then contiguous reads of the current
+    # and next rows, is the cheaper of the two (python bench/bench_quotient_read.py).
+    lde_stride = max(1, (1 << t.log_lde) // m)
+    if pq is not None and pq.shape[1] != m:
+        raise ProverError(f"table {t.air.name!r}: the proving key's preprocessed columns hold "
+                          f"{pq.shape[1]} points, not the {m} of the quotient domain")
+    mq, qq = (gather(a, lde_stride) for a in (mq, qq))
     acc = constraint_sum(t, mq, pq, qq, sel, step, public, alpha, bus_alpha, betas, claimed,
-                         stride=stride)
+                         stride=(1, 1, 1))
     q = K.ext_mul_base(acc, K.batch_inv(zh))
     qc = coset_intt(np.ascontiguousarray(q.T), t.shift)  # (d, m) coefficients
     bound = t.n_chunks * n

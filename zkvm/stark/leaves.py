@@ -49,14 +49,17 @@ class LeafRows:
         self.n = 1 << leaf_log
         # (column block, row offset of its slice): leaf j takes block[:, off + j]
         self.pieces: list[tuple[np.ndarray, int]] = []
+        #: per piece, ``(log2 of its group's height, index of the block in the group's list)``
+        self.sources: list[tuple[int, int]] = []
         for parts, lg in zip(parts_by_group, logs):
             for t in range(1 << (lg - leaf_log)):
-                for p in parts:
+                for j, p in enumerate(parts):
                     if p.shape[1] != 1 << lg:
                         raise ValueError(f"a column block of {p.shape[1]} points in a group "
                                          f"of 2^{lg}")
                     if p.shape[0]:
                         self.pieces.append((p, t * self.n))
+                        self.sources.append((lg, j))
         self.width = sum(p.shape[0] for p, _ in self.pieces)
         #: per piece, ``(coefficients, log2 LDE size, coset shift)`` once the LDE is dropped
         self.polys: list[tuple[np.ndarray, int, int] | None] = [None] * len(self.pieces)
@@ -81,12 +84,13 @@ class LeafRows:
         return buf[:, lead:] if lead else buf
 
     def from_coefficients(self, poly_of) -> None:
-        """Serve openings from polynomials: ``poly_of(block)`` gives ``(coeffs, log_size,
-        shift)`` of a column block (its LDE is ``coset_extend(coeffs, log_size, shift)``),
-        or ``None`` to keep reading the block. Drops the references to the replaced blocks;
-        ``block`` (hashing) needs them and is refused afterwards."""
+        """Serve openings from polynomials: ``poly_of(log, j)`` gives ``(coeffs, log_size,
+        shift)`` of the ``j``-th column block of the group of ``2^log`` rows, as passed to
+        the constructor (its LDE is ``coset_extend(coeffs, log_size, shift)``), or ``None``
+        to keep reading the block. Drops the references to the replaced blocks; ``block``
+        (hashing) needs them and is refused afterwards."""
         for i, (p, off) in enumerate(self.pieces):
-            got = poly_of(p)
+            got = poly_of(*self.sources[i])
             if got is not None:
                 self.polys[i] = got
                 self.pieces[i] = (np.empty((p.shape[0], 0), dtype=np.uint64), off)

@@ -99,20 +99,24 @@ def mixed_groups(parts: dict[int, list[np.ndarray]], logs: list[int], leaf_log: 
     return out
 
 
-def _keep_quotient_points(layout: StarkLayout, coeffs: dict, lde: dict, leaf_rows: list) -> None:
+def _keep_quotient_points(layout: StarkLayout, coeffs: dict, lde: dict,
+                          owners: dict[int, list[int]], leaf_rows: list) -> None:
     """Once the tree is built, keep of each preprocessed LDE only the points the quotient
     reads (its coset ``shift * H_m``, every ``2^log_lde / m``-th point: 1/8 of them for a
     degree-2 table at blowup 8) and open the tree from the coefficients
-    (``LeafRows.from_coefficients``). ResNet-20: 1.4 GB of extensions become 0.2 GB."""
-    by_id = {}
+    (``LeafRows.from_coefficients``; ``owners[log][j]`` is the table of the ``j``-th block
+    of the group of ``2^log`` rows). ResNet-20: 1.4 GB of extensions become 0.2 GB."""
     for i, full in list(lde.items()):
         t = layout.tables[i]
-        by_id[id(full)] = (coeffs[i], t.log_lde, t.shift)
         stride = full.shape[1] // (t.n << t.log_quotient)
         if stride > 1:
             lde[i] = np.ascontiguousarray(full[:, ::stride])
+
+    def poly(log: int, j: int) -> tuple[np.ndarray, int, int]:
+        t = layout.tables[owners[log][j]]
+        return coeffs[t.index], t.log_lde, t.shift
     for rows in leaf_rows:
-        rows.from_coefficients(lambda p: by_id.get(id(p)))
+        rows.from_coefficients(poly)
 
 
 def setup(airs: list[Air], security: SecurityConfig, zk: bool, statement_id: bytes,
@@ -134,9 +138,9 @@ def setup(airs: list[Air], security: SecurityConfig, zk: bool, statement_id: byt
                 f"zero-knowledge needs every table to have at least n_queries + 2 = "
                 f"{security.n_queries + 2} rows (the randomiser must outnumber the points "
                 f"opened); table {small[0].air.name!r} has {small[0].n}")
-    pre_trace, pre_coeffs, pre_lde, groups = {}, {}, {}, {}
+    pre_trace, pre_coeffs, pre_lde, groups, owners = {}, {}, {}, {}, {}
     for g in layout.trees_of("pre"):
-        parts = []
+        parts, owners[g] = [], []
         for t in layout.groups[g]:
             if not t.air.pre_width:
                 continue
@@ -148,10 +152,11 @@ def setup(airs: list[Air], security: SecurityConfig, zk: bool, statement_id: byt
             pre_coeffs[t.index] = intt(pre)
             pre_lde[t.index] = extend(pre_coeffs[t.index], t)
             parts.append(pre_lde[t.index])
+            owners[g].append(t.index)
         groups[g] = parts
     leaves = mixed_groups(groups, layout.trees_of("pre"), layout.leaf_log("pre")) if groups else []
     tree = MixedMerkleTree(leaves, hash=security.hash) if groups else None
-    _keep_quotient_points(layout, pre_coeffs, pre_lde, [rows for rows, _ in leaves])
+    _keep_quotient_points(layout, pre_coeffs, pre_lde, owners, [rows for rows, _ in leaves])
     roots = [tree.root] if tree else []
     vk = VerifyingKey(statement_id, security, zk, [a.spec() for a in airs], roots, dict(meta or {}))
     return ProvingKey(vk, layout, pre_coeffs, pre_lde, tree, pre_trace)

@@ -116,16 +116,25 @@ class Bounded:
 
 
 MAXLIMBS = 3  # bounds below 2^48: wide enough for i32 data, far from wrapping p
+#: bits of the widest bound the limb gadgets check (``WideInputChip`` and the segment
+#: boundaries of ``zkvm.segments.plan`` take theirs from here)
+MAX_LIMB_BITS = RANGE_BITS * MAXLIMBS
 
 
 # ---------------------------------------------------------------- limbs helpers
+def limbs_needed(bound: int) -> int:
+    """16-bit limbs holding ``0 <= v <= bound`` (1 when ``bound < 2^16``); callers refuse
+    more than ``MAXLIMBS``."""
+    return max(1, -(-int(bound).bit_length() // RANGE_BITS))
+
+
 def bound_limbs(bound: int, where: str) -> int:
     """How many 16-bit limbs prove ``0 <= v <= bound`` (1 when ``bound < 2^16``).
 
     Raises:
         StatementError: ``bound >= 2^48`` (``where`` names the instruction).
     """
-    n = max(1, -(-int(bound).bit_length() // RANGE_BITS))
+    n = limbs_needed(bound)
     if n > MAXLIMBS:
         raise StatementError(
             f"{where}: values span {bound} (>= 2^{RANGE_BITS * MAXLIMBS}), too wide to range "

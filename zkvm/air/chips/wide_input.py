@@ -23,19 +23,19 @@ from __future__ import annotations
 import numpy as np
 
 from zkvm.air.chips.common import BUS_MEM, RANGE_BITS, pad_columns, range_check, range_lookups
+from zkvm.air.chips.gadgets import MAX_LIMB_BITS, limbs_needed, split_limbs
 from zkvm.air.chips.memory import InputChip
 from zkvm.air.registry import register
 
-#: widest span this chip checks (3 limbs: far below p / 2 so the sums cannot wrap)
-MAX_SPAN_BITS = 3 * RANGE_BITS
-_MASK = np.uint64((1 << RANGE_BITS) - 1)
+#: widest span this chip checks (the gadgets' 3 limbs: far below p / 2 so the sums cannot wrap)
+MAX_SPAN_BITS = MAX_LIMB_BITS
 
 
 def n_limbs(span: int) -> int:
     """Limbs needed for ``0 <= v <= span`` (raises ValueError past ``MAX_SPAN_BITS``)."""
     if not 0 <= span < (1 << MAX_SPAN_BITS):
         raise ValueError(f"input range span {span} needs more than {MAX_SPAN_BITS} bits")
-    return max(1, -(-max(span.bit_length(), 1) // RANGE_BITS))
+    return limbs_needed(span)
 
 
 @register
@@ -68,12 +68,9 @@ class WideInputChip(InputChip):
         x = np.full(self.n_rows, lo, dtype=np.int64)
         v = np.asarray(values, dtype=np.int64).ravel()
         x[:v.size] = v
-        a = (x - lo).astype(np.uint64)
-        c = (hi - x).astype(np.uint64)
         cols = [x]
-        for s in (a, c):
-            cols += [((s >> np.uint64(RANGE_BITS * i)) & _MASK).astype(np.int64)
-                     for i in range(self.n_limbs)]
+        for s in (x - lo, hi - x):   # both in [0, span] for values in range
+            cols += split_limbs(s, self.n_limbs)
         return pad_columns(cols, self.n_rows)
 
     def range_values(self, main: np.ndarray) -> list[np.ndarray]:
