@@ -2,7 +2,7 @@
 
 Usage::
 
-    .venv/bin/python bench/bench_private.py [--layers 1] [--runs 3] [--max-memory 2GiB]
+    .venv/bin/python bench/bench_private.py [--layers 1] [--runs 3] [--max-memory 6GiB]
         [--security standard] [--dir /tmp/zkvm-private-bench] [--out bench/results/private.json]
 
 The model is bench/bench_gpt2.py's GPT-2-shaped decoder with ``--layers``
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--held-out", type=int, default=2)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--security", default="standard")
-    ap.add_argument("--max-memory", default="2GiB")
+    ap.add_argument("--max-memory", default="6GiB")
     ap.add_argument("--max-gib", type=float, default=9.0)
     ap.add_argument("--compile-max-gib", type=float, default=11.5)
     ap.add_argument("--dir", default="/tmp/zkvm-private-bench")

@@ -274,23 +274,3 @@ def test_large_hidden_layers_are_committed_in_column_blocks_that_segments_split(
     res = segapi.verify_segmented(path, program=public, security="test")
     assert res["outputs"]["y"].tolist() == execute(pub, x).outputs["y"].tolist()
     assert res["model"] == prog.commitment.hex
-
-
-def test_planner_counts_hidden_weights_in_a_segments_cost():
-    """A hidden weight is a witness table (and a hashed one Poseidon2 rows) wherever it is
-    read: the planner charges it so a private segment keeps to its budget."""
-    from zkvm.segments.plan import (CELLS_PER_COST_ROW, P2_ROW_CELLS, PRIVATE_VALUE_CELLS,
-                                    hidden_weight_cost, instruction_cost)
-
-    pub, _ = residual_mlp(13)
-    hid, _ = hashed_mlp({"w2": "hashed", "w3": "private"}, seed=13)
-    w2, w3 = hid.tensors["w2"], hid.tensors["w3"]          # i16: 3 values a packed element
-    assert hidden_weight_cost(pub.tensors["w2"]) == 0
-    assert hidden_weight_cost(w2) == -(-(PRIVATE_VALUE_CELLS * w2.size
-                                         + P2_ROW_CELLS * -(-w2.size // 24)) // CELLS_PER_COST_ROW)
-    assert hidden_weight_cost(w3) == -(-(PRIVATE_VALUE_CELLS * w3.size) // CELLS_PER_COST_ROW)
-    mm = {ins.inputs[1]: ins for ins in hid.instructions if ins.op == "matmul"}
-    pm = {ins.inputs[1]: ins for ins in pub.instructions if ins.op == "matmul"}
-    for n in ("w2", "w3"):
-        assert instruction_cost(hid, mm[n]) == (instruction_cost(pub, pm[n])
-                                                + hidden_weight_cost(hid.tensors[n]))

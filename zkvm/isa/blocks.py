@@ -24,7 +24,7 @@ import math
 from typing import Callable
 
 #: a hidden 2-D weight above this many values is committed in column blocks (``hidden_blocks``)
-BLOCK_ELEMS = 1 << 16
+BLOCK_ELEMS = 1 << 17
 
 
 def readers(program) -> dict[str, list[int]]:

@@ -40,9 +40,8 @@ commitment restricted to the weights they read
 which the verifier takes from the public program, so every segment reading a
 weight proves it opens the same published part. A program with an older
 one-sponge commitment (one hash over all weights) cannot be split: it is
-refused with what to do. ``refine`` never cuts a matmul with a hidden weight
-(its blocks would not be committed); large hidden layers are cut into
-committed column blocks when their weights are hidden (``zkvm.isa.blocks``).
+refused with what to do. Matmuls with hidden weights are not cut into column
+blocks (their blocks are not committed), so such a layer is the smallest unit.
 """
 
 from __future__ import annotations
@@ -55,7 +54,6 @@ import numpy as np
 # the widest range a crossing tensor may have: what ``WideInputChip`` checks
 from zkvm.air.chips.wide_input import MAX_SPAN_BITS as MAX_BOUNDARY_SPAN_BITS
 from zkvm.isa.errors import ZkvmError
-from zkvm.isa.hidden import pack_factor
 from zkvm.isa.ops import OPS
 
 #: smallest budget a plan accepts (bounds the number of segments a file can ask for)
@@ -96,8 +94,7 @@ class SegmentParams:
 
 
 def instruction_cost(program, ins) -> int:
-    """Cost rows of one instruction: ``ceil(MACs / 64)`` for matmul, output elements otherwise,
-    plus ``hidden_weight_cost`` of each hidden weight it reads.
+    """Cost rows of one instruction: ``ceil(MACs / 64)`` for matmul, output elements otherwise.
 
     A proxy for the trace rows its tables add (views cost nothing). It is part
     of the plan, so it must stay deterministic; the memory model
@@ -107,37 +104,10 @@ def instruction_cost(program, ins) -> int:
     if spec.view:
         return 0
     out = program.tensors[ins.output]
-    extra = sum(hidden_weight_cost(program.tensors[n]) for n in ins.inputs
-                if program.tensors[n].kind == "weight")
     if ins.op == "matmul":
         w = program.tensors[ins.inputs[1]].shape
-        return max(1, -(-(out.size * w[0]) // MACS_PER_ROW)) + extra
-    return max(1, out.size) + extra
-
-
-#: committed cells of a Poseidon2 row (8 absorbed elements) and of a private weight value
-#: (its lane, range lookup and send), and the cells one cost row stands for (a matmul
-#: table's main and preprocessed cells per cost row): measured on a GPT-2 block's segments
-P2_ROW_CELLS, PRIVATE_VALUE_CELLS, CELLS_PER_COST_ROW = 266, 4, 39
-
-
-def hidden_weight_cost(t) -> int:
-    """Cost rows a hidden weight adds where it is read (0 for a public one).
-
-    A public weight is preprocessed (committed once, at setup); a hidden one is
-    a witness table, range-checked, and a hashed one is also absorbed by the
-    Poseidon2 table, ``pack_factor`` values an element, 8 elements a row. For
-    a small batch this dwarfs the matmul itself (a GPT-2 block at sequence 16:
-    16 MACs per weight), so the planner must count it to keep a segment within
-    its memory budget.
-    """
-    if t.visibility == "public":
-        return 0
-    cells = PRIVATE_VALUE_CELLS * t.size
-    if t.visibility == "hashed":
-        per_row = 8 * pack_factor(t.bits)
-        cells += P2_ROW_CELLS * -(-t.size // per_row)
-    return -(-cells // CELLS_PER_COST_ROW)
+        return max(1, -(-(out.size * w[0]) // MACS_PER_ROW))
+    return max(1, out.size)
 
 
 def refine(program, segment_rows: int):
