@@ -285,3 +285,30 @@ def test_digest_hex_round_trip():
         parse_digest("00" * 31)
     with pytest.raises(IsaError, match="field element"):
         parse_digest("ff" * 32)
+
+
+def test_commitment_over_no_tensor_is_refused():
+    with pytest.raises(IsaError, match="at least one hashed weight"):
+        ModelCommitment((), tuple(hash_elements([])), 4, SCHEME_PER_TENSOR, ()).validate()
+
+
+def test_hashed_input_or_output_named_model_is_refused():
+    """``model`` names the model commitment in what the verifier reports."""
+    with pytest.raises(ZkvmError, match="cannot be named 'model'"):
+        assemble(src("hashed").replace("input x ", "input model ")
+                 .replace("matmul x,", "matmul model,"), salt=SALT)
+    b = Builder()
+    b.input("model", (1, 4), 8, 4)                # public: nothing is reported under its name
+    with pytest.raises(IsaError, match="cannot be named 'model:x'"):
+        b.input("model:x", (1, 4), 8, 4, "hashed")
+
+
+def test_per_tensor_weights_file_is_format_2_and_one_sponge_stays_format_1():
+    import msgpack
+
+    new = assemble(src(), salt=SALT).private_weights()
+    assert msgpack.unpackb(new.to_bytes(), raw=False)["format"] == 2
+    old = PrivateWeights(new.values, SALT, None, b"", ["w", "b"], new.header, SCHEME)
+    doc = msgpack.unpackb(old.to_bytes(), raw=False)
+    assert doc["format"] == 1 and "scheme" not in doc
+    assert PrivateWeights.from_bytes(old.to_bytes()).scheme == SCHEME

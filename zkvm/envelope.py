@@ -60,7 +60,8 @@ def pack(magic: bytes, fmt: int, field: str, payload: Any) -> bytes:
                          use_bin_type=True)
 
 
-def unpack(data: bytes, magic: bytes, fmt: int, field: str | None, error: type[Exception],
+def unpack(data: bytes, magic: bytes, fmt: int | tuple[int, ...], field: str | None,
+           error: type[Exception],
            what: str, hint: str) -> Any:
     """Decode an envelope of kind ``what`` and return its payload (``field=None``: the map).
 
@@ -76,9 +77,10 @@ def unpack(data: bytes, magic: bytes, fmt: int, field: str | None, error: type[E
                     "is it truncated or corrupt?") from None
     if not isinstance(d, dict) or d.get("magic") != magic:
         raise error(f"not a zkvm {what} (magic {magic.decode()} not found): {hint}")
-    if d.get("format") != fmt:
+    fmts = fmt if isinstance(fmt, tuple) else (fmt,)
+    if d.get("format") not in fmts:
         raise error(f"{what} format {d.get('format')!r} is not supported "
-                    f"(this zkvm reads format {fmt})")
+                    f"(this zkvm reads format {' or '.join(str(f) for f in fmts)})")
     if field is None:
         return d
     if field not in d:

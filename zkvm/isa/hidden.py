@@ -241,7 +241,13 @@ class ModelCommitment:
                                SCHEME_PER_TENSOR, parts)
 
     def subset_salt(self, salt: Sequence[int], names: Sequence[str]) -> tuple[int, ...]:
-        """The salts of ``names`` (``subset``'s groups), cut from the whole salt."""
+        """The salts of ``names`` (``subset``'s groups), cut from the whole salt.
+
+        Raises:
+            IsaError: a one-sponge commitment (one salt for all: it cannot be split).
+        """
+        if not self.per_tensor:
+            raise IsaError("a one-sponge model commitment has one salt for all its weights")
         per = dict(zip(self.tensors, self.group_salts(salt)))
         return tuple(v for n in names for v in per[n])
 
@@ -274,6 +280,8 @@ class ModelCommitment:
                            f"{' or '.join(repr(s) for s in SCHEMES)}")
         if len(self.digest) != DIGEST_LEN or not all(0 <= v < P for v in self.digest):
             raise IsaError(f"model commitment digest must be {DIGEST_LEN} field elements")
+        if not self.tensors:
+            raise IsaError("a model commitment must cover at least one hashed weight")
         if not 2 <= self.salt_len <= 64:
             raise IsaError(f"model commitment salt length {self.salt_len} must be in 2..64 "
                            "(at least 128 bits of blinding)")
@@ -290,18 +298,23 @@ class ModelCommitment:
 
 
 def expand_salt(salt: Sequence[int], n: int) -> tuple[int, ...]:
-    """``n`` group salts from one given salt (tests and reproducible builds only).
+    """``n`` group salts of ``SALT_LEN`` elements from one given salt (tests and reproducible
+    builds only; production salts are fresh from the OS CSPRNG).
 
-    A salt of ``SALT_LEN * n`` elements is used as is; one of ``SALT_LEN``
-    elements gives group ``i`` the salt ``hash_elements([i], salt)``.
+    A salt of ``SALT_LEN * n`` elements is used as is (so one tensor takes a
+    ``SALT_LEN``-element salt unchanged); any other salt of 2..64 elements gives
+    group ``i`` the salt ``hash_elements([i], salt)`` (a digest: ``SALT_LEN``
+    elements, since ``DIGEST_LEN == SALT_LEN``).
     """
     salt = [int(s) % P for s in salt]
     if len(salt) == SALT_LEN * n:
         return tuple(salt)
-    if len(salt) != SALT_LEN:
-        raise IsaError(f"a per-tensor commitment over {n} tensors needs a salt of {SALT_LEN} or "
-                       f"{SALT_LEN * n} elements, got {len(salt)}")
+    if not 2 <= len(salt) <= 64:
+        raise IsaError(f"a model commitment salt needs 2..64 elements, got {len(salt)}")
     return tuple(v for i in range(n) for v in hash_elements([i], salt))
+
+
+assert DIGEST_LEN == SALT_LEN   # expand_salt's derived salts are digests
 
 
 def make_commitment(infos: Sequence[Any], values: Sequence[np.ndarray],

@@ -223,7 +223,7 @@ class ProgramBuilder:
         self._new_name(name, where)
         shape = _shape(shape, where)
         lo, hi = _bits(bits, where)
-        _visibility(visibility, where)
+        _visibility(visibility, where, name)
         if value_range is not None:
             value_range = (int(value_range[0]), int(value_range[1]))
             if not lo <= value_range[0] <= value_range[1] <= hi:
@@ -310,7 +310,7 @@ class ProgramBuilder:
         ``visibility``: ``public`` (the verifier learns it), ``hashed`` (the
         verifier learns its salted digest) or ``private`` (nothing).
         """
-        _visibility(visibility, where)
+        _visibility(visibility, where, name)
         info = self.tensors.get(name)
         if info is None:
             raise IsaError(f"{_loc(where)}output '{name}' is not defined")
@@ -547,10 +547,13 @@ def _fit_bits(iv: Interval) -> int:
     return 63
 
 
-def _visibility(v: str, where: str) -> None:
+def _visibility(v: str, where: str, name: str | None = None) -> None:
     if v not in VISIBILITIES:
         raise IsaError(f"{_loc(where)}visibility must be one of {', '.join(VISIBILITIES)}, "
                        f"got {v!r}")
+    if v == "hashed" and name is not None and (name == "model" or name.startswith("model:")):
+        raise IsaError(f"{_loc(where)}a hashed input or output cannot be named {name!r}: the "
+                       "verifier reports the model commitment under that name; rename it")
 
 
 def _scale(scale: int, where: str) -> int:

@@ -6,15 +6,15 @@ one, which only the model owner keeps. ``zkvm run PROGRAM --weights FILE
 --prove`` binds them (``Program.bind_weights`` checks that the values and the
 salt hash to the program's commitment) and proves.
 
-File layout: a msgpack map ``{"magic": b"ZKVMWGHT", "format": 1, "zkvm":
+File layout: a msgpack map ``{"magic": b"ZKVMWGHT", "format": 1 | 2, "zkvm":
 version, "program": program digest (32 bytes, informational), "hashed":
 [names in commitment order], "header": [ints] (the commitment's public
 header), "commitment": [4 ints] | None, "salt": [ints] | None, "weights":
-{name: [dtype, shape, raw little-endian bytes]}, "scheme": str}`` (``scheme``:
-the commitment's, ``zkvm.isa.hidden.SCHEMES``; files without it hold a
-one-sponge commitment; ``salt``: every group's salt, concatenated). Reading a
-file of another kind or version, or a truncated/corrupt one, raises
-:class:`WeightsFileError` with what to do.
+{name: [dtype, shape, raw little-endian bytes]}}``; format 2 (a per-tensor
+commitment) adds ``"scheme"`` (``zkvm.isa.hidden.SCHEMES``) and its ``salt``
+is every part's salt, concatenated; format 1 holds a one-sponge commitment
+(or none). Reading a file of another kind or version, or a truncated/corrupt
+one, raises :class:`WeightsFileError` with what to do.
 
 Keep this file secret: the salt is what makes the commitment hiding.
 """
@@ -33,7 +33,9 @@ from .hidden import SCHEME, SCHEMES, commitment_message, hash_tensors, header_in
 from .tensor import storage_dtype
 
 WEIGHTS_MAGIC = b"ZKVMWGHT"
-WEIGHTS_FORMAT = 1
+#: format 2: a per-tensor commitment (``scheme``; ``salt`` is every part's salt, concatenated);
+#: format 1 (still read and written for them): a one-sponge commitment, no ``scheme``
+WEIGHTS_FORMAT = 2
 _DTYPES = ("<i1", "<i2", "<i4", "<i8")
 
 
@@ -80,12 +82,13 @@ class PrivateWeights:
         if self.scheme not in SCHEMES:
             raise WeightsFileError(f"weights file: unknown commitment scheme {self.scheme!r}")
         vals = [self.values[n] for n in self.hashed]
+        k = len(self.salt) // max(1, len(infos))
+        if self.scheme != SCHEME and (k < 2 or k * len(infos) != len(self.salt)):
+            raise WeightsFileError("weights file: its salt is not one salt (of at least 2 "
+                                   "elements) per hashed weight")
         try:
             if self.scheme == SCHEME:
                 return hash_tensors([commitment_message(infos, vals)], self.salt)
-            k = len(self.salt) // max(1, len(infos))
-            if k * len(infos) != len(self.salt):
-                raise WeightsFileError("weights file: its salt is not one salt per hashed weight")
             parts = [hash_tensors([commitment_message([i], [v])], self.salt[j * k:(j + 1) * k])
                      for j, (i, v) in enumerate(zip(infos, vals))]
         except ZkvmError as e:
@@ -104,19 +107,22 @@ class PrivateWeights:
             dt = storage_dtype(max(hi.bit_length(), (-lo - 1).bit_length()) + 1)
             return [dt, list(v.shape), np.ascontiguousarray(v, dtype=dt).tobytes()]
 
-        doc = {"magic": WEIGHTS_MAGIC, "format": WEIGHTS_FORMAT, "zkvm": __version__,
+        fmt = 1 if self.scheme == SCHEME else WEIGHTS_FORMAT
+        doc = {"magic": WEIGHTS_MAGIC, "format": fmt, "zkvm": __version__,
                "program": bytes(self.program_digest), "hashed": list(self.hashed),
                "header": [int(v) for v in self.header],
                "commitment": None if self.commitment is None else [int(v) for v in
                                                                    self.commitment],
                "salt": None if self.salt is None else [int(s) for s in self.salt],
-               "weights": {n: arr(v) for n, v in self.values.items()}, "scheme": self.scheme}
+               "weights": {n: arr(v) for n, v in self.values.items()}}
+        if fmt > 1:
+            doc["scheme"] = self.scheme
         return msgpack.packb(doc, use_bin_type=True)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "PrivateWeights":
         """Decode a weights file (raises WeightsFileError)."""
-        d = envelope.unpack(data, WEIGHTS_MAGIC, WEIGHTS_FORMAT, None, WeightsFileError,
+        d = envelope.unpack(data, WEIGHTS_MAGIC, (1, WEIGHTS_FORMAT), None, WeightsFileError,
                             "private weights file", "is this a program, a proof or a key?")
         try:
             values = {}
@@ -132,7 +138,8 @@ class PrivateWeights:
                       None if d["salt"] is None else [int(s) for s in d["salt"]],
                       None if d["commitment"] is None else [int(v) for v in d["commitment"]],
                       bytes(d["program"]), [str(n) for n in d["hashed"]],
-                      [int(v) for v in d["header"]], str(d.get("scheme", SCHEME)))
+                      [int(v) for v in d["header"]],
+                      SCHEME if d["format"] == 1 else str(d["scheme"]))
         except Exception as e:  # any malformed field
             raise WeightsFileError(f"weights file is corrupt ({type(e).__name__}: {e})") from None
         return out
