@@ -274,3 +274,36 @@ def test_large_hidden_layers_are_committed_in_column_blocks_that_segments_split(
     res = segapi.verify_segmented(path, program=public, security="test")
     assert res["outputs"]["y"].tolist() == execute(pub, x).outputs["y"].tolist()
     assert res["model"] == prog.commitment.hex
+
+
+def test_hidden_blocks_fit_the_block_size_so_hiding_again_changes_nothing(monkeypatch):
+    """Uneven column edges: the widest block still fits BLOCK_ELEMS, so a second
+    with_visibility cuts nothing more."""
+    import zkvm.isa.blocks as blocks
+
+    monkeypatch.setattr(blocks, "BLOCK_ELEMS", 100)
+    pub, x = residual_mlp(14, width=40)          # w2: 40 x 40; 40 values a column
+    once = with_visibility(pub, weights="hashed", salt=SALT)
+    widths = [once.tensors[n].shape[1] for n in once.tensors if n.startswith("w2.blk")]
+    assert sum(widths) == 40 and max(widths) * 40 <= 100
+    twice = with_visibility(once, weights="hashed", salt=SALT)
+    assert [n for n in twice.tensors if ".blk" in n] == [n for n in once.tensors if ".blk" in n]
+    assert execute(twice, x).outputs["y"].tolist() == execute(pub, x).outputs["y"].tolist()
+
+
+def test_bundle_key_whose_commitment_does_not_match_its_parts_is_refused(hidden_bundle,
+                                                                        tmp_path):
+    """--key alone: the commitment zkvm verify prints must be the hash of the parts every
+    segment key is checked against (a key header edited to show another one is refused)."""
+    prog, public, x, paths, _ = hidden_bundle
+    with BundleReader(paths["vk"], KEY_MAGIC, "key", "key") as r:
+        header, segs = dict(r.header), list(r.segments())
+    header["io"] = {**header["io"], "commitment": {**header["io"]["commitment"],
+                                                    "digest": "ab" * 32}}
+    bad = str(tmp_path / "shown.bvk")
+    with BundleWriter(bad, KEY_MAGIC, "key", header) as w:
+        for kb in segs:
+            w.add(kb)
+    with pytest.raises(KeyMismatch, match="does not match its per-tensor parts"):
+        segapi.verify_segmented(paths["proof"], key=bad, security="test")
+    assert _cli(paths["proof"], "--key", bad, "--security", "test")[0] != 0

@@ -73,11 +73,15 @@ def test_bundle_executes_each_segment_once_and_reports_the_proved_digests(runs, 
     assert res["digests"]["y"] == digest_hex(rep.digests["y"])
 
 
-def test_cli_run_prove_in_segments_runs_no_whole_program(runs, tmp_path):
+def test_cli_run_prove_in_segments_runs_no_whole_program(runs, tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
+    import zkvm.runtime as runtime
     from zkvm.cli import app
 
+    def no_float_run(*a, **k):
+        raise AssertionError("the float reference ran the whole model")
+    monkeypatch.setattr(runtime, "execute_float", no_float_run)
     prog, x = residual_mlp(26, out_vis="hashed")
     prog.save(str(tmp_path / "m.zkvm"))
     np.save(tmp_path / "x.npy", x["x"] / 2.0**8)
@@ -132,4 +136,21 @@ output y
     assert other.digest == prog.digest
     x = {"x": np.array([[1, -2, 3, -4]])}
     with pytest.raises(api.ExecutionMismatch, match="hidden weight 'w'"):
+        api.prove(prog, x, "test", execution=execute(other, x))
+
+
+def test_execution_without_memory_or_with_another_salt_is_refused():
+    """A run made with execute(memory=False) cannot be proved; a run bound to another
+    weights file (same values, same digest, another commitment salt) is not this one."""
+    from zkvm.isa.visibility import with_visibility
+
+    pub, x = residual_mlp(27)
+    with pytest.raises(api.ExecutionMismatch, match="memory image"):
+        api.prove(pub, x, "test", execution=execute(pub, x, memory=False))
+    prog = with_visibility(pub, weights="hashed", salt=[1, 2, 3, 4])
+    pw = prog.private_weights()
+    pw.salt = [v + 1 for v in pw.salt]
+    other = prog.bind_weights(pw, check=False)
+    assert other.digest == prog.digest
+    with pytest.raises(api.ExecutionMismatch, match="another salt"):
         api.prove(prog, x, "test", execution=execute(other, x))

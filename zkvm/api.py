@@ -203,6 +203,10 @@ def check_execution(program, inputs: dict[str, Any], ex) -> None:
     """
     from zkvm.runtime import check_inputs
 
+    if getattr(ex, "memory", None) is None:
+        raise ExecutionMismatch("the execution given to prove ran without its memory image "
+                                "(execute(..., memory=False)); run execute(program, inputs), "
+                                "or pass no execution")
     other = getattr(ex, "program", None)
     if other is not program:
         if other is None or other.digest != program.digest:
@@ -213,6 +217,9 @@ def check_execution(program, inputs: dict[str, Any], ex) -> None:
             if not np.array_equal(ex.values.get(name), program.weights.get(name)):
                 raise ExecutionMismatch(f"the execution given to prove ran with other values "
                                         f"of the hidden weight {name!r}")
+        if other.weight_salt != program.weight_salt:
+            raise ExecutionMismatch("the execution given to prove ran with another salt of the "
+                                    "model commitment (another weights file)")
     for name, v in check_inputs(program, inputs).items():
         got = ex.values.get(name)
         if got is None or got.shape != v.shape or not np.array_equal(got, v):
@@ -291,9 +298,7 @@ def public_digests(proof: StarkProof, key: VerifyingKey) -> dict[str, dict]:
     hashed inputs/outputs come from the proof's public values.
     Call after ``verify``: the values are only meaningful for a valid proof.
     """
-    from zkvm.hash.poseidon2 import digest_hex
-
-    from zkvm.hash.poseidon2 import top_digest
+    from zkvm.hash.poseidon2 import digest_hex, top_digest
 
     out = {}
     claimed = proof.public.meta.get("digests", {})

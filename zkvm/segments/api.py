@@ -46,7 +46,8 @@ def prove_segmented(program, inputs: dict[str, Any], path: str, *, segment_rows:
     (``ray://host:port``; needs the ``zkvm[cluster]`` extra).
 
     Returns:
-        The ``zkvm.segments.prove.BundleReport`` (segments, timings, outputs, salts).
+        The ``zkvm.segments.prove.BundleReport`` (segments, timings, outputs, salts,
+        digests of hashed inputs/outputs).
 
     Raises:
         SegmentError: the program cannot be segmented (e.g. a private weight read by
@@ -84,7 +85,8 @@ def verify_segmented(path: str, *, program=None, key: str | None = None,
 
     Segment by segment (one segment key and proof in memory at a time): each
     proof against its own key at ``security`` (default ``standard``), then the
-    chain (``zkvm.segments.verify``). Returns ``{"outputs", "digests"}``.
+    chain (``zkvm.segments.verify``). Returns ``{"outputs", "digests", "model",
+    "scales", "n_segments", "program"}`` (``zkvm.segments.verify.check_chain``).
 
     Raises:
         VerificationError: a subclass naming the failed check (``BoundaryMismatch``

@@ -5,6 +5,8 @@ one in this process, never joining another user's; ``"ray://host:port"`` or
 ``"host:port"``: an existing cluster, e.g. one ``ray start --head`` made) and
 proves each ``SegmentJob`` as a task. A job is plain data -- the segment
 program file, its integer inputs and the salts of its hashed tensors, the
+segment's hidden weights and their commitment salts (a program file holds no
+hidden value: **workers see a private model's weights in the clear**), the
 preset name and an optional test seed -- so any worker with zkvm installed can
 prove it; nothing but the proof bytes and the digests of its hashed tensors
 (``SegmentResult``) comes back.
@@ -105,7 +107,6 @@ class RayExecutor:
                     if job.program.hidden_weights:       # not in the program's bytes
                         job.weights = job.program.private_weights()
                     job.program = job.program.to_bytes()
-                job.execution = job.key = None   # the worker runs it again (module docstring)
                 pending.append(self._task.remote(job))
             if not pending:
                 return

@@ -62,7 +62,6 @@ class BundleReport:
     seconds: list[float] = field(default_factory=list)
     sizes: list[int] = field(default_factory=list)
     outputs: dict[str, np.ndarray] = field(default_factory=dict)
-    inputs: dict[str, np.ndarray] = field(default_factory=dict)
     salts: dict[str, list[int]] = field(default_factory=dict)
     #: digests of the hashed program inputs/outputs (as the segment proofs bind them)
     digests: dict[str, list[int]] = field(default_factory=dict)
@@ -128,7 +127,6 @@ def jobs(pl: Plan, inputs: dict[str, Any], security: str, salts: dict[str, list[
                 last_use[name] = seg.index
     live: dict[str, np.ndarray] = {}
     report.outputs = {}
-    report.inputs = {}
     for i in range(pl.n_segments):
         sp = pl.segment_program(i)
         key = api.setup(sp, security) if keep_execution else None
@@ -143,9 +141,6 @@ def jobs(pl: Plan, inputs: dict[str, Any], security: str, salts: dict[str, list[
             ex = execute(sp, seg_in)
         except ExecutionError as e:   # name the segment: the instruction index is its own
             raise type(e)(f"segment {i + 1} of {pl.n_segments}: {e}") from None
-        for t in sp.inputs:
-            if t.name in pl.program.tensors and pl.program.tensors[t.name].kind == "input":
-                report.inputs.setdefault(t.name, ex.values[t.name])
         for name in sp.outputs:
             if name in last_use:
                 live[name] = ex.values[name]

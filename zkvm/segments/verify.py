@@ -73,6 +73,7 @@ def check_chain(header: dict, chain: list[dict], io: dict, pairs: Iterator[tuple
     import zkvm.api as api
     from zkvm.stark.proof import StarkProof
 
+    _check_commitment(io.get("commitment"))
     claimed_in = header["inputs"]
     pub_inputs = {t["name"] for t in io["inputs"] if t["visibility"] == "public"}
     pub_outputs = {t["name"] for t in io["outputs"] if t["visibility"] == "public"}
@@ -162,22 +163,43 @@ def program_io(program) -> dict:
                        "visibility": program.tensors[o].visibility} for o in program.outputs]}
     c = program.commitment
     if c is not None:
-        io["commitment"] = {"digest": c.hex, "parts": {n: digest_hex(d) for n, d in
-                                                        zip(c.tensors, c.parts)}}
+        io["commitment"] = {"digest": c.hex, "tensors": list(c.tensors),
+                            "parts": [digest_hex(d) for d in c.parts]}
     return io
+
+
+def _check_commitment(commitment: dict | None) -> None:
+    """A per-tensor commitment in a key's header: its parts must hash to its digest (what
+    ``zkvm verify`` prints is then what every segment's weights are checked against)."""
+    from zkvm.hash.poseidon2 import digest_hex, top_digest
+
+    if commitment is None or not commitment.get("parts"):
+        return
+    try:
+        parts = [[int.from_bytes(bytes.fromhex(h)[8 * i:8 * i + 8], "little") for i in range(4)]
+                 for h in commitment["parts"]]
+        ok = (len(parts) == len(commitment["tensors"])
+              and digest_hex(top_digest(parts)) == commitment["digest"])
+    except (TypeError, ValueError, KeyError) as e:
+        raise BundleFormatError(f"bundle key: malformed model commitment ({e})") from None
+    if not ok:
+        raise KeyMismatch("the key's model commitment does not match its per-tensor parts")
 
 
 def _check_weight_parts(where: str, vk, commitment: dict | None) -> None:
     """Every model-commitment digest segment key ``vk`` checks is the program's (its part)."""
     from zkvm.hash.poseidon2 import digest_hex
 
+    parts = {}
+    if commitment is not None:
+        parts = dict(zip(commitment.get("tensors", []), commitment.get("parts", [])))
     for d in vk.meta.get("io", {}).get("digests", []):
         if d["kind"] != "weights":
             continue
         name = str(d["name"])
         want = None
         if commitment is not None:
-            want = (commitment["parts"].get(name[len("model:"):]) if name.startswith("model:")
+            want = (parts.get(name[len("model:"):]) if name.startswith("model:")
                     else commitment["digest"])
         if want is None or digest_hex(d["value"]) != want:
             raise KeyMismatch(f"{where}: its key checks the weights against {name!r} = "
