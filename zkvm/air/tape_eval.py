@@ -264,7 +264,9 @@ def constraint_sum(t, mq, pq, qq, selectors, step: int, public, alpha: Ext, bus_
         stride: the columns hold point ``i`` at entry ``i * stride`` (the quotient
             domain as a sub-coset of the LDE, read in place): one for every phase, or
             ``(main, pre, perm)`` (the proving key keeps only the quotient points of the
-            preprocessed columns, while the main and LogUp LDEs are whole).
+            preprocessed columns, while the main and LogUp LDEs are whole). The prover
+            passes 1 (it gathers the columns first: strided reads measured 5-10% slower,
+            ``bench/bench_quotient_read.py``, which still uses the strided form).
 
     Returns:
         ``(m, 2)`` extension values.

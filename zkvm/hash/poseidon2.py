@@ -218,11 +218,11 @@ def hash_elements(values: Sequence[int], salt: Sequence[int] = (),
     return state[:DIGEST_LEN]
 
 
-
 def top_digest(parts: Sequence[Sequence[int]]) -> list[int]:
     """``hash_elements(c_1 || ... || c_n)`` (no salt): a per-tensor model commitment's
     published digest over its parts (``zkvm.isa.hidden.ModelCommitment``)."""
     return hash_elements([int(v) for p in parts for v in p])
+
 
 def random_salt(n: int = SALT_LEN) -> list[int]:
     """``n`` uniform field elements from the operating system's CSPRNG."""

@@ -61,8 +61,9 @@ def hidden_blocks(program, rd: dict[str, list[int]], i: int, vis: dict[str, str]
 
     A cuttable matmul (``cuttable``) whose weight has more than ``BLOCK_ELEMS``
     values, is read by this matmul only, and is hidden in ``vis`` (name ->
-    visibility) gets ``2^ceil(log2(size / BLOCK_ELEMS))`` blocks (at most one per
-    column); a bias must be read by this matmul only too (its blocks are cut with it).
+    visibility) gets the fewest blocks, a power of two (at most one per column), whose
+    widest block holds at most ``BLOCK_ELEMS`` values (so cutting again changes
+    nothing); a bias must be read by this matmul only too (its blocks are cut with it).
     """
     if not cuttable(program, rd, i):
         return 1
@@ -72,7 +73,11 @@ def hidden_blocks(program, rd: dict[str, list[int]], i: int, vis: dict[str, str]
         return 1
     if any(rd.get(n) != [i] for n in ins.inputs[1:]):
         return 1
-    return max(1, min(1 << math.ceil(math.log2(w.size / BLOCK_ELEMS)), w.shape[1]))
+    k, n = w.shape
+    nb = 1 << math.ceil(math.log2(w.size / BLOCK_ELEMS))
+    while nb < n and k * -(-n // nb) > BLOCK_ELEMS:   # uneven edges: the widest block fits
+        nb *= 2
+    return min(nb, n)
 
 
 def emit_column_blocks(b, program, i: int, nb: int, tag: Callable[[str, int], str],

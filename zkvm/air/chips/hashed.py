@@ -39,7 +39,7 @@ import numpy as np
 from zkvm.air.chips.memory import ConstChip
 from zkvm.air.chips.poseidon2 import HashJob, Poseidon2Chip, SaltChip
 from zkvm.hash.poseidon2 import DIGEST_LEN, SALT_LEN
-from zkvm.isa.hidden import pack_factor
+from zkvm.isa.hidden import commitment_header, pack_factor
 
 
 @dataclass
@@ -91,8 +91,6 @@ def plan_hashes(ctx, first_free: int
         # one sponge per group (zkvm.isa.hidden.ModelCommitment): the whole commitment, or
         # one per tensor; all headers are written by one ConstChip
         c = prog.commitment
-        from zkvm.isa.hidden import commitment_header
-
         heads, head_addrs = [], []
         for gi, (names, digest) in enumerate(c.groups()):
             header = commitment_header([prog.tensors[n] for n in names])

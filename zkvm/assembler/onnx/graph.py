@@ -15,7 +15,6 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 
 from .errors import OnnxCompileError, UnsupportedOpError, require_onnx
 

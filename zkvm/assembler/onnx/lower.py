@@ -145,12 +145,6 @@ class FitBuilder(Builder):
     # the shadow run (calibration samples) follows every weight and instruction
     shadow: Shadow | None = None
 
-    def weight(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        info = super().weight(name, *args, **kwargs)
-        if self.shadow is not None:
-            self.shadow.weight(self, info.name)
-        return info
-
     def instruction(self, *args: Any, **kwargs: Any) -> Any:
         info = super().instruction(*args, **kwargs)
         if self.shadow is not None:

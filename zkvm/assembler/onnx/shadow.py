@@ -134,9 +134,6 @@ class Shadow:
         """Record an input's quantized samples ``[n, *shape]``."""
         self._write(builder, name, values)
 
-    def weight(self, builder: Any, name: str) -> None:
-        """A weight was declared: its values stay the builder's (nothing to copy)."""
-
     def instruction(self, builder: Any, ins: Instruction) -> None:
         """Run one instruction just accepted by ``builder`` on every sample."""
         from ...isa.ops import OPS
@@ -217,6 +214,9 @@ class SampleRun(Mapping):
         if name not in self.builder.tensors:
             raise KeyError(name)
         return self.shadow.sample(self.builder, name, self.k)
+
+    def __contains__(self, name: object) -> bool:   # without building the tensor
+        return name in self.builder.tensors
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.builder.tensors)
