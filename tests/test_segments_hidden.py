@@ -61,6 +61,16 @@ def hidden_bundle(tmp_path_factory):
     return prog, public, x, paths, rep
 
 
+def rewrite_key(src: str, dst: str, edit) -> str:
+    """A bundle key rewritten by ``edit(header, [segment key bytes]) -> (header, keys)``."""
+    with BundleReader(src, KEY_MAGIC, "key", "key") as r:
+        header, segs = edit(dict(r.header), list(r.segments()))
+    with BundleWriter(dst, KEY_MAGIC, "key", header) as w:
+        for kb in segs:
+            w.add(kb)
+    return dst
+
+
 def assert_refused_everywhere(path: str, paths: dict, public) -> None:
     with pytest.raises(VerificationError):
         segapi.verify_segmented(path, program=public, security="test")
@@ -208,13 +218,11 @@ def test_bundle_key_with_a_segment_of_other_weights_is_refused(hidden_bundle, tm
     pl = plan(prog, SegmentParams(ROWS))
     target = next(s.index for s in pl.segments if any(r == "weight" for r, _ in s.reads))
     sp = with_visibility(pl.segment_program(target))   # same weights, a fresh salt: new parts
-    with BundleReader(paths["vk"], KEY_MAGIC, "key", "key") as r:
-        header, segs = dict(r.header), list(r.segments())
-    segs[target] = api.setup(sp, "test").vk.to_bytes()
-    bad = str(tmp_path / "other.bvk")
-    with BundleWriter(bad, KEY_MAGIC, "key", header) as w:
-        for kb in segs:
-            w.add(kb)
+
+    def swap(header, segs):
+        segs[target] = api.setup(sp, "test").vk.to_bytes()
+        return header, segs
+    bad = rewrite_key(paths["vk"], str(tmp_path / "other.bvk"), swap)
     with pytest.raises(KeyMismatch, match="not the program's model commitment"):
         segapi.verify_segmented(paths["proof"], key=bad, security="test")
     assert _cli(paths["proof"], "--key", bad, "--security", "test")[0] != 0
@@ -296,14 +304,12 @@ def test_bundle_key_whose_commitment_does_not_match_its_parts_is_refused(hidden_
     """--key alone: the commitment zkvm verify prints must be the hash of the parts every
     segment key is checked against (a key header edited to show another one is refused)."""
     prog, public, x, paths, _ = hidden_bundle
-    with BundleReader(paths["vk"], KEY_MAGIC, "key", "key") as r:
-        header, segs = dict(r.header), list(r.segments())
-    header["io"] = {**header["io"], "commitment": {**header["io"]["commitment"],
-                                                    "digest": "ab" * 32}}
-    bad = str(tmp_path / "shown.bvk")
-    with BundleWriter(bad, KEY_MAGIC, "key", header) as w:
-        for kb in segs:
-            w.add(kb)
+
+    def show_another(header, segs):
+        header["io"] = {**header["io"], "commitment": {**header["io"]["commitment"],
+                                                        "digest": "ab" * 32}}
+        return header, segs
+    bad = rewrite_key(paths["vk"], str(tmp_path / "shown.bvk"), show_another)
     with pytest.raises(KeyMismatch, match="does not match its per-tensor parts"):
         segapi.verify_segmented(paths["proof"], key=bad, security="test")
     assert _cli(paths["proof"], "--key", bad, "--security", "test")[0] != 0
